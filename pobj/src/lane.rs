@@ -1,0 +1,222 @@
+//! Lanes and their undo logs.
+//!
+//! A lane is a 64-byte header holding the lane's *generation* followed by the first log buffer.
+//! Each log entry carries the generation and a CRC-32C, so the valid log is exactly the run of
+//! entries from the start of the buffer whose generation equals the header's and whose checksum
+//! holds. Retiring a log is one aligned 8-byte store: generation + 1. Recovery (and abort) walk
+//! the valid entries and undo them in reverse order; every undo action is idempotent, so a crash
+//! during recovery is recovered by running it again. See `docs/transactions.md`.
+
+use core::sync::atomic::Ordering;
+
+use crate::error::{Error, Result};
+use crate::layout::Geometry;
+use crate::persist::{Batch, Persister};
+use crate::region::Region;
+use crate::Persistent;
+
+/// Bytes of the lane header.
+pub const LANE_HEADER: u64 = 64;
+/// Bytes of an entry header.
+pub const ENTRY_HEADER: u64 = 32;
+/// Largest snapshot payload in one entry; larger ranges are split.
+pub const MAX_PIECE: u64 = 32 << 10;
+
+/// Entry kind: `data` holds the old bytes of `offset..offset+aux`.
+pub const KIND_SNAPSHOT: u32 = 1;
+/// Entry kind: undo clears bits `aux` of the bitmap word at `offset` (a block allocated).
+pub const KIND_ALLOC_BITS: u32 = 2;
+/// Entry kind: undo sets bits `aux` of the bitmap word at `offset` (a block freed).
+pub const KIND_FREE_BITS: u32 = 3;
+/// Entry kind: the log continues in the buffer at `offset` of `aux` bytes.
+pub const KIND_NEXT: u32 = 4;
+
+/// The lane header, at the start of each lane.
+#[derive(Clone, Copy, Persistent)]
+#[repr(C)]
+pub struct LaneHeader {
+    /// The generation of the lane's current log; only entries with this generation are valid.
+    pub generation: u64,
+    /// Zero.
+    pub reserved: [u64; 7],
+}
+static_assertions::const_assert_eq!(core::mem::size_of::<LaneHeader>() as u64, LANE_HEADER);
+
+/// The header of each log entry (data follows, padded to 8 bytes).
+#[derive(Clone, Copy, Persistent)]
+#[repr(C)]
+pub struct EntryHeader {
+    /// The lane generation this entry belongs to.
+    pub generation: u64,
+    /// Target offset in the pool (or next buffer for `KIND_NEXT`).
+    pub offset: u64,
+    /// Length of the snapshot, the bit mask, or the next buffer's capacity.
+    pub aux: u64,
+    /// One of the `KIND_*` constants.
+    pub kind: u32,
+    /// CRC-32C of bytes 0..28 of this header and the data.
+    pub checksum: u32,
+}
+static_assertions::const_assert_eq!(core::mem::size_of::<EntryHeader>() as u64, ENTRY_HEADER);
+static_assertions::const_assert_eq!(core::mem::offset_of!(EntryHeader, kind), 24);
+
+/// The checksum of an entry.
+pub fn entry_checksum(h: &EntryHeader, data: &[u8]) -> u32 {
+    let hb = crate::persistent::as_bytes(h);
+    crc32c::crc32c_append(crc32c::crc32c(&hb[..28]), data)
+}
+
+/// Bytes an entry with `data_len` bytes of data takes.
+pub fn entry_size(data_len: u64) -> u64 {
+    ENTRY_HEADER + data_len.div_ceil(8) * 8
+}
+
+/// A decoded valid entry.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    /// Kind.
+    pub kind: u32,
+    /// Target offset.
+    pub offset: u64,
+    /// Aux value.
+    pub aux: u64,
+    /// Where the data sits in the pool.
+    pub data_at: u64,
+}
+
+/// Reads the lane's generation.
+pub(crate) fn generation(region: &Region, g: &Geometry, lane: u32) -> Result<u64> {
+    Ok(region.atomic(g.lane(lane))?.load(Ordering::Acquire))
+}
+
+/// Walks the valid entries of a lane's log, in order.
+///
+/// # Safety
+/// No other thread writes this lane's log concurrently.
+pub(crate) unsafe fn scan(region: &Region, g: &Geometry, lane: u32) -> Result<Vec<Entry>> {
+    let gen = generation(region, g, lane)?;
+    let mut out = Vec::new();
+    let mut buf = g.lane(lane) + LANE_HEADER;
+    let mut cap = u64::from(g.lane_size) - LANE_HEADER;
+    let mut pos = 0u64;
+    let mut hops = 0u64;
+    let mut data = Vec::new();
+    loop {
+        if pos + ENTRY_HEADER > cap {
+            break;
+        }
+        let at = buf + pos;
+        // SAFETY: no concurrent writer of this log (contract).
+        let h: EntryHeader = unsafe { region.read(at)? };
+        if h.generation != gen {
+            break;
+        }
+        let dlen = if h.kind == KIND_SNAPSHOT { h.aux } else { 0 };
+        if dlen > MAX_PIECE || pos + entry_size(dlen) > cap {
+            break;
+        }
+        data.resize(dlen as usize, 0);
+        // SAFETY: as above.
+        unsafe { region.read_into(at + ENTRY_HEADER, &mut data)? };
+        if entry_checksum(&h, &data) != h.checksum {
+            break;
+        }
+        match h.kind {
+            KIND_NEXT => {
+                hops += 1;
+                let ok = h.offset >= g.chunk_base
+                    && h.offset.checked_add(h.aux).is_some_and(|e| e <= g.pool_size)
+                    && h.offset % 8 == 0
+                    && hops <= g.chunk_count;
+                if !ok {
+                    return Err(Error::Corrupted { what: "undo log link", offset: at });
+                }
+                buf = h.offset;
+                cap = h.aux;
+                pos = 0;
+                continue;
+            }
+            KIND_SNAPSHOT | KIND_ALLOC_BITS | KIND_FREE_BITS => {
+                out.push(Entry { kind: h.kind, offset: h.offset, aux: h.aux, data_at: at + ENTRY_HEADER });
+            }
+            _ => return Err(Error::Corrupted { what: "undo log entry kind", offset: at }),
+        }
+        pos += entry_size(dlen);
+    }
+    Ok(out)
+}
+
+/// Undoes a lane's valid entries in reverse order, makes the result durable, then retires the
+/// log. Used by abort and by recovery at open. Returns the number of entries undone.
+///
+/// # Safety
+/// No other thread accesses the lane or the ranges its entries name, and no reference into
+/// those ranges is live.
+pub(crate) unsafe fn rollback(region: &Region, g: &Geometry, p: &Persister, lane: u32) -> Result<usize> {
+    // SAFETY: exclusive access to the lane (contract).
+    let entries = unsafe { scan(region, g, lane)? };
+    if entries.is_empty() {
+        return Ok(0);
+    }
+    let mut b = Batch::new();
+    let mut data = Vec::new();
+    for e in entries.iter().rev() {
+        match e.kind {
+            KIND_SNAPSHOT => {
+                // Snapshots only ever cover the heap; anything else is damage.
+                if e.offset < g.chunk_table || e.offset.checked_add(e.aux).is_none_or(|end| end > g.pool_size) {
+                    return Err(Error::Corrupted { what: "undo log snapshot target", offset: e.data_at - ENTRY_HEADER });
+                }
+                data.resize(e.aux as usize, 0);
+                // SAFETY: exclusive access (contract); source (log) and target (heap) are disjoint
+                // since the log is in a lane or a log-extension chunk and `data` is a DRAM copy.
+                unsafe {
+                    region.read_into(e.data_at, &mut data)?;
+                    region.write_from(e.offset, &data)?;
+                }
+                p.flush(&mut b, e.offset, e.aux);
+            }
+            KIND_ALLOC_BITS | KIND_FREE_BITS => {
+                if e.offset < g.chunk_base || e.offset % 8 != 0 {
+                    return Err(Error::Corrupted { what: "undo log bitmap target", offset: e.data_at - ENTRY_HEADER });
+                }
+                let w = region.atomic(e.offset)?;
+                if e.kind == KIND_ALLOC_BITS {
+                    w.fetch_and(!e.aux, Ordering::AcqRel);
+                } else {
+                    w.fetch_or(e.aux, Ordering::AcqRel);
+                }
+                p.flush(&mut b, e.offset, 8);
+            }
+            _ => {}
+        }
+    }
+    p.fence(&mut b)?;
+    retire(region, g, p, lane, &mut b)?;
+    Ok(entries.len())
+}
+
+/// Retires the lane's log: generation + 1, flushed and fenced.
+pub(crate) fn retire(region: &Region, g: &Geometry, p: &Persister, lane: u32, b: &mut Batch) -> Result<()> {
+    let off = g.lane(lane);
+    let w = region.atomic(off)?;
+    let next = w.load(Ordering::Acquire).wrapping_add(1).max(1);
+    w.store(next, Ordering::Release);
+    p.flush(b, off, 8);
+    p.fence(b)
+}
+
+/// Formats all lanes at creation: zeroed, generation 1. Caller fences.
+///
+/// # Safety
+/// Exclusive access to the pool (creation).
+pub(crate) unsafe fn format(region: &Region, g: &Geometry, p: &Persister, b: &mut Batch) -> Result<()> {
+    let total = u64::from(g.lane_count) * u64::from(g.lane_size);
+    // SAFETY: exclusive access (contract).
+    unsafe { region.zero(g.lane_offset, total)? };
+    for i in 0..g.lane_count {
+        region.atomic(g.lane(i))?.store(1, Ordering::Release);
+    }
+    p.flush(b, g.lane_offset, total);
+    Ok(())
+}

@@ -1,0 +1,103 @@
+//! Pool geometry: where the header, lanes, chunk table and chunks go for a given size.
+
+use crate::error::{Error, Result};
+use crate::header::HEADER_AREA;
+
+/// Smallest pool: header, lanes, chunk table and a few chunks.
+pub const MIN_POOL_SIZE: u64 = 2 << 20;
+/// Largest pool (1 TiB).
+pub const MAX_POOL_SIZE: u64 = 1 << 40;
+/// Number of lanes (transactions that can run at once).
+pub const LANE_COUNT: u32 = 32;
+/// Bytes per lane: a 64-byte lane header and the first log buffer.
+pub const LANE_SIZE: u32 = 8192;
+/// Bytes per chunk, the unit of the heap.
+pub const CHUNK_SIZE: u64 = 256 << 10;
+/// Alignment of the chunk table and of the first chunk.
+pub const PAGE: u64 = 4096;
+
+/// Computed offsets of a pool's areas.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Geometry {
+    /// Pool size.
+    pub pool_size: u64,
+    /// First lane.
+    pub lane_offset: u64,
+    /// Lane count.
+    pub lane_count: u32,
+    /// Lane size.
+    pub lane_size: u32,
+    /// Chunk header table.
+    pub chunk_table: u64,
+    /// Number of chunks.
+    pub chunk_count: u64,
+    /// First chunk.
+    pub chunk_base: u64,
+}
+
+impl Geometry {
+    /// The geometry of a new pool of `size` bytes.
+    pub fn for_size(size: u64) -> Result<Geometry> {
+        if !(MIN_POOL_SIZE..=MAX_POOL_SIZE).contains(&size) {
+            return Err(Error::SizeOutOfRange { size, min: MIN_POOL_SIZE, max: MAX_POOL_SIZE });
+        }
+        let lane_offset = HEADER_AREA;
+        let chunk_table = lane_offset + u64::from(LANE_COUNT) * u64::from(LANE_SIZE);
+        let rest = size - chunk_table;
+        // Each chunk costs its bytes plus 8 bytes of table; the table is page-rounded.
+        let mut chunk_count = rest / (CHUNK_SIZE + 8);
+        loop {
+            let table = (chunk_count * 8).div_ceil(PAGE) * PAGE;
+            if chunk_table + table + chunk_count * CHUNK_SIZE <= size || chunk_count == 0 {
+                break;
+            }
+            chunk_count -= 1;
+        }
+        let chunk_base = chunk_table + (chunk_count * 8).div_ceil(PAGE) * PAGE;
+        Ok(Geometry {
+            pool_size: size,
+            lane_offset,
+            lane_count: LANE_COUNT,
+            lane_size: LANE_SIZE,
+            chunk_table,
+            chunk_count,
+            chunk_base,
+        })
+    }
+
+    /// Offset of chunk `i`.
+    #[must_use]
+    pub fn chunk_offset(&self, i: u64) -> u64 {
+        self.chunk_base + i * CHUNK_SIZE
+    }
+
+    /// Offset of chunk `i`'s header word in the table.
+    #[must_use]
+    pub fn chunk_header_offset(&self, i: u64) -> u64 {
+        self.chunk_table + i * 8
+    }
+
+    /// Offset of lane `i`.
+    #[must_use]
+    pub fn lane(&self, i: u32) -> u64 {
+        self.lane_offset + u64::from(i) * u64::from(self.lane_size)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geometry_fits() {
+        for size in [MIN_POOL_SIZE, 3 << 20, 64 << 20, (1 << 30) + 12345, MAX_POOL_SIZE] {
+            let g = Geometry::for_size(size).unwrap();
+            assert!(g.chunk_count >= 4, "{size}");
+            assert!(g.chunk_base + g.chunk_count * CHUNK_SIZE <= size);
+            assert!(g.chunk_table + g.chunk_count * 8 <= g.chunk_base);
+            assert_eq!(g.chunk_base % PAGE, 0);
+        }
+        assert!(Geometry::for_size(MIN_POOL_SIZE - 1).is_err());
+        assert!(Geometry::for_size(MAX_POOL_SIZE + 1).is_err());
+    }
+}

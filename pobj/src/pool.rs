@@ -1,0 +1,722 @@
+//! `Pool<R>`: one file mapped into memory, with a root object of type `R`.
+
+use std::cell::RefCell;
+use std::fs::{File, OpenOptions};
+use std::marker::PhantomData;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, RwLock};
+
+use crate::chunk::ChunkHeader;
+use crate::error::{Error, Result};
+use crate::header::{PoolHeader, FORMAT_VERSION, HEADER_AREA, HEADER_SIZE, MAGIC, MAX_LAYOUT_LEN};
+use crate::heap::{Block, Heap, HeapStats};
+use crate::lane;
+use crate::layout::{Geometry, MAX_POOL_SIZE, MIN_POOL_SIZE};
+use crate::persist::{self, Batch, PersistMode, PersistStats, Persister};
+use crate::ptr::{PBytes, PPtr, BYTES_TYPE_ID};
+use crate::region::Region;
+use crate::tx::{check_type, Tx};
+use crate::Persistent;
+
+static NEXT_POOL_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// Pools on which this thread is running a transaction.
+    static ACTIVE: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+}
+
+fn in_tx(id: u64) -> bool {
+    ACTIVE.with(|a| a.borrow().contains(&id))
+}
+
+struct ActiveGuard(u64);
+impl ActiveGuard {
+    fn new(id: u64) -> Self {
+        ACTIVE.with(|a| a.borrow_mut().push(id));
+        ActiveGuard(id)
+    }
+}
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        ACTIVE.with(|a| {
+            let mut a = a.borrow_mut();
+            if let Some(i) = a.iter().rposition(|&x| x == self.0) {
+                a.remove(i);
+            }
+        });
+    }
+}
+
+/// A lane held by a transaction, with the log-extension buffers it keeps.
+#[derive(Debug)]
+pub(crate) struct LaneSlot {
+    pub(crate) index: u32,
+    pub(crate) exts: Vec<(u64, u64, Block)>,
+}
+
+#[derive(Debug)]
+struct Lanes {
+    free: Mutex<Vec<LaneSlot>>,
+    cv: Condvar,
+}
+
+impl Lanes {
+    fn acquire(&self) -> LaneSlot {
+        let mut g = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(s) = g.pop() {
+                return s;
+            }
+            g = self.cv.wait(g).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+    fn release(&self, s: LaneSlot) {
+        self.free.lock().unwrap_or_else(|e| e.into_inner()).push(s);
+        self.cv.notify_one();
+    }
+}
+
+/// State shared by a pool handle and its transactions.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) region: Region,
+    pub(crate) geo: Geometry,
+    pub(crate) persister: Persister,
+    pub(crate) heap: Heap,
+    pub(crate) root_offset: u64,
+    lanes: Lanes,
+    lock: RwLock<()>,
+    id: u64,
+    committed: AtomicU64,
+    aborted: AtomicU64,
+    header: PoolHeader,
+    path: PathBuf,
+    // Field order matters: the mapping is unmapped before the file (and its lock) is closed.
+    _map: memmap2::MmapMut,
+    _file: File,
+}
+
+/// Pool statistics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// The allocator's figures.
+    pub heap: HeapStats,
+    /// Flushes and fences since the pool was opened.
+    pub persist: PersistStats,
+    /// Transactions committed since open.
+    pub tx_committed: u64,
+    /// Transactions aborted since open.
+    pub tx_aborted: u64,
+}
+
+/// The result of [`Pool::check`]: every inconsistency found, one line each.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CheckReport {
+    /// What is wrong; empty when the pool is consistent.
+    pub problems: Vec<String>,
+    /// Objects found on media.
+    pub objects: u64,
+}
+
+impl CheckReport {
+    /// Whether no problem was found.
+    #[must_use]
+    pub fn is_ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// A pool whose root object has type `R`. See the crate documentation for an example.
+///
+/// `Pool` is `Send + Sync`: share it between threads with `&Pool` or `Arc<Pool>`. Safe
+/// transactions run one at a time (each holds the pool's write lock for its duration) and reads
+/// with `root`/`get` take the read lock; [`Pool::transaction_shared`] runs transactions
+/// concurrently in separate lanes for callers that do their own locking.
+#[derive(Debug)]
+pub struct Pool<R> {
+    sh: Box<Shared>,
+    _root: PhantomData<fn() -> R>,
+}
+
+fn io<'a>(path: &'a Path, op: &'static str) -> impl FnOnce(std::io::Error) -> Error + 'a {
+    move |source| Error::Io { path: path.to_path_buf(), op, source }
+}
+
+fn lock_file(file: &File, path: &Path) -> Result<()> {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked { path: path.to_path_buf() }),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::Io { path: path.to_path_buf(), op: "lock", source: e }),
+    }
+}
+
+/// Whether writes to a mapping of this file reach memory that is itself the medium: tmpfs, or a
+/// DAX file system (probed with `MAP_SYNC`).
+fn mapping_is_memory(file: &File, len: u64) -> bool {
+    use std::os::fd::AsRawFd;
+    const TMPFS_MAGIC: i64 = 0x0102_1994;
+    // SAFETY: `statfs` is plain data; `fstatfs` writes into it and reads only the fd.
+    let mut st: libc::statfs = unsafe { core::mem::zeroed() };
+    // SAFETY: the fd is open for the duration of the call; `st` is a valid out-pointer.
+    if unsafe { libc::fstatfs(file.as_raw_fd(), &mut st) } == 0 && st.f_type as i64 == TMPFS_MAGIC {
+        return true;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        let probe_len = len.min(4096) as usize;
+        // SAFETY: a fresh shared mapping of the first page, unmapped right away; nothing reads or
+        // writes through it.
+        unsafe {
+            let p = libc::mmap(
+                core::ptr::null_mut(),
+                probe_len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED_VALIDATE | libc::MAP_SYNC,
+                file.as_raw_fd(),
+                0,
+            );
+            if p != libc::MAP_FAILED {
+                libc::munmap(p, probe_len);
+                return true;
+            }
+        }
+    }
+    let _ = len;
+    false
+}
+
+fn validate_layout(layout: &str) -> Result<[u8; 64]> {
+    if layout.len() > MAX_LAYOUT_LEN {
+        return Err(Error::InvalidLayout { name: layout.to_string(), reason: "longer than 63 bytes" });
+    }
+    if layout.as_bytes().contains(&0) {
+        return Err(Error::InvalidLayout { name: layout.to_string(), reason: "contains a NUL byte" });
+    }
+    let mut out = [0u8; 64];
+    out[..layout.len()].copy_from_slice(layout.as_bytes());
+    Ok(out)
+}
+
+fn root_check<R: Persistent>() -> Result<()> {
+    let () = R::__LAYOUT_CHECK;
+    if core::mem::align_of::<R>() > 64 {
+        return Err(Error::BadAlignment { align: core::mem::align_of::<R>() });
+    }
+    Ok(())
+}
+
+impl<R: Persistent> Pool<R> {
+    /// Creates a pool file of `size` bytes with the given layout name and a zeroed root.
+    /// Fails if the file exists.
+    pub fn create(path: impl AsRef<Path>, layout: &str, size: u64) -> Result<Self> {
+        let path = path.as_ref();
+        root_check::<R>()?;
+        let layout_bytes = validate_layout(layout)?;
+        let geo = Geometry::for_size(size)?;
+        let file = OpenOptions::new().read(true).write(true).create_new(true).open(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                Error::AlreadyExists { path: path.to_path_buf() }
+            } else {
+                Error::Io { path: path.to_path_buf(), op: "create", source: e }
+            }
+        })?;
+        let r = Self::format(&file, path, &geo, layout_bytes);
+        if let Err(e) = r {
+            drop(file);
+            let _ = std::fs::remove_file(path);
+            return Err(e);
+        }
+        drop(file);
+        Self::open(path, layout)
+    }
+
+    fn format(file: &File, path: &Path, geo: &Geometry, layout: [u8; 64]) -> Result<()> {
+        use std::os::fd::AsRawFd;
+        lock_file(file, path)?;
+        file.set_len(geo.pool_size).map_err(io(path, "set_len"))?;
+        // Allocate every block now, so a full disk fails here rather than as SIGBUS later.
+        // SAFETY: plain syscall on an open fd.
+        let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, geo.pool_size as libc::off_t) };
+        if rc != 0 && rc != libc::EOPNOTSUPP && rc != libc::EINVAL {
+            return Err(Error::Io { path: path.to_path_buf(), op: "fallocate", source: std::io::Error::from_raw_os_error(rc) });
+        }
+        // SAFETY: the file is ours (just created, locked); nothing else maps it. The mapping is
+        // dropped at the end of this function.
+        let mut map = unsafe { memmap2::MmapOptions::new().len(geo.pool_size as usize).map_mut(file) }
+            .map_err(io(path, "mmap"))?;
+        let base = NonNull::new(map.as_mut_ptr()).ok_or(Error::Corrupted { what: "mapping", offset: 0 })?;
+        // SAFETY: the mapping is valid for `pool_size` bytes, page-aligned, and lives until the
+        // end of this function, after every use of `region`.
+        let region = unsafe { Region::new(base, geo.pool_size) };
+        let mode = persist::choose_mode(mapping_is_memory(file, geo.pool_size))?;
+        let p = Persister::new(mode, region);
+        let mut b = Batch::new();
+        // SAFETY: exclusive access to a new, locked file.
+        unsafe {
+            lane::format(&region, geo, &p, &mut b)?;
+            Heap::format(&region, geo, &p, &mut b)?;
+        }
+        p.fence(&mut b)?;
+        // The root: a zeroed object of type R, allocated directly (no transaction is needed
+        // before the header exists: a crash leaves a file that is not a pool).
+        // SAFETY: exclusive access (new file).
+        let heap = unsafe { Heap::rebuild(region, *geo, &p)? };
+        let root_size = core::mem::size_of::<R>() as u64;
+        let block = heap.reserve(&p, root_size, core::mem::align_of::<R>() as u64)?;
+        match block.bit(geo) {
+            Some((w, m)) => {
+                region.atomic(w)?.fetch_or(m, Ordering::AcqRel);
+                p.flush(&mut b, w, 8);
+            }
+            None => {
+                let Block::Large { chunk, len } = block else {
+                    return Err(Error::Corrupted { what: "root block", offset: 0 });
+                };
+                let h = geo.chunk_header_offset(chunk);
+                region.atomic(h)?.store(ChunkHeader::Used { len }.encode(), Ordering::Release);
+                p.flush(&mut b, h, 8);
+            }
+        }
+        let hoff = block.header_offset(geo);
+        let root_offset = block.payload_offset(geo);
+        region.atomic(hoff)?.store(root_size, Ordering::Release);
+        region.atomic(hoff + 8)?.store(R::TYPE_ID, Ordering::Release);
+        // SAFETY: exclusive access (new file).
+        unsafe { region.zero(root_offset, root_size)? };
+        p.flush(&mut b, hoff, 16 + root_size);
+        p.fence(&mut b)?;
+        let created = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let mut h = PoolHeader {
+            magic: MAGIC,
+            version: FORMAT_VERSION,
+            header_size: HEADER_SIZE,
+            uuid: *uuid::Uuid::new_v4().as_bytes(),
+            pool_size: geo.pool_size,
+            layout,
+            root_offset,
+            root_size,
+            root_type_id: R::TYPE_ID,
+            lane_offset: geo.lane_offset,
+            lane_count: geo.lane_count,
+            lane_size: geo.lane_size,
+            chunk_table: geo.chunk_table,
+            chunk_count: geo.chunk_count,
+            chunk_base: geo.chunk_base,
+            chunk_size: crate::layout::CHUNK_SIZE,
+            created,
+            reserved: [0; 68],
+            checksum: 0,
+        };
+        h.checksum = h.compute_checksum();
+        // SAFETY: exclusive access (new file).
+        unsafe { region.write(0, &h)? };
+        p.flush(&mut b, 0, u64::from(HEADER_SIZE));
+        p.fence(&mut b)?;
+        drop(heap);
+        map.flush().map_err(io(path, "msync"))?;
+        file.sync_all().map_err(io(path, "fsync"))?;
+        Ok(())
+    }
+
+    /// Opens an existing pool, checking its header, layout name and root type, and recovering
+    /// any transaction a crash interrupted.
+    pub fn open(path: impl AsRef<Path>, layout: &str) -> Result<Self> {
+        let path = path.as_ref();
+        root_check::<R>()?;
+        validate_layout(layout)?;
+        let file = OpenOptions::new().read(true).write(true).open(path).map_err(io(path, "open"))?;
+        lock_file(&file, path)?;
+        let len = file.metadata().map_err(io(path, "stat"))?.len();
+        let mut hb = [0u8; HEADER_SIZE as usize];
+        let n = read_prefix(&file, &mut hb).map_err(io(path, "read header"))?;
+        if n < 8 || hb[..8] != MAGIC {
+            return Err(Error::NotAPool { path: path.to_path_buf() });
+        }
+        if n < hb.len() || len < HEADER_AREA {
+            return Err(Error::Truncated { path: path.to_path_buf(), expected: HEADER_AREA, actual: len });
+        }
+        let h: PoolHeader = crate::persistent::from_bytes(&hb).ok_or(Error::NotAPool { path: path.to_path_buf() })?;
+        if h.version != FORMAT_VERSION {
+            return Err(Error::UnsupportedVersion { path: path.to_path_buf(), found: h.version, supported: FORMAT_VERSION });
+        }
+        let computed = h.compute_checksum();
+        if computed != h.checksum {
+            return Err(Error::DamagedHeader { path: path.to_path_buf(), found: h.checksum, computed });
+        }
+        if h.header_size != HEADER_SIZE {
+            return Err(Error::Corrupted { what: "header size", offset: 12 });
+        }
+        if !(MIN_POOL_SIZE..=MAX_POOL_SIZE).contains(&h.pool_size) {
+            return Err(Error::SizeOutOfRange { size: h.pool_size, min: MIN_POOL_SIZE, max: MAX_POOL_SIZE });
+        }
+        if len < h.pool_size {
+            return Err(Error::Truncated { path: path.to_path_buf(), expected: h.pool_size, actual: len });
+        }
+        let found = h.layout_name();
+        if found.as_bytes() != layout.as_bytes() {
+            return Err(Error::LayoutMismatch { path: path.to_path_buf(), expected: layout.to_string(), found });
+        }
+        let want_size = core::mem::size_of::<R>() as u64;
+        if h.root_type_id != R::TYPE_ID || h.root_size != want_size {
+            return Err(Error::RootTypeMismatch {
+                path: path.to_path_buf(),
+                expected: R::TYPE_ID,
+                found: h.root_type_id,
+                expected_size: want_size,
+                found_size: h.root_size,
+            });
+        }
+        let geo = Geometry::for_size(h.pool_size)?;
+        let stored = Geometry {
+            pool_size: h.pool_size,
+            lane_offset: h.lane_offset,
+            lane_count: h.lane_count,
+            lane_size: h.lane_size,
+            chunk_table: h.chunk_table,
+            chunk_count: h.chunk_count,
+            chunk_base: h.chunk_base,
+        };
+        if stored != geo || h.chunk_size != crate::layout::CHUNK_SIZE {
+            return Err(Error::Corrupted { what: "header geometry", offset: 128 });
+        }
+        // SAFETY: we hold the exclusive lock on the file, its length is at least `pool_size`
+        // (checked above), and the documented contract is that no other program modifies or
+        // truncates a pool file while it is open (see docs/format.md, "Soundness").
+        let mut map = unsafe { memmap2::MmapOptions::new().len(h.pool_size as usize).map_mut(&file) }
+            .map_err(io(path, "mmap"))?;
+        let base = NonNull::new(map.as_mut_ptr()).ok_or(Error::Corrupted { what: "mapping", offset: 0 })?;
+        // SAFETY: valid for `pool_size` bytes and page-aligned; the mapping is owned by `Shared`
+        // below, which outlives every use of the region (transactions borrow the pool).
+        let region = unsafe { Region::new(base, h.pool_size) };
+        let mode = persist::choose_mode(mapping_is_memory(&file, h.pool_size))?;
+        let persister = Persister::new(mode, region);
+        // Recovery: roll back every lane holding an unfinished transaction.
+        for i in 0..geo.lane_count {
+            // SAFETY: exclusive access during open (file lock, no handle yet).
+            unsafe { lane::rollback(&region, &geo, &persister, i)? };
+        }
+        // SAFETY: exclusive access during open.
+        let heap = unsafe { Heap::rebuild(region, geo, &persister)? };
+        let (_, oh) = heap.resolve(h.root_offset).map_err(|_| Error::Corrupted { what: "root object", offset: h.root_offset })?;
+        check_type::<R>(h.root_offset, &oh).map_err(|_| Error::Corrupted { what: "root object header", offset: h.root_offset })?;
+        region.check(h.root_offset, want_size, "root object")?;
+        if (region.base_addr() + h.root_offset as usize) % core::mem::align_of::<R>() != 0 {
+            return Err(Error::Corrupted { what: "root object alignment", offset: h.root_offset });
+        }
+        let lanes = Lanes {
+            free: Mutex::new((0..geo.lane_count).rev().map(|index| LaneSlot { index, exts: Vec::new() }).collect()),
+            cv: Condvar::new(),
+        };
+        Ok(Pool {
+            sh: Box::new(Shared {
+                region,
+                geo,
+                persister,
+                heap,
+                root_offset: h.root_offset,
+                lanes,
+                lock: RwLock::new(()),
+                id: NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed),
+                committed: AtomicU64::new(0),
+                aborted: AtomicU64::new(0),
+                header: h,
+                path: path.to_path_buf(),
+                _map: map,
+                _file: file,
+            }),
+            _root: PhantomData,
+        })
+    }
+
+    /// Opens the pool at `path` if the file exists, else creates it with `size` bytes.
+    pub fn open_or_create(path: impl AsRef<Path>, layout: &str, size: u64) -> Result<Self> {
+        let path = path.as_ref();
+        match Self::create(path, layout, size) {
+            Err(Error::AlreadyExists { .. }) => Self::open(path, layout),
+            r => r,
+        }
+    }
+
+    fn read_guard(&self) -> std::sync::RwLockReadGuard<'_, ()> {
+        assert!(
+            !in_tx(self.sh.id),
+            "pobj: Pool read called inside a transaction on the same pool; use the Tx's methods"
+        );
+        self.sh.lock.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A copy of the root object.
+    ///
+    /// # Panics
+    /// If called inside a transaction on this pool in the same thread (use `tx.root()`), which
+    /// would otherwise deadlock.
+    pub fn root(&self) -> R {
+        let _g = self.read_guard();
+        // SAFETY: validated at open; the read lock excludes safe transactions (writers), and
+        // shared transactions promise not to modify what others read.
+        match unsafe { self.sh.region.read::<R>(self.sh.root_offset) } {
+            Ok(r) => r,
+            Err(_) => unreachable!("the root object was validated at open"),
+        }
+    }
+
+    /// A pointer to the root object.
+    pub fn root_ptr(&self) -> PPtr<R> {
+        PPtr::from_offset(self.sh.root_offset)
+    }
+
+    /// A copy of the object at `p`.
+    pub fn get<T: Persistent>(&self, p: PPtr<T>) -> Result<T> {
+        self.read(p, |v| *v)
+    }
+
+    /// Calls `f` with a reference to the object at `p` (no copy).
+    pub fn read<T: Persistent, U>(&self, p: PPtr<T>, f: impl FnOnce(&T) -> U) -> Result<U> {
+        if in_tx(self.sh.id) {
+            return Err(Error::NestedTransaction);
+        }
+        let _g = self.read_guard();
+        let (_, h) = self.sh.heap.resolve(p.offset())?;
+        check_type::<T>(p.offset(), &h)?;
+        // SAFETY: a live object of type T; the read lock excludes writers as in `root`.
+        let r = unsafe { self.sh.region.obj::<T>(p.offset())? };
+        Ok(f(r))
+    }
+
+    /// Calls `f` with the contents of the byte buffer at `p` (no copy).
+    pub fn read_bytes<U>(&self, p: PBytes, f: impl FnOnce(&[u8]) -> U) -> Result<U> {
+        if in_tx(self.sh.id) {
+            return Err(Error::NestedTransaction);
+        }
+        let _g = self.read_guard();
+        let (_, h) = self.sh.heap.resolve(p.offset())?;
+        if h.type_id != BYTES_TYPE_ID {
+            return Err(Error::TypeMismatch { offset: p.offset(), expected: BYTES_TYPE_ID, found: h.type_id });
+        }
+        // SAFETY: a live buffer of `h.size` bytes (bounded by its block); read lock as above.
+        let b = unsafe { self.sh.region.bytes(p.offset(), h.size)? };
+        Ok(f(b))
+    }
+
+    /// A copy of the byte buffer at `p`.
+    pub fn bytes(&self, p: PBytes) -> Result<Vec<u8>> {
+        self.read_bytes(p, <[u8]>::to_vec)
+    }
+
+    /// Runs `f` as a transaction: all of its changes become durable together when this returns
+    /// `Ok`, or none of them if `f` returns `Err` or panics (the panic then resumes).
+    ///
+    /// Safe transactions are serialized by the pool's lock. Nest with [`Tx::transaction`]; a
+    /// call to `Pool::transaction` on the same pool inside `f` returns
+    /// [`Error::NestedTransaction`].
+    pub fn transaction<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Tx<'_, R>) -> Result<T, E>,
+        E: From<Error>,
+    {
+        if in_tx(self.sh.id) {
+            return Err(Error::NestedTransaction.into());
+        }
+        let _g = self.sh.lock.write().unwrap_or_else(|e| e.into_inner());
+        self.run(f)
+    }
+
+    /// Runs `f` as a transaction concurrently with other shared transactions and readers, in a
+    /// lane of its own.
+    ///
+    /// # Safety
+    /// While `f` runs, no other thread may read or write any object (or byte range) that `f`
+    /// modifies, nor free or modify an object that `f` reads. Structures that lock their own
+    /// nodes (as the KV store does per leaf) meet this. Allocation and free are safe to run
+    /// concurrently: the allocator synchronizes itself.
+    pub unsafe fn transaction_shared<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Tx<'_, R>) -> Result<T, E>,
+        E: From<Error>,
+    {
+        if in_tx(self.sh.id) {
+            return Err(Error::NestedTransaction.into());
+        }
+        let _g = self.sh.lock.read().unwrap_or_else(|e| e.into_inner());
+        self.run(f)
+    }
+
+    fn run<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Tx<'_, R>) -> Result<T, E>,
+        E: From<Error>,
+    {
+        if self.sh.persister.poisoned() {
+            return Err(Error::Poisoned.into());
+        }
+        let sh = &*self.sh;
+        let slot = sh.lanes.acquire();
+        let mut tx = match Tx::<R>::begin(sh, slot) {
+            Ok(t) => t,
+            Err(e) => return Err(e.into()),
+        };
+        let guard = ActiveGuard::new(sh.id);
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut tx)));
+        drop(guard);
+        let result = match out {
+            Ok(Ok(v)) if !tx.wants_abort() => match tx.commit() {
+                Ok(()) => {
+                    sh.committed.fetch_add(1, Ordering::Relaxed);
+                    Ok(Ok(v))
+                }
+                Err(e) => {
+                    let _ = tx.abort();
+                    sh.aborted.fetch_add(1, Ordering::Relaxed);
+                    Ok(Err(E::from(e)))
+                }
+            },
+            Ok(Ok(_)) => {
+                let r = tx.abort();
+                sh.aborted.fetch_add(1, Ordering::Relaxed);
+                Ok(Err(E::from(r.err().unwrap_or(Error::TxAborted))))
+            }
+            Ok(Err(e)) => {
+                if let Err(ae) = tx.abort() {
+                    sh.aborted.fetch_add(1, Ordering::Relaxed);
+                    Ok(Err(E::from(ae)))
+                } else {
+                    sh.aborted.fetch_add(1, Ordering::Relaxed);
+                    Ok(Err(e))
+                }
+            }
+            Err(panic) => {
+                let _ = tx.abort();
+                sh.aborted.fetch_add(1, Ordering::Relaxed);
+                Err(panic)
+            }
+        };
+        sh.lanes.release(tx.into_slot());
+        match result {
+            Ok(r) => r,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+
+    /// Atomically allocates an object holding `value` and stores its pointer in the field of
+    /// the object `owner` that `field` selects (like `pmemobj_alloc`): after a crash, either
+    /// both happened or neither did. Returns the new pointer.
+    pub fn alloc_into<P: Persistent, T: Persistent>(
+        &self,
+        owner: PPtr<P>,
+        field: impl FnOnce(&mut P) -> &mut PPtr<T>,
+        value: T,
+    ) -> Result<PPtr<T>> {
+        self.transaction(|tx| {
+            let p = tx.alloc(value)?;
+            tx.update_field(owner, field, p)?;
+            Ok(p)
+        })
+    }
+
+    /// Atomically frees the object that the field of `owner` selected by `field` points to,
+    /// and sets that field to null (like `pmemobj_free`). Does nothing if it is null.
+    pub fn free_from<P: Persistent, T: Persistent>(
+        &self,
+        owner: PPtr<P>,
+        field: impl Fn(&mut P) -> &mut PPtr<T>,
+    ) -> Result<()> {
+        self.transaction(|tx| {
+            let mut cur = *tx.get(owner)?;
+            let p = *field(&mut cur);
+            if p.is_null() {
+                return Ok(());
+            }
+            tx.free(p)?;
+            tx.update_field(owner, field, PPtr::null())
+        })
+    }
+
+    /// A read-only consistency check of the header, lanes and heap.
+    pub fn check(&self) -> CheckReport {
+        let _g = if in_tx(self.sh.id) {
+            return CheckReport { problems: vec!["check called inside a transaction".into()], objects: 0 };
+        } else {
+            self.sh.lock.write().unwrap_or_else(|e| e.into_inner())
+        };
+        let sh = &*self.sh;
+        let mut problems = Vec::new();
+        // SAFETY: the write lock excludes every transaction and reader of this handle.
+        match unsafe { sh.region.read::<PoolHeader>(0) } {
+            Ok(h) if h.compute_checksum() == h.checksum && h.magic == MAGIC => {}
+            _ => problems.push("pool header: magic or checksum wrong".into()),
+        }
+        for i in 0..sh.geo.lane_count {
+            // SAFETY: no transaction runs (write lock), so no lane log is being written.
+            match unsafe { lane::scan(&sh.region, &sh.geo, i) } {
+                Ok(e) if e.is_empty() => {}
+                Ok(e) => problems.push(format!("lane {i}: {} undo entries outstanding with no transaction running", e.len())),
+                Err(e) => problems.push(format!("lane {i}: {e}")),
+            }
+        }
+        sh.heap.check(&mut problems);
+        if let Err(e) = sh.heap.resolve(sh.root_offset).and_then(|(_, h)| check_type::<R>(sh.root_offset, &h)) {
+            problems.push(format!("root object: {e}"));
+        }
+        let objects = sh.heap.stats().objects;
+        CheckReport { problems, objects }
+    }
+
+    /// Allocation, transaction and persistence figures.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            heap: self.sh.heap.stats(),
+            persist: self.sh.persister.stats(),
+            tx_committed: self.sh.committed.load(Ordering::Relaxed),
+            tx_aborted: self.sh.aborted.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The persistence counters alone.
+    pub fn persist_stats(&self) -> PersistStats {
+        self.sh.persister.stats()
+    }
+
+    /// How this pool is made durable.
+    pub fn persist_mode(&self) -> PersistMode {
+        self.sh.persister.mode()
+    }
+
+    /// The pool's file.
+    pub fn path(&self) -> &Path {
+        &self.sh.path
+    }
+
+    /// The pool's size in bytes.
+    pub fn size(&self) -> u64 {
+        self.sh.geo.pool_size
+    }
+
+    /// The layout name.
+    pub fn layout(&self) -> String {
+        self.sh.header.layout_name()
+    }
+
+    /// The pool's UUID.
+    pub fn uuid(&self) -> uuid::Uuid {
+        uuid::Uuid::from_bytes(self.sh.header.uuid)
+    }
+}
+
+fn read_prefix(file: &File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read_at(&mut buf[n..], n as u64) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}

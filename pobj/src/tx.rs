@@ -1,0 +1,604 @@
+//! Transactions: undo logging in per-thread lanes.
+//!
+//! Protocol (see `docs/transactions.md` for why each fence is there):
+//! 1. Before a range is first modified, its old bytes are appended to the lane's log, flushed and
+//!    fenced. Ranges already logged, and objects allocated by this transaction, are not logged.
+//! 2. An allocation reserves a block in DRAM, writes the object into it, and appends an
+//!    "allocated" entry; the persistent bitmap bit (or chunk header) is set after the next fence,
+//!    which makes that entry durable first.
+//! 3. Commit appends "freed" entries for the transaction's frees, fences if any entry is not yet
+//!    durable, applies the frees, flushes every modified range and metadata word, fences, and
+//!    retires the log (generation + 1, flushed, fenced).
+//! 4. Abort (an `Err`, a panic, or a failed nested transaction) undoes the log's entries in
+//!    reverse, fences, and retires the log; the reserved blocks return to the free lists.
+
+use std::collections::{HashMap, HashSet};
+use std::marker::PhantomData;
+use std::sync::atomic::Ordering;
+
+use crate::chunk::ChunkHeader;
+use crate::error::{Error, Result};
+use crate::heap::{Block, LOG_EXT_TYPE_ID};
+use crate::lane::{self, EntryHeader, ENTRY_HEADER, KIND_ALLOC_BITS, KIND_FREE_BITS, KIND_NEXT, KIND_SNAPSHOT, MAX_PIECE};
+use crate::layout::CHUNK_SIZE;
+use crate::object::{ObjHeader, OBJ_HEADER};
+use crate::persist::Batch;
+use crate::pool::{LaneSlot, Shared};
+use crate::ptr::{PBytes, PPtr, BYTES_TYPE_ID};
+use crate::rangeset::RangeSet;
+use crate::Persistent;
+
+/// Log-extension buffers a lane keeps between transactions; more are freed at commit.
+const KEEP_EXTS: usize = 4;
+
+/// The lane's log writer.
+struct Log {
+    gen: u64,
+    buf: u64,
+    cap: u64,
+    pos: u64,
+    ext_used: usize,
+    entries: usize,
+    unfenced: bool,
+}
+
+/// An open transaction. Every change made through it is undone if the transaction aborts, and
+/// durable when [`Pool::transaction`](crate::Pool::transaction) returns `Ok`.
+///
+/// References handed out by [`Tx::get`] borrow the transaction shared, those of [`Tx::get_mut`]
+/// borrow it exclusively, so the borrow checker rules out two live `&mut` to one object.
+pub struct Tx<'a, R> {
+    sh: &'a Shared,
+    slot: LaneSlot,
+    log: Log,
+    covered: RangeSet,
+    meta: Vec<u64>,
+    pending_bits: Vec<(u64, u64)>,
+    pending_headers: Vec<(u64, u64)>,
+    allocs: Vec<Block>,
+    new_objs: HashMap<u64, (Block, ObjHeader)>,
+    frees: Vec<(u64, Block)>,
+    freed: HashSet<u64>,
+    batch: Batch,
+    aborted: bool,
+    scratch: Vec<u8>,
+    _root: PhantomData<fn() -> R>,
+}
+
+impl<'a, R: Persistent> Tx<'a, R> {
+    pub(crate) fn begin(sh: &'a Shared, slot: LaneSlot) -> Result<Self> {
+        let gen = lane::generation(&sh.region, &sh.geo, slot.index)?;
+        let buf = sh.geo.lane(slot.index) + lane::LANE_HEADER;
+        let cap = u64::from(sh.geo.lane_size) - lane::LANE_HEADER;
+        Ok(Tx {
+            sh,
+            slot,
+            log: Log { gen, buf, cap, pos: 0, ext_used: 0, entries: 0, unfenced: false },
+            covered: RangeSet::default(),
+            meta: Vec::new(),
+            pending_bits: Vec::new(),
+            pending_headers: Vec::new(),
+            allocs: Vec::new(),
+            new_objs: HashMap::new(),
+            frees: Vec::new(),
+            freed: HashSet::new(),
+            batch: Batch::new(),
+            aborted: false,
+            scratch: Vec::new(),
+            _root: PhantomData,
+        })
+    }
+
+    pub(crate) fn into_slot(self) -> LaneSlot {
+        self.slot
+    }
+
+    fn live(&self) -> Result<()> {
+        if self.aborted {
+            Err(Error::TxAborted)
+        } else if self.sh.persister.poisoned() {
+            Err(Error::Poisoned)
+        } else {
+            Ok(())
+        }
+    }
+
+    // ---- log -------------------------------------------------------------------------------
+
+    fn append(&mut self, kind: u32, offset: u64, aux: u64, data: &[u8]) -> Result<()> {
+        let need = lane::entry_size(data.len() as u64);
+        if self.log.pos + need + ENTRY_HEADER > self.log.cap {
+            self.extend_log()?;
+        }
+        let at = self.log.buf + self.log.pos;
+        let mut h = EntryHeader { generation: self.log.gen, offset, aux, kind, checksum: 0 };
+        h.checksum = lane::entry_checksum(&h, data);
+        // SAFETY: the log buffer belongs to this lane, which this transaction holds exclusively;
+        // nothing references it.
+        unsafe {
+            self.sh.region.write(at, &h)?;
+            self.sh.region.write_from(at + ENTRY_HEADER, data)?;
+        }
+        self.sh.persister.flush(&mut self.batch, at, ENTRY_HEADER + data.len() as u64);
+        self.log.pos += need;
+        self.log.entries += 1;
+        self.log.unfenced = true;
+        Ok(())
+    }
+
+    /// Continues the log in an extension buffer (a whole chunk), linked by a `NEXT` entry.
+    fn extend_log(&mut self) -> Result<()> {
+        let sh = self.sh;
+        if self.slot.exts.len() <= self.log.ext_used {
+            let block = sh.heap.reserve(&sh.persister, CHUNK_SIZE - crate::heap::LARGE_PAYLOAD, 64)?;
+            let Block::Large { chunk, .. } = block else {
+                sh.heap.release(block);
+                return Err(Error::Corrupted { what: "log extension block", offset: 0 });
+            };
+            let hoff = block.header_offset(&sh.geo);
+            let cap = block.capacity();
+            // Not undone by this transaction: at every open all extension objects are freed.
+            sh.region.atomic(hoff)?.store(cap, Ordering::Release);
+            sh.region.atomic(hoff + 8)?.store(LOG_EXT_TYPE_ID, Ordering::Release);
+            sh.persister.flush(&mut self.batch, hoff, OBJ_HEADER);
+            let choff = sh.geo.chunk_header_offset(chunk);
+            sh.region.atomic(choff)?.store(ChunkHeader::Used { len: 1 }.encode(), Ordering::Release);
+            sh.persister.flush(&mut self.batch, choff, 8);
+            self.slot.exts.push((block.payload_offset(&sh.geo), cap, block));
+        }
+        let (off, cap, _) = self.slot.exts[self.log.ext_used];
+        let at = self.log.buf + self.log.pos;
+        let mut h = EntryHeader { generation: self.log.gen, offset: off, aux: cap, kind: KIND_NEXT, checksum: 0 };
+        h.checksum = lane::entry_checksum(&h, &[]);
+        // SAFETY: this lane's log, held exclusively.
+        unsafe { sh.region.write(at, &h)? };
+        sh.persister.flush(&mut self.batch, at, ENTRY_HEADER);
+        self.log.ext_used += 1;
+        self.log.buf = off;
+        self.log.cap = cap;
+        self.log.pos = 0;
+        Ok(())
+    }
+
+    /// Fences, then applies the allocation bits whose log entries that fence made durable.
+    fn fence_and_apply(&mut self) -> Result<()> {
+        let sh = self.sh;
+        sh.persister.fence(&mut self.batch)?;
+        self.log.unfenced = false;
+        for (w, m) in self.pending_bits.drain(..) {
+            sh.region.atomic(w)?.fetch_or(m, Ordering::AcqRel);
+            self.meta.push(w);
+        }
+        for (h, v) in self.pending_headers.drain(..) {
+            sh.region.atomic(h)?.store(v, Ordering::Release);
+            self.meta.push(h);
+        }
+        Ok(())
+    }
+
+    /// Logs the old bytes of `off..off+len` (the parts not logged yet) and makes them durable.
+    fn snapshot(&mut self, off: u64, len: u64) -> Result<()> {
+        self.live()?;
+        let end = off.checked_add(len).ok_or(Error::Corrupted { what: "range", offset: off })?;
+        self.sh.region.check(off, len, "snapshot range")?;
+        let pieces = self.covered.uncovered(off, end);
+        if pieces.is_empty() {
+            return Ok(());
+        }
+        let mut scratch = std::mem::take(&mut self.scratch);
+        for (s, e) in pieces {
+            let mut p = s;
+            while p < e {
+                let n = (e - p).min(MAX_PIECE);
+                scratch.resize(n as usize, 0);
+                // SAFETY: no reference into the range is live (the `&mut self` borrow rules out
+                // outstanding `get`/`get_mut` references) and no other thread writes it (the
+                // pool lock, or the shared-transaction contract).
+                unsafe { self.sh.region.read_into(p, &mut scratch)? };
+                let r = self.append(KIND_SNAPSHOT, p, n, &scratch);
+                if let Err(e) = r {
+                    self.scratch = scratch;
+                    return Err(e);
+                }
+                p += n;
+            }
+        }
+        self.scratch = scratch;
+        self.covered.insert(off, end);
+        self.fence_and_apply()
+    }
+
+    /// Logs an arbitrary byte range of an object so that it can then be modified through
+    /// references obtained elsewhere (advanced use; the typed methods do this themselves).
+    fn resolve(&self, off: u64) -> Result<(Block, ObjHeader)> {
+        if let Some(&v) = self.new_objs.get(&off) {
+            return Ok(v);
+        }
+        self.sh.heap.resolve(off)
+    }
+
+    fn resolve_typed<T: Persistent>(&self, p: PPtr<T>) -> Result<u64> {
+        let off = p.offset();
+        let (_, h) = self.resolve(off)?;
+        check_type::<T>(off, &h)?;
+        Ok(off)
+    }
+
+    // ---- reading ---------------------------------------------------------------------------
+
+    /// The root object.
+    pub fn root(&self) -> &R {
+        // SAFETY: the root offset was validated at open (allocated, type R, aligned, in bounds);
+        // the returned reference borrows `self` shared, so no `&mut` from this transaction can be
+        // live, and other threads are excluded by the pool lock (or the shared contract).
+        match unsafe { self.sh.region.obj::<R>(self.sh.root_offset) } {
+            Ok(r) => r,
+            Err(_) => unreachable_root(),
+        }
+    }
+
+    /// The root object for modification (snapshotted first).
+    pub fn root_mut(&mut self) -> Result<&mut R> {
+        let off = self.sh.root_offset;
+        self.snapshot(off, core::mem::size_of::<R>() as u64)?;
+        // SAFETY: as `root`, and the `&mut self` borrow makes this the only reference.
+        unsafe { self.sh.region.obj_mut::<R>(off) }
+    }
+
+    /// The object at `p`.
+    pub fn get<T: Persistent>(&self, p: PPtr<T>) -> Result<&T> {
+        self.live()?;
+        let off = self.resolve_typed(p)?;
+        // SAFETY: `off` is a live object of type T (checked); the reference borrows `self`
+        // shared (no `&mut` from this transaction), and the pool lock or the shared contract
+        // excludes writers in other threads.
+        unsafe { self.sh.region.obj::<T>(off) }
+    }
+
+    /// The object at `p`, snapshotted, for modification.
+    pub fn get_mut<T: Persistent>(&mut self, p: PPtr<T>) -> Result<&mut T> {
+        self.live()?;
+        let off = self.resolve_typed(p)?;
+        self.snapshot(off, core::mem::size_of::<T>() as u64)?;
+        // SAFETY: live object of type T; the `&mut self` borrow makes this the only reference
+        // from this transaction; other threads are excluded by the pool lock or the contract.
+        unsafe { self.sh.region.obj_mut::<T>(off) }
+    }
+
+    /// Replaces the object at `p` with `value`.
+    pub fn write<T: Persistent>(&mut self, p: PPtr<T>, value: T) -> Result<()> {
+        *self.get_mut(p)? = value;
+        Ok(())
+    }
+
+    /// Modifies one field of the object at `p`, logging only that field's bytes (a smaller undo
+    /// entry than `get_mut` for large objects).
+    pub fn update_field<T: Persistent, F: Persistent>(
+        &mut self,
+        p: PPtr<T>,
+        field: impl FnOnce(&mut T) -> &mut F,
+        value: F,
+    ) -> Result<()> {
+        self.live()?;
+        let off = self.resolve_typed(p)?;
+        // Find the field's offset with a temporary reference, then log and write that range.
+        let foff = {
+            // SAFETY: as `get_mut`; the reference does not outlive this block.
+            let obj = unsafe { self.sh.region.obj_mut::<T>(off)? };
+            let base = obj as *mut T as usize;
+            let f = field(obj) as *mut F as usize;
+            match f.checked_sub(base) {
+                Some(d) if d + core::mem::size_of::<F>() <= core::mem::size_of::<T>() => off + d as u64,
+                _ => return Err(Error::OutOfBounds { offset: off, start: 0, end: 0, len: core::mem::size_of::<T>() as u64 }),
+            }
+        };
+        self.snapshot(foff, core::mem::size_of::<F>() as u64)?;
+        // SAFETY: in bounds of a live object held exclusively by this transaction; no reference
+        // into it is live.
+        unsafe { self.sh.region.write(foff, &value) }
+    }
+
+    // ---- allocation ------------------------------------------------------------------------
+
+    fn alloc_raw(&mut self, size: u64, align: u64, type_id: u64) -> Result<u64> {
+        self.live()?;
+        let sh = self.sh;
+        let block = match sh.heap.reserve(&sh.persister, size, align) {
+            Ok(b) => b,
+            Err(e @ Error::OutOfSpace { .. }) => {
+                // A full pool aborts the transaction, like libpmemobj.
+                self.aborted = true;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
+        self.allocs.push(block);
+        let g = &sh.geo;
+        let r = match block.bit(g) {
+            Some((w, m)) => self.append(KIND_ALLOC_BITS, w, m, &[]).map(|()| self.pending_bits.push((w, m))),
+            None => {
+                let Block::Large { chunk, len } = block else { unreachable_block() };
+                let hoff = g.chunk_header_offset(chunk);
+                let old = sh.region.atomic(hoff)?.load(Ordering::Acquire);
+                self.append(KIND_SNAPSHOT, hoff, 8, &old.to_le_bytes())
+                    .map(|()| self.pending_headers.push((hoff, ChunkHeader::Used { len }.encode())))
+            }
+        };
+        r?;
+        let hoff = block.header_offset(g);
+        sh.region.atomic(hoff)?.store(size, Ordering::Release);
+        sh.region.atomic(hoff + 8)?.store(type_id, Ordering::Release);
+        let payload = block.payload_offset(g);
+        self.covered.insert(hoff, payload + size);
+        self.new_objs.insert(payload, (block, ObjHeader { size, type_id }));
+        Ok(payload)
+    }
+
+    /// Allocates a new object holding `value`. Undone if the transaction aborts.
+    pub fn alloc<T: Persistent>(&mut self, value: T) -> Result<PPtr<T>> {
+        let off = self.alloc_raw(core::mem::size_of::<T>() as u64, core::mem::align_of::<T>() as u64, T::TYPE_ID)?;
+        // SAFETY: the block is reserved by this transaction and unreachable by anyone else.
+        unsafe { self.sh.region.write(off, &value)? };
+        Ok(PPtr::from_offset(off))
+    }
+
+    /// Allocates a new zeroed object.
+    pub fn alloc_zeroed<T: Persistent>(&mut self) -> Result<PPtr<T>> {
+        let off = self.alloc_raw(core::mem::size_of::<T>() as u64, core::mem::align_of::<T>() as u64, T::TYPE_ID)?;
+        // SAFETY: reserved block, unreachable by anyone else.
+        unsafe { self.sh.region.zero(off, core::mem::size_of::<T>() as u64)? };
+        Ok(PPtr::from_offset(off))
+    }
+
+    /// Frees the object at `p` when the transaction commits (nothing happens if it aborts).
+    pub fn free<T: Persistent>(&mut self, p: PPtr<T>) -> Result<()> {
+        self.live()?;
+        self.resolve_typed(p)?;
+        self.free_raw(p.offset())
+    }
+
+    fn free_raw(&mut self, off: u64) -> Result<()> {
+        if off == self.sh.root_offset {
+            return Err(Error::InvalidFree { offset: off, reason: "the root object cannot be freed" });
+        }
+        if !self.freed.insert(off) {
+            return Err(Error::InvalidFree { offset: off, reason: "already freed in this transaction" });
+        }
+        let (block, _) = self.resolve(off)?;
+        self.frees.push((off, block));
+        Ok(())
+    }
+
+    // ---- byte buffers ----------------------------------------------------------------------
+
+    /// Allocates a byte buffer holding `data`.
+    pub fn alloc_bytes(&mut self, data: &[u8]) -> Result<PBytes> {
+        let off = self.alloc_raw(data.len() as u64, 8, BYTES_TYPE_ID)?;
+        // SAFETY: reserved block, unreachable by anyone else; `data` is DRAM.
+        unsafe { self.sh.region.write_from(off, data)? };
+        Ok(PBytes::from_offset(off))
+    }
+
+    /// Allocates a zeroed byte buffer of `len` bytes.
+    pub fn alloc_bytes_zeroed(&mut self, len: u64) -> Result<PBytes> {
+        let off = self.alloc_raw(len, 8, BYTES_TYPE_ID)?;
+        // SAFETY: reserved block, unreachable by anyone else.
+        unsafe { self.sh.region.zero(off, len)? };
+        Ok(PBytes::from_offset(off))
+    }
+
+    fn resolve_bytes(&self, p: PBytes) -> Result<(u64, u64)> {
+        let off = p.offset();
+        let (_, h) = self.resolve(off)?;
+        if h.type_id != BYTES_TYPE_ID {
+            return Err(Error::TypeMismatch { offset: off, expected: BYTES_TYPE_ID, found: h.type_id });
+        }
+        Ok((off, h.size))
+    }
+
+    /// The contents of a byte buffer.
+    pub fn bytes(&self, p: PBytes) -> Result<&[u8]> {
+        self.live()?;
+        let (off, len) = self.resolve_bytes(p)?;
+        // SAFETY: a live buffer of `len` bytes (checked against its block); shared borrow of
+        // `self` as in `get`.
+        unsafe { self.sh.region.bytes(off, len) }
+    }
+
+    /// The contents of a byte buffer for modification (all of it is snapshotted).
+    pub fn bytes_mut(&mut self, p: PBytes) -> Result<&mut [u8]> {
+        self.live()?;
+        let (off, len) = self.resolve_bytes(p)?;
+        self.snapshot(off, len)?;
+        // SAFETY: as `get_mut`.
+        unsafe { self.sh.region.bytes_mut(off, len) }
+    }
+
+    /// Writes `data` at byte `at` of a buffer, snapshotting only that range.
+    pub fn write_bytes(&mut self, p: PBytes, at: u64, data: &[u8]) -> Result<()> {
+        self.live()?;
+        let (off, len) = self.resolve_bytes(p)?;
+        let end = at.checked_add(data.len() as u64).filter(|&e| e <= len);
+        let Some(_) = end else {
+            return Err(Error::OutOfBounds { offset: off, start: at, end: at.saturating_add(data.len() as u64), len });
+        };
+        self.snapshot(off + at, data.len() as u64)?;
+        // SAFETY: in bounds of a live buffer; no reference into it is live (`&mut self`).
+        unsafe { self.sh.region.write_from(off + at, data) }
+    }
+
+    /// The length of a byte buffer.
+    pub fn bytes_len(&self, p: PBytes) -> Result<u64> {
+        self.live()?;
+        Ok(self.resolve_bytes(p)?.1)
+    }
+
+    /// Frees a byte buffer when the transaction commits.
+    pub fn free_bytes(&mut self, p: PBytes) -> Result<()> {
+        self.live()?;
+        self.resolve_bytes(p)?;
+        self.free_raw(p.offset())
+    }
+
+    // ---- nesting ---------------------------------------------------------------------------
+
+    /// Runs `f` as a nested transaction, flattened into this one: its changes commit or abort
+    /// with the outermost transaction. If `f` fails or panics, the whole transaction is aborted
+    /// (further calls return [`Error::TxAborted`]).
+    pub fn transaction<T, E, F>(&mut self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Self) -> Result<T, E>,
+        E: From<Error>,
+    {
+        self.live()?;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self))) {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => {
+                self.aborted = true;
+                Err(e)
+            }
+            Err(panic) => {
+                self.aborted = true;
+                std::panic::resume_unwind(panic)
+            }
+        }
+    }
+
+    /// Whether the transaction is doomed to abort (a nested one failed, or the pool filled).
+    pub fn is_aborted(&self) -> bool {
+        self.aborted
+    }
+
+    // ---- end -------------------------------------------------------------------------------
+
+    pub(crate) fn wants_abort(&self) -> bool {
+        self.aborted
+    }
+
+    /// Makes everything durable and retires the log.
+    pub(crate) fn commit(&mut self) -> Result<()> {
+        let sh = self.sh;
+        if self.log.entries == 0 && self.frees.is_empty() {
+            return Ok(());
+        }
+        let frees = std::mem::take(&mut self.frees);
+        let g = &sh.geo;
+        for (_, block) in &frees {
+            match block.bit(g) {
+                Some((w, m)) => self.append(KIND_FREE_BITS, w, m, &[])?,
+                None => {
+                    let Block::Large { chunk, .. } = *block else { unreachable_block() };
+                    let hoff = g.chunk_header_offset(chunk);
+                    // A block allocated in this transaction may not have its header applied yet.
+                    let pending = self.pending_headers.iter().find(|(h, _)| *h == hoff).map(|&(_, v)| v);
+                    let cur = match pending {
+                        Some(v) => v,
+                        None => sh.region.atomic(hoff)?.load(Ordering::Acquire),
+                    };
+                    self.append(KIND_SNAPSHOT, hoff, 8, &cur.to_le_bytes())?;
+                }
+            }
+        }
+        self.frees = frees;
+        if self.log.unfenced {
+            self.fence_and_apply()?;
+        }
+        for (_, block) in &self.frees {
+            match block.bit(g) {
+                Some((w, m)) => {
+                    sh.region.atomic(w)?.fetch_and(!m, Ordering::AcqRel);
+                    self.meta.push(w);
+                }
+                None => {
+                    let Block::Large { chunk, .. } = *block else { unreachable_block() };
+                    let hoff = g.chunk_header_offset(chunk);
+                    sh.region.atomic(hoff)?.store(ChunkHeader::Free.encode(), Ordering::Release);
+                    self.meta.push(hoff);
+                }
+            }
+        }
+        for (s, e) in self.covered.iter() {
+            sh.persister.flush(&mut self.batch, s, e - s);
+        }
+        self.meta.sort_unstable();
+        self.meta.dedup();
+        for &w in &self.meta {
+            sh.persister.flush(&mut self.batch, w, 8);
+        }
+        sh.persister.fence(&mut self.batch)?;
+        lane::retire(&sh.region, g, &sh.persister, self.slot.index, &mut self.batch)?;
+        // Durable: hand freed blocks back.
+        for (_, block) in self.frees.drain(..) {
+            sh.heap.release(block);
+        }
+        self.allocs.clear();
+        self.trim_exts()
+    }
+
+    /// Undoes everything and retires the log.
+    pub(crate) fn abort(&mut self) -> Result<()> {
+        let sh = self.sh;
+        let r = if self.log.entries > 0 {
+            // SAFETY: this transaction holds the lane; the closure has returned, so no reference
+            // into the logged ranges is live; other threads are excluded by the pool lock or the
+            // shared contract.
+            unsafe { lane::rollback(&sh.region, &sh.geo, &sh.persister, self.slot.index) }.map(|_| ())
+        } else {
+            Ok(())
+        };
+        self.pending_bits.clear();
+        self.pending_headers.clear();
+        self.frees.clear();
+        if r.is_ok() {
+            for b in self.allocs.drain(..) {
+                sh.heap.release(b);
+            }
+        }
+        r?;
+        self.trim_exts()
+    }
+
+    /// Frees log extensions beyond the few a lane keeps.
+    fn trim_exts(&mut self) -> Result<()> {
+        if self.slot.exts.len() <= KEEP_EXTS {
+            return Ok(());
+        }
+        let sh = self.sh;
+        let extra: Vec<_> = self.slot.exts.drain(KEEP_EXTS..).collect();
+        for (_, _, block) in &extra {
+            if let Block::Large { chunk, .. } = *block {
+                let hoff = sh.geo.chunk_header_offset(chunk);
+                sh.region.atomic(hoff)?.store(ChunkHeader::Free.encode(), Ordering::Release);
+                sh.persister.flush(&mut self.batch, hoff, 8);
+            }
+        }
+        sh.persister.fence(&mut self.batch)?;
+        for (_, _, block) in extra {
+            sh.heap.release(block);
+        }
+        Ok(())
+    }
+}
+
+/// Checks an object header against `T`.
+pub(crate) fn check_type<T: Persistent>(off: u64, h: &ObjHeader) -> Result<()> {
+    if h.type_id != T::TYPE_ID {
+        return Err(Error::TypeMismatch { offset: off, expected: T::TYPE_ID, found: h.type_id });
+    }
+    if h.size != core::mem::size_of::<T>() as u64 {
+        return Err(Error::InvalidPointer { offset: off, reason: "object size differs from the type's size" });
+    }
+    Ok(())
+}
+
+#[cold]
+fn unreachable_block() -> ! {
+    // `Block::bit` returns `None` only for large blocks.
+    unreachable!("a block without a bitmap bit is large")
+}
+
+#[cold]
+fn unreachable_root() -> ! {
+    // The root was validated at open and the mapping never changes.
+    unreachable!("the root object was validated at open")
+}

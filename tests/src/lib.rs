@@ -1,0 +1,1 @@
+//! Integration tests across the pobj crates live in `tests/`.
