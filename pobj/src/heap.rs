@@ -20,6 +20,10 @@ use crate::run::{self, RunDescriptor, BITMAP_OFFSET, RUN_DATA, RUN_MAGIC};
 
 /// Offset of a large object's payload from its first chunk (64-byte aligned).
 pub const LARGE_PAYLOAD: u64 = 64;
+/// Chunks kept back from user allocations so that undo-log extensions (which a transaction
+/// that frees objects in a full pool needs) can still be allocated.
+pub const RESERVED_CHUNKS: u64 = 2;
+
 /// Largest object the heap serves (4 GiB).
 pub const MAX_ALLOC: u64 = 4 << 30;
 
@@ -128,7 +132,13 @@ impl State {
         self.free_by_len.insert((len, start));
     }
 
-    fn take_chunks(&mut self, len: u64) -> Option<u64> {
+    fn take_chunks(&mut self, len: u64, internal: bool) -> Option<u64> {
+        if !internal {
+            let total: u64 = self.free_by_start.values().sum();
+            if total < len + RESERVED_CHUNKS {
+                return None;
+            }
+        }
         let &(flen, fstart) = self.free_by_len.range((len, 0)..).next()?;
         self.free_by_len.remove(&(flen, fstart));
         self.free_by_start.remove(&fstart);
@@ -288,6 +298,16 @@ impl Heap {
     /// Reserves a block for `size` payload bytes. Only the volatile state changes, except that a
     /// new run may be created (and made durable: an empty run is harmless after a crash).
     pub(crate) fn reserve(&self, p: &Persister, size: u64, align: u64) -> Result<Block> {
+        self.reserve_inner(p, size, align, false)
+    }
+
+    /// Reserves a block for the pool's own use (undo-log extensions): may use the chunks kept
+    /// back from user allocations.
+    pub(crate) fn reserve_internal(&self, p: &Persister, size: u64) -> Result<Block> {
+        self.reserve_inner(p, size, 64, true)
+    }
+
+    fn reserve_inner(&self, p: &Persister, size: u64, align: u64, internal: bool) -> Result<Block> {
         if align > 64 {
             return Err(Error::BadAlignment { align: align as usize });
         }
@@ -301,11 +321,11 @@ impl Heap {
             }
         }
         let len = (size + LARGE_PAYLOAD).div_ceil(CHUNK_SIZE);
-        let chunk = match st.take_chunks(len) {
+        let chunk = match st.take_chunks(len, internal) {
             Some(c) => c,
             None => {
                 self.reclaim_empty_runs(&mut st, p)?;
-                st.take_chunks(len).ok_or(Error::OutOfSpace { requested: size })?
+                st.take_chunks(len, internal).ok_or(Error::OutOfSpace { requested: size })?
             }
         };
         let b = Block::Large { chunk, len };
@@ -359,11 +379,11 @@ impl Heap {
     /// Turns a free chunk into an empty run of `class`, durably: descriptor and zeroed bitmap
     /// first, then the chunk header.
     fn new_run(&self, st: &mut State, p: &Persister, class: usize, size: u64) -> Result<()> {
-        let chunk = match st.take_chunks(1) {
+        let chunk = match st.take_chunks(1, false) {
             Some(c) => c,
             None => {
                 self.reclaim_empty_runs(st, p)?;
-                st.take_chunks(1).ok_or(Error::OutOfSpace { requested: size })?
+                st.take_chunks(1, false).ok_or(Error::OutOfSpace { requested: size })?
             }
         };
         let bs = CLASSES[class];

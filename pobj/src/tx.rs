@@ -28,8 +28,9 @@ use crate::ptr::{PBytes, PPtr, BYTES_TYPE_ID};
 use crate::rangeset::RangeSet;
 use crate::Persistent;
 
-/// Log-extension buffers a lane keeps between transactions; more are freed at commit.
-const KEEP_EXTS: usize = 4;
+/// Log-extension buffers a lane keeps between transactions (none: they are freed at the end of
+/// the transaction that needed them, so that heap figures do not depend on past transactions).
+const KEEP_EXTS: usize = 0;
 
 /// The lane's log writer.
 struct Log {
@@ -130,7 +131,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
     fn extend_log(&mut self) -> Result<()> {
         let sh = self.sh;
         if self.slot.exts.len() <= self.log.ext_used {
-            let block = sh.heap.reserve(&sh.persister, CHUNK_SIZE - crate::heap::LARGE_PAYLOAD, 64)?;
+            let block = sh.heap.reserve_internal(&sh.persister, CHUNK_SIZE - crate::heap::LARGE_PAYLOAD)?;
             let Block::Large { chunk, .. } = block else {
                 sh.heap.release(block);
                 return Err(Error::Corrupted { what: "log extension block", offset: 0 });
