@@ -109,7 +109,10 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
             .named
             .iter()
             .map(|f| {
-                let id = f.ident.clone().unwrap_or_else(|| syn::Ident::new("_", Span::call_site()));
+                let id = f
+                    .ident
+                    .clone()
+                    .unwrap_or_else(|| syn::Ident::new("_", Span::call_site()));
                 (syn::Member::Named(id.clone()), &f.ty, id.to_string())
             })
             .collect(),
@@ -122,12 +125,10 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         Fields::Unit => Vec::new(),
     };
 
-    // 1. Each field is Persistent (error spanned at the field's type).
-    let field_asserts = fields.iter().map(|(_, ty, _)| {
-        quote_spanned! {ty.span()=>
-            ::pobj::__private::assert_field_is_persistent::<#ty>();
-        }
-    });
+    // 1. Each field is Persistent: the type id below names `<FieldType as Persistent>::TYPE_ID`
+    //    for every field, spanned at the field's type, so a field whose type is not `Persistent`
+    //    gets exactly one error pointing at that field. (A separate assertion per field would
+    //    report the same error twice.)
 
     // 2. No padding: each field starts where the previous one ended, and the struct ends where
     //    the last field ends.
@@ -170,29 +171,41 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
 
     // 3. Type id: name, then each field's name and type id.
     let id_fields = fields.iter().map(|(_, ty, fname)| {
-        quote! { .str(#fname).u64(<#ty as ::pobj::Persistent>::TYPE_ID) }
+        let field_id = quote_spanned! {ty.span()=> <#ty as ::pobj::Persistent>::TYPE_ID };
+        quote! { .str(#fname).u64(#field_id) }
     });
-    let type_params: Vec<&syn::Ident> = input
+    // Generic parameters, in order: a type parameter contributes its name hash, a const
+    // parameter its value (all 128 bits; integers, `bool` and `char` all cast to `u128`), so that
+    // `W<u32>` and `W<u64>`, or `A<4>` and `A<8>`, have different name hashes (and therefore
+    // `PPtr<A<4>>` and `PPtr<A<8>>` have different type ids).
+    let param_hashes: Vec<TokenStream2> = input
         .generics
         .params
         .iter()
         .filter_map(|p| match p {
-            GenericParam::Type(t) => Some(&t.ident),
-            _ => None,
+            GenericParam::Type(t) => {
+                let t = &t.ident;
+                Some(quote! { .u64(<#t as ::pobj::Persistent>::NAME_HASH) })
+            }
+            GenericParam::Const(c) => {
+                let c = &c.ident;
+                Some(quote! { .u64(#c as u128 as u64).u64(((#c as u128) >> 64) as u64) })
+            }
+            GenericParam::Lifetime(_) => None,
         })
         .collect();
-    let name_hash_params = type_params
-        .iter()
-        .map(|t| quote! { .u64(<#t as ::pobj::Persistent>::NAME_HASH) });
-    let id_params = type_params
-        .iter()
-        .map(|t| quote! { .u64(<#t as ::pobj::Persistent>::NAME_HASH) });
+    let is_generic = !param_hashes.is_empty();
 
+    // The padding check lives in a helper trait private to this expansion rather than directly
+    // in `Persistent::__LAYOUT_CHECK`: naming `<T as Persistent>::…` requires `T: Persistent`,
+    // so when the struct is not `Send`/`Sync`/`Copy` (a raw pointer or `UnsafeCell` field) every
+    // such use would repeat the supertrait errors that the impl header already reports.
+    //
     // Non-generic structs get the padding check evaluated eagerly at the definition; generic
     // ones when TYPE_ID is evaluated for a concrete instantiation (every pool entry point does).
-    let eager = if type_params.is_empty() && input.generics.const_params().next().is_none() {
+    let eager = if !is_generic {
         quote! {
-            const _: () = <#name as ::pobj::Persistent>::__LAYOUT_CHECK;
+            const _: () = <#name as __PobjNoPadding>::CHECK;
         }
     } else {
         quote! {}
@@ -200,36 +213,40 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
 
     Ok(quote! {
         const _: () = {
-            #[allow(dead_code, clippy::extra_unused_type_parameters)]
-            fn __pobj_assert_fields #impl_generics () #where_clause {
-                #(#field_asserts)*
+            trait __PobjNoPadding {
+                const CHECK: ();
             }
-        };
 
-        // SAFETY: the derive checked that `#name` is `#[repr(C)]`/`#[repr(transparent)]` (fixed
-        // layout), that every field's type is `Persistent` (so no references, DRAM pointers or
-        // invalid bit patterns inside, and every bit pattern of each field is valid), and
-        // `__LAYOUT_CHECK` (evaluated by `TYPE_ID`) proves there are no padding bytes, so every
-        // byte of the struct belongs to a field and every bit pattern of the whole is valid.
-        unsafe impl #impl_generics ::pobj::Persistent for #name #ty_generics #where_clause {
-            const NAME_HASH: u64 = ::pobj::__private::TypeHasher::new()
-                .str(#name_str)
-                #(#name_hash_params)*
-                .finish();
-            const TYPE_ID: u64 = {
-                let () = <Self as ::pobj::Persistent>::__LAYOUT_CHECK;
-                ::pobj::__private::TypeHasher::new()
+            impl #impl_generics __PobjNoPadding for #name #ty_generics #where_clause {
+                const CHECK: () = {
+                    #(#pad_checks)*
+                };
+            }
+
+            // SAFETY: the derive checked that `#name` is `#[repr(C)]`/`#[repr(transparent)]`
+            // (fixed layout), that every field's type is `Persistent` (so no references, DRAM
+            // pointers or invalid bit patterns inside, and every bit pattern of each field is
+            // valid), and `__PobjNoPadding::CHECK` (which is `__LAYOUT_CHECK`, and is evaluated by
+            // `TYPE_ID`) proves there are no padding bytes, so every byte of the struct belongs to
+            // a field and every bit pattern of the whole is valid.
+            unsafe impl #impl_generics ::pobj::Persistent for #name #ty_generics #where_clause {
+                const NAME_HASH: u64 = ::pobj::__private::TypeHasher::new()
                     .str(#name_str)
-                    #(#id_params)*
-                    #(#id_fields)*
-                    .finish()
-            };
-            #[doc(hidden)]
-            const __LAYOUT_CHECK: () = {
-                #(#pad_checks)*
-            };
-        }
+                    #(#param_hashes)*
+                    .finish();
+                const TYPE_ID: u64 = {
+                    let () = <Self as __PobjNoPadding>::CHECK;
+                    ::pobj::__private::TypeHasher::new()
+                        .str(#name_str)
+                        #(#param_hashes)*
+                        #(#id_fields)*
+                        .finish()
+                };
+                #[doc(hidden)]
+                const __LAYOUT_CHECK: () = <Self as __PobjNoPadding>::CHECK;
+            }
 
-        #eager
+            #eager
+        };
     })
 }

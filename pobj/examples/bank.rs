@@ -22,17 +22,33 @@ struct Root {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args().nth(1).map(std::path::PathBuf::from).unwrap_or_else(|| {
-        let dir = std::path::Path::new("/dev/shm");
-        let dir = if dir.is_dir() { dir.to_path_buf() } else { std::env::temp_dir() };
-        dir.join("pobj-bank.pool")
-    });
+    let path = std::env::args()
+        .nth(1)
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            let dir = std::path::Path::new("/dev/shm");
+            let dir = if dir.is_dir() {
+                dir.to_path_buf()
+            } else {
+                std::env::temp_dir()
+            };
+            dir.join("pobj-bank.pool")
+        });
     {
         let pool = Pool::<Root>::open_or_create(&path, "bank", 16 << 20)?;
-        println!("pool {} ({} MiB, persistence: {})", path.display(), pool.size() >> 20, pool.persist_mode());
+        println!(
+            "pool {} ({} MiB, persistence: {})",
+            path.display(),
+            pool.size() >> 20,
+            pool.persist_mode()
+        );
         pool.transaction(|tx| {
             let root = *tx.root();
-            let acct = tx.alloc(Account { id: root.count + 1, balance: 100, next: root.head })?;
+            let acct = tx.alloc(Account {
+                id: root.count + 1,
+                balance: 100,
+                next: root.head,
+            })?;
             let r = tx.root_mut()?;
             r.head = acct;
             r.count += 1;
@@ -63,6 +79,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("  ... {} more", root.count - 5);
     }
     let report = pool.check();
-    println!("check: {}", if report.is_ok() { "ok".to_string() } else { report.problems.join("; ") });
+    println!(
+        "check: {}",
+        if report.is_ok() {
+            "ok".to_string()
+        } else {
+            report.problems.join("; ")
+        }
+    );
     Ok(())
 }

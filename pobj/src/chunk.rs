@@ -57,7 +57,12 @@ mod tests {
 
     #[test]
     fn roundtrip_and_reject() {
-        for h in [ChunkHeader::Free, ChunkHeader::Used { len: 1 }, ChunkHeader::Used { len: 4000 }, ChunkHeader::Run] {
+        for h in [
+            ChunkHeader::Free,
+            ChunkHeader::Used { len: 1 },
+            ChunkHeader::Used { len: 4000 },
+            ChunkHeader::Run,
+        ] {
             assert_eq!(ChunkHeader::decode(h.encode()), Some(h));
         }
         assert_eq!(ChunkHeader::decode(1), None);

@@ -16,7 +16,9 @@ pub const MAX_SMALL_PAYLOAD: u64 = CLASSES[CLASSES.len() - 1] - crate::object::O
 #[must_use]
 pub fn class_for(size: u64, align: u64) -> Option<usize> {
     let need = size.checked_add(crate::object::OBJ_HEADER)?;
-    CLASSES.iter().position(|&bs| bs >= need && (align <= 16 || bs % 64 == 0))
+    CLASSES
+        .iter()
+        .position(|&bs| bs >= need && (align <= 16 || bs % 64 == 0))
 }
 
 /// The class index of a block size, if it is one.
@@ -36,7 +38,7 @@ mod tests {
         assert_eq!(class_for(0, 8), Some(0));
         assert_eq!(class_for(16, 8), Some(0));
         assert_eq!(class_for(17, 8), Some(1));
-        assert_eq!(CLASSES[class_for(17, 64).unwrap()], 64);
+        assert_eq!(CLASSES[class_for(17, 64).expect("a class")], 64);
         assert_eq!(class_for(MAX_SMALL_PAYLOAD + 1, 8), None);
     }
 }

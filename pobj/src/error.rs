@@ -30,7 +30,9 @@ pub enum Error {
         path: PathBuf,
     },
     /// The pool was written by a format version this build does not read.
-    #[error("{path}: unsupported pool format version {found} (this build reads version {supported})")]
+    #[error(
+        "{path}: unsupported pool format version {found} (this build reads version {supported})"
+    )]
     UnsupportedVersion {
         /// The path.
         path: PathBuf,
@@ -189,7 +191,9 @@ pub enum Error {
     TxAborted,
     /// `Pool::transaction` was called inside a transaction on the same pool and thread; nest
     /// with `Tx::transaction` instead.
-    #[error("transaction already in progress on this pool in this thread; nest with Tx::transaction")]
+    #[error(
+        "transaction already in progress on this pool in this thread; nest with Tx::transaction"
+    )]
     NestedTransaction,
     /// An earlier I/O failure while persisting left the pool in an unknown state; reopen it.
     #[error("pool refuses writes after a persistence failure; reopen it")]

@@ -82,7 +82,11 @@ impl PoolHeader {
     /// The layout name (up to the first zero byte), lossy if not UTF-8.
     #[must_use]
     pub fn layout_name(&self) -> String {
-        let end = self.layout.iter().position(|&b| b == 0).unwrap_or(self.layout.len());
+        let end = self
+            .layout
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(self.layout.len());
         String::from_utf8_lossy(&self.layout[..end]).into_owned()
     }
 }

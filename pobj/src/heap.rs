@@ -28,7 +28,9 @@ pub const RESERVED_CHUNKS: u64 = 2;
 pub const MAX_ALLOC: u64 = 4 << 30;
 
 /// Type id of undo-log extension buffers (freed at every open).
-pub const LOG_EXT_TYPE_ID: u64 = crate::typeid::TypeHasher::new().str("pobj::log_ext").finish();
+pub const LOG_EXT_TYPE_ID: u64 = crate::typeid::TypeHasher::new()
+    .str("pobj::log_ext")
+    .finish();
 
 /// A block handed out by the heap.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -60,7 +62,9 @@ impl Block {
     /// Offset of the payload.
     pub fn payload_offset(&self, g: &Geometry) -> u64 {
         match *self {
-            Block::Small { chunk, index, bs } => g.chunk_offset(chunk) + RUN_DATA + index * bs + OBJ_HEADER,
+            Block::Small { chunk, index, bs } => {
+                g.chunk_offset(chunk) + RUN_DATA + index * bs + OBJ_HEADER
+            }
             Block::Large { chunk, .. } => g.chunk_offset(chunk) + LARGE_PAYLOAD,
         }
     }
@@ -84,9 +88,10 @@ impl Block {
     /// For a small block: the bitmap word's offset and the block's bit.
     pub fn bit(&self, g: &Geometry) -> Option<(u64, u64)> {
         match *self {
-            Block::Small { chunk, index, .. } => {
-                Some((g.chunk_offset(chunk) + BITMAP_OFFSET + (index / 64) * 8, 1u64 << (index % 64)))
-            }
+            Block::Small { chunk, index, .. } => Some((
+                g.chunk_offset(chunk) + BITMAP_OFFSET + (index / 64) * 8,
+                1u64 << (index % 64),
+            )),
             Block::Large { .. } => None,
         }
     }
@@ -154,7 +159,13 @@ impl State {
         let runs: u64 = self
             .runs
             .values()
-            .map(|r| if r.free == r.nblocks { CHUNK_SIZE } else { r.free * r.bs })
+            .map(|r| {
+                if r.free == r.nblocks {
+                    CHUNK_SIZE
+                } else {
+                    r.free * r.bs
+                }
+            })
             .sum();
         chunks * CHUNK_SIZE + runs
     }
@@ -188,7 +199,12 @@ impl Heap {
     ///
     /// # Safety
     /// Exclusive access to the pool (creation).
-    pub(crate) unsafe fn format(region: &Region, g: &Geometry, p: &Persister, b: &mut Batch) -> Result<()> {
+    pub(crate) unsafe fn format(
+        region: &Region,
+        g: &Geometry,
+        p: &Persister,
+        b: &mut Batch,
+    ) -> Result<()> {
         // SAFETY: exclusive access during creation (contract).
         unsafe { region.zero(g.chunk_table, g.chunk_count * 8)? };
         p.flush(b, g.chunk_table, g.chunk_count * 8);
@@ -201,14 +217,22 @@ impl Heap {
     /// # Safety
     /// Exclusive access to the pool (open).
     pub(crate) unsafe fn rebuild(region: Region, g: Geometry, p: &Persister) -> Result<Heap> {
-        let mut st = State { avail: vec![Vec::new(); CLASSES.len()], ..State::default() };
+        let mut st = State {
+            avail: vec![Vec::new(); CLASSES.len()],
+            ..State::default()
+        };
         let mut batch = Batch::new();
         let mut reclaimed = false;
         let mut i = 0;
         while i < g.chunk_count {
             let hoff = g.chunk_header_offset(i);
-            let w = region.atomic(hoff)?.load(core::sync::atomic::Ordering::Acquire);
-            let h = ChunkHeader::decode(w).ok_or(Error::Corrupted { what: "chunk header", offset: hoff })?;
+            let w = region
+                .atomic(hoff)?
+                .load(core::sync::atomic::Ordering::Acquire);
+            let h = ChunkHeader::decode(w).ok_or(Error::Corrupted {
+                what: "chunk header",
+                offset: hoff,
+            })?;
             match h {
                 ChunkHeader::Free => {
                     st.add_free(i, 1);
@@ -216,16 +240,25 @@ impl Heap {
                 }
                 ChunkHeader::Used { len } => {
                     if len > g.chunk_count - i {
-                        return Err(Error::Corrupted { what: "large object extent", offset: hoff });
+                        return Err(Error::Corrupted {
+                            what: "large object extent",
+                            offset: hoff,
+                        });
                     }
                     let block = Block::Large { chunk: i, len };
                     // SAFETY: exclusive access during open.
                     let oh: ObjHeader = unsafe { region.read(block.header_offset(&g))? };
                     if oh.size > block.capacity() {
-                        return Err(Error::Corrupted { what: "large object header", offset: block.header_offset(&g) });
+                        return Err(Error::Corrupted {
+                            what: "large object header",
+                            offset: block.header_offset(&g),
+                        });
                     }
                     if oh.type_id == LOG_EXT_TYPE_ID {
-                        region.atomic(hoff)?.store(ChunkHeader::Free.encode(), core::sync::atomic::Ordering::Release);
+                        region.atomic(hoff)?.store(
+                            ChunkHeader::Free.encode(),
+                            core::sync::atomic::Ordering::Release,
+                        );
                         p.flush(&mut batch, hoff, 8);
                         reclaimed = true;
                         st.add_free(i, len);
@@ -239,45 +272,84 @@ impl Heap {
                     let coff = g.chunk_offset(i);
                     // SAFETY: exclusive access during open.
                     let d: RunDescriptor = unsafe { region.read(coff)? };
-                    let (bs, n) = match (d.magic == RUN_MAGIC).then(|| run::decode_geometry(d.geometry)).flatten() {
+                    let (bs, n) = match (d.magic == RUN_MAGIC)
+                        .then(|| run::decode_geometry(d.geometry))
+                        .flatten()
+                    {
                         Some(x) => x,
-                        None => return Err(Error::Corrupted { what: "run descriptor", offset: coff }),
+                        None => {
+                            return Err(Error::Corrupted {
+                                what: "run descriptor",
+                                offset: coff,
+                            })
+                        }
                     };
                     let mut bits = vec![0u64; n.div_ceil(64) as usize];
                     let mut used = 0;
                     for (wi, word) in bits.iter_mut().enumerate() {
                         let woff = coff + BITMAP_OFFSET + wi as u64 * 8;
-                        let mut v = region.atomic(woff)?.load(core::sync::atomic::Ordering::Acquire);
-                        let valid = if (wi as u64 + 1) * 64 <= n { u64::MAX } else { (1u64 << (n % 64)) - 1 };
+                        let mut v = region
+                            .atomic(woff)?
+                            .load(core::sync::atomic::Ordering::Acquire);
+                        let valid = if (wi as u64 + 1) * 64 <= n {
+                            u64::MAX
+                        } else {
+                            (1u64 << (n % 64)) - 1
+                        };
                         if v & !valid != 0 {
-                            return Err(Error::Corrupted { what: "run bitmap (bits past the last block)", offset: woff });
+                            return Err(Error::Corrupted {
+                                what: "run bitmap (bits past the last block)",
+                                offset: woff,
+                            });
                         }
                         *word = v;
                         used += v.count_ones() as u64;
                         while v != 0 {
                             let b = v.trailing_zeros() as u64;
                             v &= v - 1;
-                            let blk = Block::Small { chunk: i, index: wi as u64 * 64 + b, bs };
+                            let blk = Block::Small {
+                                chunk: i,
+                                index: wi as u64 * 64 + b,
+                                bs,
+                            };
                             // SAFETY: exclusive access during open.
                             let oh: ObjHeader = unsafe { region.read(blk.header_offset(&g))? };
                             if oh.size > blk.capacity() {
-                                return Err(Error::Corrupted { what: "object header", offset: blk.header_offset(&g) });
+                                return Err(Error::Corrupted {
+                                    what: "object header",
+                                    offset: blk.header_offset(&g),
+                                });
                             }
                         }
                     }
                     if used == 0 {
-                        region.atomic(hoff)?.store(ChunkHeader::Free.encode(), core::sync::atomic::Ordering::Release);
+                        region.atomic(hoff)?.store(
+                            ChunkHeader::Free.encode(),
+                            core::sync::atomic::Ordering::Release,
+                        );
                         p.flush(&mut batch, hoff, 8);
                         reclaimed = true;
                         st.add_free(i, 1);
                     } else {
-                        let class = class_of_block(bs).ok_or(Error::Corrupted { what: "run class", offset: coff })?;
+                        let class = class_of_block(bs).ok_or(Error::Corrupted {
+                            what: "run class",
+                            offset: coff,
+                        })?;
                         st.alloc_objects += used;
                         st.alloc_bytes += used * bs;
                         if used < n {
                             st.avail[class].push(i);
                         }
-                        st.runs.insert(i, RunState { bs, nblocks: n, bits, free: n - used, hint: 0 });
+                        st.runs.insert(
+                            i,
+                            RunState {
+                                bs,
+                                nblocks: n,
+                                bits,
+                                free: n - used,
+                                hint: 0,
+                            },
+                        );
                     }
                     i += 1;
                 }
@@ -286,7 +358,11 @@ impl Heap {
         if reclaimed {
             p.fence(&mut batch)?;
         }
-        Ok(Heap { geo: g, region, state: Mutex::new(st) })
+        Ok(Heap {
+            geo: g,
+            region,
+            state: Mutex::new(st),
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -309,10 +385,15 @@ impl Heap {
 
     fn reserve_inner(&self, p: &Persister, size: u64, align: u64, internal: bool) -> Result<Block> {
         if align > 64 {
-            return Err(Error::BadAlignment { align: align as usize });
+            return Err(Error::BadAlignment {
+                align: align as usize,
+            });
         }
         if size > MAX_ALLOC {
-            return Err(Error::TooLarge { requested: size, max: MAX_ALLOC });
+            return Err(Error::TooLarge {
+                requested: size,
+                max: MAX_ALLOC,
+            });
         }
         let mut st = self.lock();
         if size <= MAX_SMALL_PAYLOAD {
@@ -325,7 +406,8 @@ impl Heap {
             Some(c) => c,
             None => {
                 self.reclaim_empty_runs(&mut st, p)?;
-                st.take_chunks(len, internal).ok_or(Error::OutOfSpace { requested: size })?
+                st.take_chunks(len, internal)
+                    .ok_or(Error::OutOfSpace { requested: size })?
             }
         };
         let b = Block::Large { chunk, len };
@@ -334,7 +416,13 @@ impl Heap {
         Ok(b)
     }
 
-    fn reserve_small(&self, st: &mut State, p: &Persister, class: usize, size: u64) -> Result<Block> {
+    fn reserve_small(
+        &self,
+        st: &mut State,
+        p: &Persister,
+        class: usize,
+        size: u64,
+    ) -> Result<Block> {
         loop {
             let Some(&chunk) = st.avail[class].last() else {
                 self.new_run(st, p, class, size)?;
@@ -383,17 +471,26 @@ impl Heap {
             Some(c) => c,
             None => {
                 self.reclaim_empty_runs(st, p)?;
-                st.take_chunks(1, false).ok_or(Error::OutOfSpace { requested: size })?
+                st.take_chunks(1, false)
+                    .ok_or(Error::OutOfSpace { requested: size })?
             }
         };
         let bs = CLASSES[class];
         let n = run::blocks_per_run(bs);
         let coff = self.geo.chunk_offset(chunk);
-        let d = RunDescriptor { magic: RUN_MAGIC, geometry: run::geometry_word(bs, n), reserved: [0; 6] };
+        let d = RunDescriptor {
+            magic: RUN_MAGIC,
+            geometry: run::geometry_word(bs, n),
+            reserved: [0; 6],
+        };
         let mut b = Batch::new();
         // SAFETY: the chunk is free and reserved by this call under the heap lock: nothing else
         // reads or writes it.
-        let res = unsafe { self.region.write(coff, &d).and_then(|()| self.region.zero(coff + BITMAP_OFFSET, n.div_ceil(64) * 8)) };
+        let res = unsafe {
+            self.region
+                .write(coff, &d)
+                .and_then(|()| self.region.zero(coff + BITMAP_OFFSET, n.div_ceil(64) * 8))
+        };
         if let Err(e) = res {
             st.add_free(chunk, 1);
             return Err(e);
@@ -404,24 +501,44 @@ impl Heap {
             return Err(e);
         }
         let hoff = self.geo.chunk_header_offset(chunk);
-        self.region.atomic(hoff)?.store(ChunkHeader::Run.encode(), core::sync::atomic::Ordering::Release);
+        self.region.atomic(hoff)?.store(
+            ChunkHeader::Run.encode(),
+            core::sync::atomic::Ordering::Release,
+        );
         p.flush(&mut b, hoff, 8);
         p.fence(&mut b)?;
-        st.runs.insert(chunk, RunState { bs, nblocks: n, bits: vec![0; n.div_ceil(64) as usize], free: n, hint: 0 });
+        st.runs.insert(
+            chunk,
+            RunState {
+                bs,
+                nblocks: n,
+                bits: vec![0; n.div_ceil(64) as usize],
+                free: n,
+                hint: 0,
+            },
+        );
         st.avail[class].push(chunk);
         Ok(())
     }
 
     /// Returns runs with no allocated or reserved block to the free chunks.
     fn reclaim_empty_runs(&self, st: &mut State, p: &Persister) -> Result<()> {
-        let empty: Vec<u64> = st.runs.iter().filter(|(_, r)| r.free == r.nblocks).map(|(&c, _)| c).collect();
+        let empty: Vec<u64> = st
+            .runs
+            .iter()
+            .filter(|(_, r)| r.free == r.nblocks)
+            .map(|(&c, _)| c)
+            .collect();
         if empty.is_empty() {
             return Ok(());
         }
         let mut b = Batch::new();
         for &c in &empty {
             let hoff = self.geo.chunk_header_offset(c);
-            self.region.atomic(hoff)?.store(ChunkHeader::Free.encode(), core::sync::atomic::Ordering::Release);
+            self.region.atomic(hoff)?.store(
+                ChunkHeader::Free.encode(),
+                core::sync::atomic::Ordering::Release,
+            );
             p.flush(&mut b, hoff, 8);
         }
         p.fence(&mut b)?;
@@ -461,12 +578,15 @@ impl Heap {
     /// Resolves the payload offset `off` to its block and header, checking that it is the start
     /// of a live object. Reads only persistent metadata (atomically), so it takes no lock.
     pub(crate) fn resolve(&self, off: u64) -> Result<(Block, ObjHeader)> {
-        let bad = |reason| Error::InvalidPointer { offset: off, reason };
+        let bad = |reason| Error::InvalidPointer {
+            offset: off,
+            reason,
+        };
         let g = &self.geo;
         if off == 0 {
             return Err(bad("null pointer"));
         }
-        if off % 16 != 0 {
+        if !off.is_multiple_of(16) {
             return Err(bad("not the start of an object (misaligned)"));
         }
         let rel = off
@@ -477,7 +597,10 @@ impl Heap {
             return Err(bad("outside the heap"));
         }
         let in_chunk = rel % CHUNK_SIZE;
-        let w = self.region.atomic(g.chunk_header_offset(chunk))?.load(core::sync::atomic::Ordering::Acquire);
+        let w = self
+            .region
+            .atomic(g.chunk_header_offset(chunk))?
+            .load(core::sync::atomic::Ordering::Acquire);
         let block = match ChunkHeader::decode(w) {
             Some(ChunkHeader::Used { len }) => {
                 if in_chunk != LARGE_PAYLOAD {
@@ -487,28 +610,56 @@ impl Heap {
             }
             Some(ChunkHeader::Run) => {
                 let coff = g.chunk_offset(chunk);
-                let geo = self.region.atomic(coff + 8)?.load(core::sync::atomic::Ordering::Acquire);
-                let (bs, n) = run::decode_geometry(geo).ok_or(Error::Corrupted { what: "run descriptor", offset: coff })?;
-                let r = in_chunk.checked_sub(RUN_DATA + OBJ_HEADER).ok_or(bad("not the start of an object"))?;
+                let geo = self
+                    .region
+                    .atomic(coff + 8)?
+                    .load(core::sync::atomic::Ordering::Acquire);
+                let (bs, n) = run::decode_geometry(geo).ok_or(Error::Corrupted {
+                    what: "run descriptor",
+                    offset: coff,
+                })?;
+                let r = in_chunk
+                    .checked_sub(RUN_DATA + OBJ_HEADER)
+                    .ok_or(bad("not the start of an object"))?;
                 if r % bs != 0 || r / bs >= n {
                     return Err(bad("not the start of an object"));
                 }
                 let index = r / bs;
                 let blk = Block::Small { chunk, index, bs };
                 let (woff, mask) = blk.bit(g).ok_or(bad("not a small block"))?;
-                if self.region.atomic(woff)?.load(core::sync::atomic::Ordering::Acquire) & mask == 0 {
+                if self
+                    .region
+                    .atomic(woff)?
+                    .load(core::sync::atomic::Ordering::Acquire)
+                    & mask
+                    == 0
+                {
                     return Err(bad("object is not allocated (freed)"));
                 }
                 blk
             }
             Some(ChunkHeader::Free) => return Err(bad("object is not allocated (freed)")),
-            None => return Err(Error::Corrupted { what: "chunk header", offset: g.chunk_header_offset(chunk) }),
+            None => {
+                return Err(Error::Corrupted {
+                    what: "chunk header",
+                    offset: g.chunk_header_offset(chunk),
+                })
+            }
         };
         let hoff = block.header_offset(g);
-        let size = self.region.atomic(hoff)?.load(core::sync::atomic::Ordering::Acquire);
-        let type_id = self.region.atomic(hoff + 8)?.load(core::sync::atomic::Ordering::Acquire);
+        let size = self
+            .region
+            .atomic(hoff)?
+            .load(core::sync::atomic::Ordering::Acquire);
+        let type_id = self
+            .region
+            .atomic(hoff + 8)?
+            .load(core::sync::atomic::Ordering::Acquire);
         if size > block.capacity() {
-            return Err(Error::Corrupted { what: "object header (size larger than block)", offset: hoff });
+            return Err(Error::Corrupted {
+                what: "object header (size larger than block)",
+                offset: hoff,
+            });
         }
         Ok((block, ObjHeader { size, type_id }))
     }
@@ -543,7 +694,9 @@ impl Heap {
             };
             match ChunkHeader::decode(w) {
                 None => {
-                    problems.push(format!("chunk {i}: invalid header word {w:#018x} at {hoff:#x}"));
+                    problems.push(format!(
+                        "chunk {i}: invalid header word {w:#018x} at {hoff:#x}"
+                    ));
                     i += 1;
                 }
                 Some(ChunkHeader::Free) => {
@@ -554,24 +707,38 @@ impl Heap {
                         .is_some_and(|(&s, &l)| i < s + l)
                         || st.runs.get(&i).is_some_and(|r| r.free == r.nblocks);
                     if !covered {
-                        problems.push(format!("chunk {i}: free on media but not in the free lists (leak)"));
+                        problems.push(format!(
+                            "chunk {i}: free on media but not in the free lists (leak)"
+                        ));
                     }
                     i += 1;
                 }
                 Some(ChunkHeader::Used { len }) => {
                     if len > g.chunk_count - i {
-                        problems.push(format!("chunk {i}: extent of {len} chunks runs past the heap"));
+                        problems.push(format!(
+                            "chunk {i}: extent of {len} chunks runs past the heap"
+                        ));
                         return;
                     }
                     for c in i..i + len {
-                        if st.free_by_start.range(..=c).next_back().is_some_and(|(&s, &l)| c < s + l) {
-                            problems.push(format!("chunk {c}: inside a used extent but listed free (double hand-out)"));
+                        if st
+                            .free_by_start
+                            .range(..=c)
+                            .next_back()
+                            .is_some_and(|(&s, &l)| c < s + l)
+                        {
+                            problems.push(format!(
+                                "chunk {c}: inside a used extent but listed free (double hand-out)"
+                            ));
                         }
                     }
                     let blk = Block::Large { chunk: i, len };
                     match self.region.atomic(blk.header_offset(g)) {
                         Ok(a) if a.load(core::sync::atomic::Ordering::Acquire) > blk.capacity() => {
-                            problems.push(format!("object at {:#x}: size larger than its extent", blk.payload_offset(g)));
+                            problems.push(format!(
+                                "object at {:#x}: size larger than its extent",
+                                blk.payload_offset(g)
+                            ));
                         }
                         Ok(_) => {}
                         Err(e) => problems.push(format!("object at chunk {i}: {e}")),
@@ -596,17 +763,30 @@ impl Heap {
         }
     }
 
-    fn check_run(&self, st: &State, i: u64, problems: &mut Vec<String>, objects: &mut u64, bytes: &mut u64) {
+    fn check_run(
+        &self,
+        st: &State,
+        i: u64,
+        problems: &mut Vec<String>,
+        objects: &mut u64,
+        bytes: &mut u64,
+    ) {
         let g = &self.geo;
         let coff = g.chunk_offset(i);
         let (magic, geo) = match (self.region.atomic(coff), self.region.atomic(coff + 8)) {
-            (Ok(a), Ok(b)) => (a.load(core::sync::atomic::Ordering::Acquire), b.load(core::sync::atomic::Ordering::Acquire)),
+            (Ok(a), Ok(b)) => (
+                a.load(core::sync::atomic::Ordering::Acquire),
+                b.load(core::sync::atomic::Ordering::Acquire),
+            ),
             _ => {
                 problems.push(format!("run at chunk {i}: out of bounds"));
                 return;
             }
         };
-        let Some((bs, n)) = (magic == RUN_MAGIC).then(|| run::decode_geometry(geo)).flatten() else {
+        let Some((bs, n)) = (magic == RUN_MAGIC)
+            .then(|| run::decode_geometry(geo))
+            .flatten()
+        else {
             problems.push(format!("run at chunk {i}: invalid descriptor"));
             return;
         };
@@ -616,25 +796,42 @@ impl Heap {
         }
         for wi in 0..n.div_ceil(64) {
             let woff = coff + BITMAP_OFFSET + wi * 8;
-            let Ok(a) = self.region.atomic(woff) else { continue };
+            let Ok(a) = self.region.atomic(woff) else {
+                continue;
+            };
             let mut v = a.load(core::sync::atomic::Ordering::Acquire);
-            let valid = if (wi + 1) * 64 <= n { u64::MAX } else { (1u64 << (n % 64)) - 1 };
+            let valid = if (wi + 1) * 64 <= n {
+                u64::MAX
+            } else {
+                (1u64 << (n % 64)) - 1
+            };
             if v & !valid != 0 {
-                problems.push(format!("run at chunk {i}: bitmap bits set past the last block"));
+                problems.push(format!(
+                    "run at chunk {i}: bitmap bits set past the last block"
+                ));
             }
             if let Some(r) = vol {
                 if r.bits.get(wi as usize).copied() != Some(v) {
-                    problems.push(format!("run at chunk {i}: bitmap word {wi} differs from the allocator's"));
+                    problems.push(format!(
+                        "run at chunk {i}: bitmap word {wi} differs from the allocator's"
+                    ));
                 }
             }
             v &= valid;
             while v != 0 {
                 let b = u64::from(v.trailing_zeros());
                 v &= v - 1;
-                let blk = Block::Small { chunk: i, index: wi * 64 + b, bs };
+                let blk = Block::Small {
+                    chunk: i,
+                    index: wi * 64 + b,
+                    bs,
+                };
                 if let Ok(h) = self.region.atomic(blk.header_offset(g)) {
                     if h.load(core::sync::atomic::Ordering::Acquire) > blk.capacity() {
-                        problems.push(format!("object at {:#x}: size larger than its block", blk.payload_offset(g)));
+                        problems.push(format!(
+                            "object at {:#x}: size larger than its block",
+                            blk.payload_offset(g)
+                        ));
                     }
                 }
                 *objects += 1;

@@ -125,11 +125,16 @@ pub(crate) unsafe fn scan(region: &Region, g: &Geometry, lane: u32) -> Result<Ve
             KIND_NEXT => {
                 hops += 1;
                 let ok = h.offset >= g.chunk_base
-                    && h.offset.checked_add(h.aux).is_some_and(|e| e <= g.pool_size)
-                    && h.offset % 8 == 0
+                    && h.offset
+                        .checked_add(h.aux)
+                        .is_some_and(|e| e <= g.pool_size)
+                    && h.offset.is_multiple_of(8)
                     && hops <= g.chunk_count;
                 if !ok {
-                    return Err(Error::Corrupted { what: "undo log link", offset: at });
+                    return Err(Error::Corrupted {
+                        what: "undo log link",
+                        offset: at,
+                    });
                 }
                 buf = h.offset;
                 cap = h.aux;
@@ -137,9 +142,19 @@ pub(crate) unsafe fn scan(region: &Region, g: &Geometry, lane: u32) -> Result<Ve
                 continue;
             }
             KIND_SNAPSHOT | KIND_ALLOC_BITS | KIND_FREE_BITS => {
-                out.push(Entry { kind: h.kind, offset: h.offset, aux: h.aux, data_at: at + ENTRY_HEADER });
+                out.push(Entry {
+                    kind: h.kind,
+                    offset: h.offset,
+                    aux: h.aux,
+                    data_at: at + ENTRY_HEADER,
+                });
             }
-            _ => return Err(Error::Corrupted { what: "undo log entry kind", offset: at }),
+            _ => {
+                return Err(Error::Corrupted {
+                    what: "undo log entry kind",
+                    offset: at,
+                })
+            }
         }
         pos += entry_size(dlen);
     }
@@ -152,7 +167,12 @@ pub(crate) unsafe fn scan(region: &Region, g: &Geometry, lane: u32) -> Result<Ve
 /// # Safety
 /// No other thread accesses the lane or the ranges its entries name, and no reference into
 /// those ranges is live.
-pub(crate) unsafe fn rollback(region: &Region, g: &Geometry, p: &Persister, lane: u32) -> Result<usize> {
+pub(crate) unsafe fn rollback(
+    region: &Region,
+    g: &Geometry,
+    p: &Persister,
+    lane: u32,
+) -> Result<usize> {
     // SAFETY: exclusive access to the lane (contract).
     let entries = unsafe { scan(region, g, lane)? };
     if entries.is_empty() {
@@ -164,8 +184,15 @@ pub(crate) unsafe fn rollback(region: &Region, g: &Geometry, p: &Persister, lane
         match e.kind {
             KIND_SNAPSHOT => {
                 // Snapshots only ever cover the heap; anything else is damage.
-                if e.offset < g.chunk_table || e.offset.checked_add(e.aux).is_none_or(|end| end > g.pool_size) {
-                    return Err(Error::Corrupted { what: "undo log snapshot target", offset: e.data_at - ENTRY_HEADER });
+                if e.offset < g.chunk_table
+                    || e.offset
+                        .checked_add(e.aux)
+                        .is_none_or(|end| end > g.pool_size)
+                {
+                    return Err(Error::Corrupted {
+                        what: "undo log snapshot target",
+                        offset: e.data_at - ENTRY_HEADER,
+                    });
                 }
                 data.resize(e.aux as usize, 0);
                 // SAFETY: exclusive access (contract); source (log) and target (heap) are disjoint
@@ -177,8 +204,11 @@ pub(crate) unsafe fn rollback(region: &Region, g: &Geometry, p: &Persister, lane
                 p.flush(&mut b, e.offset, e.aux);
             }
             KIND_ALLOC_BITS | KIND_FREE_BITS => {
-                if e.offset < g.chunk_base || e.offset % 8 != 0 {
-                    return Err(Error::Corrupted { what: "undo log bitmap target", offset: e.data_at - ENTRY_HEADER });
+                if e.offset < g.chunk_base || !e.offset.is_multiple_of(8) {
+                    return Err(Error::Corrupted {
+                        what: "undo log bitmap target",
+                        offset: e.data_at - ENTRY_HEADER,
+                    });
                 }
                 let w = region.atomic(e.offset)?;
                 if e.kind == KIND_ALLOC_BITS {
@@ -197,7 +227,13 @@ pub(crate) unsafe fn rollback(region: &Region, g: &Geometry, p: &Persister, lane
 }
 
 /// Retires the lane's log: generation + 1, flushed and fenced.
-pub(crate) fn retire(region: &Region, g: &Geometry, p: &Persister, lane: u32, b: &mut Batch) -> Result<()> {
+pub(crate) fn retire(
+    region: &Region,
+    g: &Geometry,
+    p: &Persister,
+    lane: u32,
+    b: &mut Batch,
+) -> Result<()> {
     let off = g.lane(lane);
     let w = region.atomic(off)?;
     let next = w.load(Ordering::Acquire).wrapping_add(1).max(1);
@@ -210,7 +246,12 @@ pub(crate) fn retire(region: &Region, g: &Geometry, p: &Persister, lane: u32, b:
 ///
 /// # Safety
 /// Exclusive access to the pool (creation).
-pub(crate) unsafe fn format(region: &Region, g: &Geometry, p: &Persister, b: &mut Batch) -> Result<()> {
+pub(crate) unsafe fn format(
+    region: &Region,
+    g: &Geometry,
+    p: &Persister,
+    b: &mut Batch,
+) -> Result<()> {
     let total = u64::from(g.lane_count) * u64::from(g.lane_size);
     // SAFETY: exclusive access (contract).
     unsafe { region.zero(g.lane_offset, total)? };

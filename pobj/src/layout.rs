@@ -39,7 +39,11 @@ impl Geometry {
     /// The geometry of a new pool of `size` bytes.
     pub fn for_size(size: u64) -> Result<Geometry> {
         if !(MIN_POOL_SIZE..=MAX_POOL_SIZE).contains(&size) {
-            return Err(Error::SizeOutOfRange { size, min: MIN_POOL_SIZE, max: MAX_POOL_SIZE });
+            return Err(Error::SizeOutOfRange {
+                size,
+                min: MIN_POOL_SIZE,
+                max: MAX_POOL_SIZE,
+            });
         }
         let lane_offset = HEADER_AREA;
         let chunk_table = lane_offset + u64::from(LANE_COUNT) * u64::from(LANE_SIZE);
@@ -90,8 +94,14 @@ mod tests {
 
     #[test]
     fn geometry_fits() {
-        for size in [MIN_POOL_SIZE, 3 << 20, 64 << 20, (1 << 30) + 12345, MAX_POOL_SIZE] {
-            let g = Geometry::for_size(size).unwrap();
+        for size in [
+            MIN_POOL_SIZE,
+            3 << 20,
+            64 << 20,
+            (1 << 30) + 12345,
+            MAX_POOL_SIZE,
+        ] {
+            let g = Geometry::for_size(size).expect("valid size");
             assert!(g.chunk_count >= 4, "{size}");
             assert!(g.chunk_base + g.chunk_count * CHUNK_SIZE <= size);
             assert!(g.chunk_table + g.chunk_count * 8 <= g.chunk_base);

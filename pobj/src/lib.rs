@@ -59,9 +59,9 @@ mod tx;
 mod typeid;
 
 pub use error::{Error, Result};
+pub use header::{FORMAT_VERSION, MAX_LAYOUT_LEN};
 pub use heap::HeapStats;
 pub use layout::{CHUNK_SIZE, LANE_COUNT, MAX_POOL_SIZE, MIN_POOL_SIZE};
-pub use header::{FORMAT_VERSION, MAX_LAYOUT_LEN};
 pub use persist::{best_cache_line_mode, cpu_flush, CpuFlush, PersistMode, PersistStats};
 pub use persistent::{as_bytes, from_bytes, zeroed, Persistent};
 pub use pobj_derive::Persistent;

@@ -49,7 +49,10 @@ impl PersistMode {
     /// Whether the mode flushes cache lines (rather than pages).
     #[must_use]
     pub fn is_cache_line(self) -> bool {
-        matches!(self, PersistMode::Clwb | PersistMode::ClflushOpt | PersistMode::Clflush)
+        matches!(
+            self,
+            PersistMode::Clwb | PersistMode::ClflushOpt | PersistMode::Clflush
+        )
     }
 }
 
@@ -86,11 +89,19 @@ pub fn cpu_flush() -> CpuFlush {
         } else {
             (false, false)
         };
-        CpuFlush { clwb, clflushopt, clflush }
+        CpuFlush {
+            clwb,
+            clflushopt,
+            clflush,
+        }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        CpuFlush { clwb: false, clflushopt: false, clflush: false }
+        CpuFlush {
+            clwb: false,
+            clflushopt: false,
+            clflush: false,
+        }
     }
 }
 
@@ -114,7 +125,10 @@ pub fn best_cache_line_mode() -> Option<PersistMode> {
 pub(crate) fn choose_mode(mapping_is_memory: bool) -> Result<PersistMode> {
     let env = std::env::var("POBJ_PERSIST").ok();
     let best = best_cache_line_mode();
-    let bad = |v: &str, reason| Error::BadPersistMode { value: v.to_string(), reason };
+    let bad = |v: &str, reason| Error::BadPersistMode {
+        value: v.to_string(),
+        reason,
+    };
     match env.as_deref().map(str::trim) {
         None | Some("") | Some("auto") => Ok(match (mapping_is_memory, best) {
             (true, Some(m)) => m,
@@ -190,7 +204,10 @@ pub(crate) struct Batch {
 
 impl Batch {
     pub(crate) fn new() -> Self {
-        Batch { lo: u64::MAX, hi: 0 }
+        Batch {
+            lo: u64::MAX,
+            hi: 0,
+        }
     }
 }
 
@@ -205,7 +222,12 @@ pub(crate) struct Persister {
 
 impl Persister {
     pub(crate) fn new(mode: PersistMode, region: Region) -> Self {
-        Persister { mode, region, counters: Counters::default(), poisoned: AtomicBool::new(false) }
+        Persister {
+            mode,
+            region,
+            counters: Counters::default(),
+            poisoned: AtomicBool::new(false),
+        }
     }
 
     pub(crate) fn mode(&self) -> PersistMode {
@@ -243,7 +265,8 @@ impl Persister {
             PersistMode::Msync | PersistMode::None => {
                 let lo = off / PAGE * PAGE;
                 let hi = (off + len).div_ceil(PAGE) * PAGE;
-                c.lines_flushed.fetch_add((hi - lo) / PAGE, Ordering::Relaxed);
+                c.lines_flushed
+                    .fetch_add((hi - lo) / PAGE, Ordering::Relaxed);
                 c.bytes_flushed.fetch_add(hi - lo, Ordering::Relaxed);
                 batch.lo = batch.lo.min(lo);
                 batch.hi = batch.hi.max(hi);
@@ -253,7 +276,8 @@ impl Persister {
                 let end = self.region.addr(off + len);
                 let lines = (end - start).div_ceil(CACHE_LINE as usize) as u64;
                 c.lines_flushed.fetch_add(lines, Ordering::Relaxed);
-                c.bytes_flushed.fetch_add(lines * CACHE_LINE, Ordering::Relaxed);
+                c.bytes_flushed
+                    .fetch_add(lines * CACHE_LINE, Ordering::Relaxed);
                 let mut a = start;
                 while a < end {
                     flush_line(mode, a);
@@ -283,7 +307,11 @@ impl Persister {
                 // the mapping length is a multiple of the page size), and msync does not touch
                 // memory contents as seen by this process.
                 let rc = unsafe {
-                    libc::msync(self.region.addr(lo) as *mut libc::c_void, (hi - lo) as usize, libc::MS_SYNC)
+                    libc::msync(
+                        self.region.addr(lo) as *mut libc::c_void,
+                        (hi - lo) as usize,
+                        libc::MS_SYNC,
+                    )
                 };
                 if rc != 0 {
                     self.poisoned.store(true, Ordering::Relaxed);
@@ -318,7 +346,9 @@ fn flush_line(mode: PersistMode, addr: usize) {
                 PersistMode::ClflushOpt => core::arch::asm!(
                     "clflushopt [{0}]", in(reg) addr, options(nostack, preserves_flags)
                 ),
-                _ => core::arch::asm!("clflush [{0}]", in(reg) addr, options(nostack, preserves_flags)),
+                _ => {
+                    core::arch::asm!("clflush [{0}]", in(reg) addr, options(nostack, preserves_flags))
+                }
             }
         }
     }

@@ -6,8 +6,8 @@ use std::marker::PhantomData;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::RwLock;
 
 use crate::chunk::ChunkHeader;
 use crate::error::{Error, Result};
@@ -57,25 +57,45 @@ pub(crate) struct LaneSlot {
     pub(crate) exts: Vec<(u64, u64, Block)>,
 }
 
+/// Which lanes are in use. A thread starts looking at a lane of its own (spread by a counter),
+/// so that uncontended threads keep to separate lanes without a shared lock.
 #[derive(Debug)]
 struct Lanes {
-    free: Mutex<Vec<LaneSlot>>,
-    cv: Condvar,
+    busy: Vec<AtomicBool>,
+}
+
+static NEXT_LANE_HINT: AtomicU32 = AtomicU32::new(0);
+
+thread_local! {
+    static LANE_HINT: u32 = NEXT_LANE_HINT.fetch_add(1, Ordering::Relaxed);
 }
 
 impl Lanes {
     fn acquire(&self) -> LaneSlot {
-        let mut g = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        let n = self.busy.len();
+        let hint = LANE_HINT.with(|h| *h as usize);
         loop {
-            if let Some(s) = g.pop() {
-                return s;
+            for k in 0..n {
+                let i = (hint + k) % n;
+                if self.busy[i]
+                    .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    return LaneSlot {
+                        index: i as u32,
+                        exts: Vec::new(),
+                    };
+                }
             }
-            g = self.cv.wait(g).unwrap_or_else(|e| e.into_inner());
+            // More transactions in flight than lanes: wait for one to finish.
+            std::thread::yield_now();
         }
     }
+
     fn release(&self, s: LaneSlot) {
-        self.free.lock().unwrap_or_else(|e| e.into_inner()).push(s);
-        self.cv.notify_one();
+        if let Some(b) = self.busy.get(s.index as usize) {
+            b.store(false, Ordering::Release);
+        }
     }
 }
 
@@ -142,14 +162,24 @@ pub struct Pool<R> {
 }
 
 fn io<'a>(path: &'a Path, op: &'static str) -> impl FnOnce(std::io::Error) -> Error + 'a {
-    move |source| Error::Io { path: path.to_path_buf(), op, source }
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        op,
+        source,
+    }
 }
 
 fn lock_file(file: &File, path: &Path) -> Result<()> {
     match file.try_lock() {
         Ok(()) => Ok(()),
-        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked { path: path.to_path_buf() }),
-        Err(std::fs::TryLockError::Error(e)) => Err(Error::Io { path: path.to_path_buf(), op: "lock", source: e }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked {
+            path: path.to_path_buf(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::Io {
+            path: path.to_path_buf(),
+            op: "lock",
+            source: e,
+        }),
     }
 }
 
@@ -190,10 +220,16 @@ fn mapping_is_memory(file: &File, len: u64) -> bool {
 
 fn validate_layout(layout: &str) -> Result<[u8; 64]> {
     if layout.len() > MAX_LAYOUT_LEN {
-        return Err(Error::InvalidLayout { name: layout.to_string(), reason: "longer than 63 bytes" });
+        return Err(Error::InvalidLayout {
+            name: layout.to_string(),
+            reason: "longer than 63 bytes",
+        });
     }
     if layout.as_bytes().contains(&0) {
-        return Err(Error::InvalidLayout { name: layout.to_string(), reason: "contains a NUL byte" });
+        return Err(Error::InvalidLayout {
+            name: layout.to_string(),
+            reason: "contains a NUL byte",
+        });
     }
     let mut out = [0u8; 64];
     out[..layout.len()].copy_from_slice(layout.as_bytes());
@@ -203,7 +239,9 @@ fn validate_layout(layout: &str) -> Result<[u8; 64]> {
 fn root_check<R: Persistent>() -> Result<()> {
     let () = R::__LAYOUT_CHECK;
     if core::mem::align_of::<R>() > 64 {
-        return Err(Error::BadAlignment { align: core::mem::align_of::<R>() });
+        return Err(Error::BadAlignment {
+            align: core::mem::align_of::<R>(),
+        });
     }
     Ok(())
 }
@@ -216,13 +254,24 @@ impl<R: Persistent> Pool<R> {
         root_check::<R>()?;
         let layout_bytes = validate_layout(layout)?;
         let geo = Geometry::for_size(size)?;
-        let file = OpenOptions::new().read(true).write(true).create_new(true).open(path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                Error::AlreadyExists { path: path.to_path_buf() }
-            } else {
-                Error::Io { path: path.to_path_buf(), op: "create", source: e }
-            }
-        })?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    Error::AlreadyExists {
+                        path: path.to_path_buf(),
+                    }
+                } else {
+                    Error::Io {
+                        path: path.to_path_buf(),
+                        op: "create",
+                        source: e,
+                    }
+                }
+            })?;
         let r = Self::format(&file, path, &geo, layout_bytes);
         if let Err(e) = r {
             drop(file);
@@ -239,15 +288,27 @@ impl<R: Persistent> Pool<R> {
         file.set_len(geo.pool_size).map_err(io(path, "set_len"))?;
         // Allocate every block now, so a full disk fails here rather than as SIGBUS later.
         // SAFETY: plain syscall on an open fd.
-        let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, geo.pool_size as libc::off_t) };
+        let rc =
+            unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, geo.pool_size as libc::off_t) };
         if rc != 0 && rc != libc::EOPNOTSUPP && rc != libc::EINVAL {
-            return Err(Error::Io { path: path.to_path_buf(), op: "fallocate", source: std::io::Error::from_raw_os_error(rc) });
+            return Err(Error::Io {
+                path: path.to_path_buf(),
+                op: "fallocate",
+                source: std::io::Error::from_raw_os_error(rc),
+            });
         }
         // SAFETY: the file is ours (just created, locked); nothing else maps it. The mapping is
         // dropped at the end of this function.
-        let mut map = unsafe { memmap2::MmapOptions::new().len(geo.pool_size as usize).map_mut(file) }
-            .map_err(io(path, "mmap"))?;
-        let base = NonNull::new(map.as_mut_ptr()).ok_or(Error::Corrupted { what: "mapping", offset: 0 })?;
+        let mut map = unsafe {
+            memmap2::MmapOptions::new()
+                .len(geo.pool_size as usize)
+                .map_mut(file)
+        }
+        .map_err(io(path, "mmap"))?;
+        let base = NonNull::new(map.as_mut_ptr()).ok_or(Error::Corrupted {
+            what: "mapping",
+            offset: 0,
+        })?;
         // SAFETY: the mapping is valid for `pool_size` bytes, page-aligned, and lives until the
         // end of this function, after every use of `region`.
         let region = unsafe { Region::new(base, geo.pool_size) };
@@ -273,17 +334,24 @@ impl<R: Persistent> Pool<R> {
             }
             None => {
                 let Block::Large { chunk, len } = block else {
-                    return Err(Error::Corrupted { what: "root block", offset: 0 });
+                    return Err(Error::Corrupted {
+                        what: "root block",
+                        offset: 0,
+                    });
                 };
                 let h = geo.chunk_header_offset(chunk);
-                region.atomic(h)?.store(ChunkHeader::Used { len }.encode(), Ordering::Release);
+                region
+                    .atomic(h)?
+                    .store(ChunkHeader::Used { len }.encode(), Ordering::Release);
                 p.flush(&mut b, h, 8);
             }
         }
         let hoff = block.header_offset(geo);
         let root_offset = block.payload_offset(geo);
         region.atomic(hoff)?.store(root_size, Ordering::Release);
-        region.atomic(hoff + 8)?.store(R::TYPE_ID, Ordering::Release);
+        region
+            .atomic(hoff + 8)?
+            .store(R::TYPE_ID, Ordering::Release);
         // SAFETY: exclusive access (new file).
         unsafe { region.zero(root_offset, root_size)? };
         p.flush(&mut b, hoff, 16 + root_size);
@@ -330,37 +398,72 @@ impl<R: Persistent> Pool<R> {
         let path = path.as_ref();
         root_check::<R>()?;
         validate_layout(layout)?;
-        let file = OpenOptions::new().read(true).write(true).open(path).map_err(io(path, "open"))?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(io(path, "open"))?;
         lock_file(&file, path)?;
         let len = file.metadata().map_err(io(path, "stat"))?.len();
         let mut hb = [0u8; HEADER_SIZE as usize];
         let n = read_prefix(&file, &mut hb).map_err(io(path, "read header"))?;
         if n < 8 || hb[..8] != MAGIC {
-            return Err(Error::NotAPool { path: path.to_path_buf() });
+            return Err(Error::NotAPool {
+                path: path.to_path_buf(),
+            });
         }
         if n < hb.len() || len < HEADER_AREA {
-            return Err(Error::Truncated { path: path.to_path_buf(), expected: HEADER_AREA, actual: len });
+            return Err(Error::Truncated {
+                path: path.to_path_buf(),
+                expected: HEADER_AREA,
+                actual: len,
+            });
         }
-        let h: PoolHeader = crate::persistent::from_bytes(&hb).ok_or(Error::NotAPool { path: path.to_path_buf() })?;
+        let h: PoolHeader = crate::persistent::from_bytes(&hb).ok_or(Error::NotAPool {
+            path: path.to_path_buf(),
+        })?;
         if h.version != FORMAT_VERSION {
-            return Err(Error::UnsupportedVersion { path: path.to_path_buf(), found: h.version, supported: FORMAT_VERSION });
+            return Err(Error::UnsupportedVersion {
+                path: path.to_path_buf(),
+                found: h.version,
+                supported: FORMAT_VERSION,
+            });
         }
         let computed = h.compute_checksum();
         if computed != h.checksum {
-            return Err(Error::DamagedHeader { path: path.to_path_buf(), found: h.checksum, computed });
+            return Err(Error::DamagedHeader {
+                path: path.to_path_buf(),
+                found: h.checksum,
+                computed,
+            });
         }
         if h.header_size != HEADER_SIZE {
-            return Err(Error::Corrupted { what: "header size", offset: 12 });
+            return Err(Error::Corrupted {
+                what: "header size",
+                offset: 12,
+            });
         }
         if !(MIN_POOL_SIZE..=MAX_POOL_SIZE).contains(&h.pool_size) {
-            return Err(Error::SizeOutOfRange { size: h.pool_size, min: MIN_POOL_SIZE, max: MAX_POOL_SIZE });
+            return Err(Error::SizeOutOfRange {
+                size: h.pool_size,
+                min: MIN_POOL_SIZE,
+                max: MAX_POOL_SIZE,
+            });
         }
         if len < h.pool_size {
-            return Err(Error::Truncated { path: path.to_path_buf(), expected: h.pool_size, actual: len });
+            return Err(Error::Truncated {
+                path: path.to_path_buf(),
+                expected: h.pool_size,
+                actual: len,
+            });
         }
         let found = h.layout_name();
         if found.as_bytes() != layout.as_bytes() {
-            return Err(Error::LayoutMismatch { path: path.to_path_buf(), expected: layout.to_string(), found });
+            return Err(Error::LayoutMismatch {
+                path: path.to_path_buf(),
+                expected: layout.to_string(),
+                found,
+            });
         }
         let want_size = core::mem::size_of::<R>() as u64;
         if h.root_type_id != R::TYPE_ID || h.root_size != want_size {
@@ -383,14 +486,24 @@ impl<R: Persistent> Pool<R> {
             chunk_base: h.chunk_base,
         };
         if stored != geo || h.chunk_size != crate::layout::CHUNK_SIZE {
-            return Err(Error::Corrupted { what: "header geometry", offset: 128 });
+            return Err(Error::Corrupted {
+                what: "header geometry",
+                offset: 128,
+            });
         }
         // SAFETY: we hold the exclusive lock on the file, its length is at least `pool_size`
         // (checked above), and the documented contract is that no other program modifies or
         // truncates a pool file while it is open (see docs/format.md, "Soundness").
-        let mut map = unsafe { memmap2::MmapOptions::new().len(h.pool_size as usize).map_mut(&file) }
-            .map_err(io(path, "mmap"))?;
-        let base = NonNull::new(map.as_mut_ptr()).ok_or(Error::Corrupted { what: "mapping", offset: 0 })?;
+        let mut map = unsafe {
+            memmap2::MmapOptions::new()
+                .len(h.pool_size as usize)
+                .map_mut(&file)
+        }
+        .map_err(io(path, "mmap"))?;
+        let base = NonNull::new(map.as_mut_ptr()).ok_or(Error::Corrupted {
+            what: "mapping",
+            offset: 0,
+        })?;
         // SAFETY: valid for `pool_size` bytes and page-aligned; the mapping is owned by `Shared`
         // below, which outlives every use of the region (transactions borrow the pool).
         let region = unsafe { Region::new(base, h.pool_size) };
@@ -403,15 +516,26 @@ impl<R: Persistent> Pool<R> {
         }
         // SAFETY: exclusive access during open.
         let heap = unsafe { Heap::rebuild(region, geo, &persister)? };
-        let (_, oh) = heap.resolve(h.root_offset).map_err(|_| Error::Corrupted { what: "root object", offset: h.root_offset })?;
-        check_type::<R>(h.root_offset, &oh).map_err(|_| Error::Corrupted { what: "root object header", offset: h.root_offset })?;
+        let (_, oh) = heap.resolve(h.root_offset).map_err(|_| Error::Corrupted {
+            what: "root object",
+            offset: h.root_offset,
+        })?;
+        check_type::<R>(h.root_offset, &oh).map_err(|_| Error::Corrupted {
+            what: "root object header",
+            offset: h.root_offset,
+        })?;
         region.check(h.root_offset, want_size, "root object")?;
-        if (region.base_addr() + h.root_offset as usize) % core::mem::align_of::<R>() != 0 {
-            return Err(Error::Corrupted { what: "root object alignment", offset: h.root_offset });
+        if !(region.base_addr() + h.root_offset as usize).is_multiple_of(core::mem::align_of::<R>())
+        {
+            return Err(Error::Corrupted {
+                what: "root object alignment",
+                offset: h.root_offset,
+            });
         }
         let lanes = Lanes {
-            free: Mutex::new((0..geo.lane_count).rev().map(|index| LaneSlot { index, exts: Vec::new() }).collect()),
-            cv: Condvar::new(),
+            busy: (0..geo.lane_count)
+                .map(|_| AtomicBool::new(false))
+                .collect(),
         };
         Ok(Pool {
             sh: Box::new(Shared {
@@ -497,7 +621,11 @@ impl<R: Persistent> Pool<R> {
         let _g = self.read_guard();
         let (_, h) = self.sh.heap.resolve(p.offset())?;
         if h.type_id != BYTES_TYPE_ID {
-            return Err(Error::TypeMismatch { offset: p.offset(), expected: BYTES_TYPE_ID, found: h.type_id });
+            return Err(Error::TypeMismatch {
+                offset: p.offset(),
+                expected: BYTES_TYPE_ID,
+                found: h.type_id,
+            });
         }
         // SAFETY: a live buffer of `h.size` bytes (bounded by its block); read lock as above.
         let b = unsafe { self.sh.region.bytes(p.offset(), h.size)? };
@@ -559,7 +687,10 @@ impl<R: Persistent> Pool<R> {
         let slot = sh.lanes.acquire();
         let mut tx = match Tx::<R>::begin(sh, slot) {
             Ok(t) => t,
-            Err(e) => return Err(e.into()),
+            Err((e, slot)) => {
+                sh.lanes.release(slot);
+                return Err(e.into());
+            }
         };
         let guard = ActiveGuard::new(sh.id);
         let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut tx)));
@@ -640,7 +771,10 @@ impl<R: Persistent> Pool<R> {
     /// A read-only consistency check of the header, lanes and heap.
     pub fn check(&self) -> CheckReport {
         let _g = if in_tx(self.sh.id) {
-            return CheckReport { problems: vec!["check called inside a transaction".into()], objects: 0 };
+            return CheckReport {
+                problems: vec!["check called inside a transaction".into()],
+                objects: 0,
+            };
         } else {
             self.sh.lock.write().unwrap_or_else(|e| e.into_inner())
         };
@@ -655,12 +789,19 @@ impl<R: Persistent> Pool<R> {
             // SAFETY: no transaction runs (write lock), so no lane log is being written.
             match unsafe { lane::scan(&sh.region, &sh.geo, i) } {
                 Ok(e) if e.is_empty() => {}
-                Ok(e) => problems.push(format!("lane {i}: {} undo entries outstanding with no transaction running", e.len())),
+                Ok(e) => problems.push(format!(
+                    "lane {i}: {} undo entries outstanding with no transaction running",
+                    e.len()
+                )),
                 Err(e) => problems.push(format!("lane {i}: {e}")),
             }
         }
         sh.heap.check(&mut problems);
-        if let Err(e) = sh.heap.resolve(sh.root_offset).and_then(|(_, h)| check_type::<R>(sh.root_offset, &h)) {
+        if let Err(e) = sh
+            .heap
+            .resolve(sh.root_offset)
+            .and_then(|(_, h)| check_type::<R>(sh.root_offset, &h))
+        {
             problems.push(format!("root object: {e}"));
         }
         let objects = sh.heap.stats().objects;

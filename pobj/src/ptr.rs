@@ -22,7 +22,10 @@ impl<T> PPtr<T> {
     /// The null pointer.
     #[must_use]
     pub const fn null() -> Self {
-        PPtr { off: 0, _t: PhantomData }
+        PPtr {
+            off: 0,
+            _t: PhantomData,
+        }
     }
     /// Whether this is null.
     #[must_use]
@@ -37,7 +40,10 @@ impl<T> PPtr<T> {
     /// A pointer from a raw offset. Resolving it checks everything, so this is safe.
     #[must_use]
     pub const fn from_offset(off: u64) -> Self {
-        PPtr { off, _t: PhantomData }
+        PPtr {
+            off,
+            _t: PhantomData,
+        }
     }
 }
 

@@ -57,8 +57,11 @@ impl Region {
     #[inline]
     pub(crate) fn atomic(&self, off: u64) -> Result<&AtomicU64> {
         self.check(off, 8, "atomic word")?;
-        if off % 8 != 0 {
-            return Err(Error::Corrupted { what: "unaligned atomic word", offset: off });
+        if !off.is_multiple_of(8) {
+            return Err(Error::Corrupted {
+                what: "unaligned atomic word",
+                offset: off,
+            });
         }
         // SAFETY: in bounds and 8-aligned (the base is page-aligned); the mapping lives as long as
         // `self` is used; all concurrent access to words used this way is atomic (metadata words:
@@ -132,8 +135,11 @@ impl Region {
     /// For the lifetime `'a`, no thread may write these bytes and no `&mut` to them may exist.
     pub(crate) unsafe fn obj<'a, T: Persistent>(&self, off: u64) -> Result<&'a T> {
         self.check(off, core::mem::size_of::<T>() as u64, "object")?;
-        if (self.base_addr() + off as usize) % core::mem::align_of::<T>() != 0 {
-            return Err(Error::InvalidPointer { offset: off, reason: "misaligned for the type" });
+        if !(self.base_addr() + off as usize).is_multiple_of(core::mem::align_of::<T>()) {
+            return Err(Error::InvalidPointer {
+                offset: off,
+                reason: "misaligned for the type",
+            });
         }
         // SAFETY: in bounds, aligned, initialised (the mapping is all initialised bytes), every
         // bit pattern valid; aliasing rules are the caller's contract.
@@ -145,11 +151,13 @@ impl Region {
     /// # Safety
     /// For the lifetime `'a`, no other reference to these bytes may exist and no other thread may
     /// access them.
-    #[expect(clippy::mut_from_ref, reason = "the mapping is shared memory; uniqueness is the caller's contract")]
     pub(crate) unsafe fn obj_mut<'a, T: Persistent>(&self, off: u64) -> Result<&'a mut T> {
         self.check(off, core::mem::size_of::<T>() as u64, "object")?;
-        if (self.base_addr() + off as usize) % core::mem::align_of::<T>() != 0 {
-            return Err(Error::InvalidPointer { offset: off, reason: "misaligned for the type" });
+        if !(self.base_addr() + off as usize).is_multiple_of(core::mem::align_of::<T>()) {
+            return Err(Error::InvalidPointer {
+                offset: off,
+                reason: "misaligned for the type",
+            });
         }
         // SAFETY: as `obj`, with uniqueness guaranteed by the caller.
         Ok(unsafe { &mut *self.ptr(off).cast::<T>() })
@@ -169,7 +177,6 @@ impl Region {
     ///
     /// # Safety
     /// As [`Region::obj_mut`].
-    #[expect(clippy::mut_from_ref, reason = "the mapping is shared memory; uniqueness is the caller's contract")]
     pub(crate) unsafe fn bytes_mut<'a>(&self, off: u64, len: u64) -> Result<&'a mut [u8]> {
         self.check(off, len, "bytes")?;
         // SAFETY: in bounds, initialised; uniqueness per the caller's contract.

@@ -19,7 +19,10 @@ use std::sync::atomic::Ordering;
 use crate::chunk::ChunkHeader;
 use crate::error::{Error, Result};
 use crate::heap::{Block, LOG_EXT_TYPE_ID};
-use crate::lane::{self, EntryHeader, ENTRY_HEADER, KIND_ALLOC_BITS, KIND_FREE_BITS, KIND_NEXT, KIND_SNAPSHOT, MAX_PIECE};
+use crate::lane::{
+    self, EntryHeader, ENTRY_HEADER, KIND_ALLOC_BITS, KIND_FREE_BITS, KIND_NEXT, KIND_SNAPSHOT,
+    MAX_PIECE,
+};
 use crate::layout::CHUNK_SIZE;
 use crate::object::{ObjHeader, OBJ_HEADER};
 use crate::persist::Batch;
@@ -27,10 +30,6 @@ use crate::pool::{LaneSlot, Shared};
 use crate::ptr::{PBytes, PPtr, BYTES_TYPE_ID};
 use crate::rangeset::RangeSet;
 use crate::Persistent;
-
-/// Log-extension buffers a lane keeps between transactions (none: they are freed at the end of
-/// the transaction that needed them, so that heap figures do not depend on past transactions).
-const KEEP_EXTS: usize = 0;
 
 /// The lane's log writer.
 struct Log {
@@ -67,14 +66,29 @@ pub struct Tx<'a, R> {
 }
 
 impl<'a, R: Persistent> Tx<'a, R> {
-    pub(crate) fn begin(sh: &'a Shared, slot: LaneSlot) -> Result<Self> {
-        let gen = lane::generation(&sh.region, &sh.geo, slot.index)?;
+    /// Starts a transaction in the lane `slot`; on failure the slot is handed back.
+    pub(crate) fn begin(
+        sh: &'a Shared,
+        slot: LaneSlot,
+    ) -> std::result::Result<Self, (Error, LaneSlot)> {
+        let gen = match lane::generation(&sh.region, &sh.geo, slot.index) {
+            Ok(g) => g,
+            Err(e) => return Err((e, slot)),
+        };
         let buf = sh.geo.lane(slot.index) + lane::LANE_HEADER;
         let cap = u64::from(sh.geo.lane_size) - lane::LANE_HEADER;
         Ok(Tx {
             sh,
             slot,
-            log: Log { gen, buf, cap, pos: 0, ext_used: 0, entries: 0, unfenced: false },
+            log: Log {
+                gen,
+                buf,
+                cap,
+                pos: 0,
+                ext_used: 0,
+                entries: 0,
+                unfenced: false,
+            },
             covered: RangeSet::default(),
             meta: Vec::new(),
             pending_bits: Vec::new(),
@@ -112,7 +126,13 @@ impl<'a, R: Persistent> Tx<'a, R> {
             self.extend_log()?;
         }
         let at = self.log.buf + self.log.pos;
-        let mut h = EntryHeader { generation: self.log.gen, offset, aux, kind, checksum: 0 };
+        let mut h = EntryHeader {
+            generation: self.log.gen,
+            offset,
+            aux,
+            kind,
+            checksum: 0,
+        };
         h.checksum = lane::entry_checksum(&h, data);
         // SAFETY: the log buffer belongs to this lane, which this transaction holds exclusively;
         // nothing references it.
@@ -120,7 +140,9 @@ impl<'a, R: Persistent> Tx<'a, R> {
             self.sh.region.write(at, &h)?;
             self.sh.region.write_from(at + ENTRY_HEADER, data)?;
         }
-        self.sh.persister.flush(&mut self.batch, at, ENTRY_HEADER + data.len() as u64);
+        self.sh
+            .persister
+            .flush(&mut self.batch, at, ENTRY_HEADER + data.len() as u64);
         self.log.pos += need;
         self.log.entries += 1;
         self.log.unfenced = true;
@@ -131,25 +153,42 @@ impl<'a, R: Persistent> Tx<'a, R> {
     fn extend_log(&mut self) -> Result<()> {
         let sh = self.sh;
         if self.slot.exts.len() <= self.log.ext_used {
-            let block = sh.heap.reserve_internal(&sh.persister, CHUNK_SIZE - crate::heap::LARGE_PAYLOAD)?;
+            let block = sh
+                .heap
+                .reserve_internal(&sh.persister, CHUNK_SIZE - crate::heap::LARGE_PAYLOAD)?;
             let Block::Large { chunk, .. } = block else {
                 sh.heap.release(block);
-                return Err(Error::Corrupted { what: "log extension block", offset: 0 });
+                return Err(Error::Corrupted {
+                    what: "log extension block",
+                    offset: 0,
+                });
             };
             let hoff = block.header_offset(&sh.geo);
             let cap = block.capacity();
             // Not undone by this transaction: at every open all extension objects are freed.
             sh.region.atomic(hoff)?.store(cap, Ordering::Release);
-            sh.region.atomic(hoff + 8)?.store(LOG_EXT_TYPE_ID, Ordering::Release);
+            sh.region
+                .atomic(hoff + 8)?
+                .store(LOG_EXT_TYPE_ID, Ordering::Release);
             sh.persister.flush(&mut self.batch, hoff, OBJ_HEADER);
             let choff = sh.geo.chunk_header_offset(chunk);
-            sh.region.atomic(choff)?.store(ChunkHeader::Used { len: 1 }.encode(), Ordering::Release);
+            sh.region
+                .atomic(choff)?
+                .store(ChunkHeader::Used { len: 1 }.encode(), Ordering::Release);
             sh.persister.flush(&mut self.batch, choff, 8);
-            self.slot.exts.push((block.payload_offset(&sh.geo), cap, block));
+            self.slot
+                .exts
+                .push((block.payload_offset(&sh.geo), cap, block));
         }
         let (off, cap, _) = self.slot.exts[self.log.ext_used];
         let at = self.log.buf + self.log.pos;
-        let mut h = EntryHeader { generation: self.log.gen, offset: off, aux: cap, kind: KIND_NEXT, checksum: 0 };
+        let mut h = EntryHeader {
+            generation: self.log.gen,
+            offset: off,
+            aux: cap,
+            kind: KIND_NEXT,
+            checksum: 0,
+        };
         h.checksum = lane::entry_checksum(&h, &[]);
         // SAFETY: this lane's log, held exclusively.
         unsafe { sh.region.write(at, &h)? };
@@ -180,7 +219,10 @@ impl<'a, R: Persistent> Tx<'a, R> {
     /// Logs the old bytes of `off..off+len` (the parts not logged yet) and makes them durable.
     fn snapshot(&mut self, off: u64, len: u64) -> Result<()> {
         self.live()?;
-        let end = off.checked_add(len).ok_or(Error::Corrupted { what: "range", offset: off })?;
+        let end = off.checked_add(len).ok_or(Error::Corrupted {
+            what: "range",
+            offset: off,
+        })?;
         self.sh.region.check(off, len, "snapshot range")?;
         let pieces = self.covered.uncovered(off, end);
         if pieces.is_empty() {
@@ -289,8 +331,17 @@ impl<'a, R: Persistent> Tx<'a, R> {
             let base = obj as *mut T as usize;
             let f = field(obj) as *mut F as usize;
             match f.checked_sub(base) {
-                Some(d) if d + core::mem::size_of::<F>() <= core::mem::size_of::<T>() => off + d as u64,
-                _ => return Err(Error::OutOfBounds { offset: off, start: 0, end: 0, len: core::mem::size_of::<T>() as u64 }),
+                Some(d) if d + core::mem::size_of::<F>() <= core::mem::size_of::<T>() => {
+                    off + d as u64
+                }
+                _ => {
+                    return Err(Error::OutOfBounds {
+                        offset: off,
+                        start: 0,
+                        end: 0,
+                        len: core::mem::size_of::<T>() as u64,
+                    })
+                }
             }
         };
         self.snapshot(foff, core::mem::size_of::<F>() as u64)?;
@@ -316,28 +367,42 @@ impl<'a, R: Persistent> Tx<'a, R> {
         self.allocs.push(block);
         let g = &sh.geo;
         let r = match block.bit(g) {
-            Some((w, m)) => self.append(KIND_ALLOC_BITS, w, m, &[]).map(|()| self.pending_bits.push((w, m))),
+            Some((w, m)) => self
+                .append(KIND_ALLOC_BITS, w, m, &[])
+                .map(|()| self.pending_bits.push((w, m))),
             None => {
-                let Block::Large { chunk, len } = block else { unreachable_block() };
+                let Block::Large { chunk, len } = block else {
+                    unreachable_block()
+                };
                 let hoff = g.chunk_header_offset(chunk);
                 let old = sh.region.atomic(hoff)?.load(Ordering::Acquire);
                 self.append(KIND_SNAPSHOT, hoff, 8, &old.to_le_bytes())
-                    .map(|()| self.pending_headers.push((hoff, ChunkHeader::Used { len }.encode())))
+                    .map(|()| {
+                        self.pending_headers
+                            .push((hoff, ChunkHeader::Used { len }.encode()))
+                    })
             }
         };
         r?;
         let hoff = block.header_offset(g);
         sh.region.atomic(hoff)?.store(size, Ordering::Release);
-        sh.region.atomic(hoff + 8)?.store(type_id, Ordering::Release);
+        sh.region
+            .atomic(hoff + 8)?
+            .store(type_id, Ordering::Release);
         let payload = block.payload_offset(g);
         self.covered.insert(hoff, payload + size);
-        self.new_objs.insert(payload, (block, ObjHeader { size, type_id }));
+        self.new_objs
+            .insert(payload, (block, ObjHeader { size, type_id }));
         Ok(payload)
     }
 
     /// Allocates a new object holding `value`. Undone if the transaction aborts.
     pub fn alloc<T: Persistent>(&mut self, value: T) -> Result<PPtr<T>> {
-        let off = self.alloc_raw(core::mem::size_of::<T>() as u64, core::mem::align_of::<T>() as u64, T::TYPE_ID)?;
+        let off = self.alloc_raw(
+            core::mem::size_of::<T>() as u64,
+            core::mem::align_of::<T>() as u64,
+            T::TYPE_ID,
+        )?;
         // SAFETY: the block is reserved by this transaction and unreachable by anyone else.
         unsafe { self.sh.region.write(off, &value)? };
         Ok(PPtr::from_offset(off))
@@ -345,7 +410,11 @@ impl<'a, R: Persistent> Tx<'a, R> {
 
     /// Allocates a new zeroed object.
     pub fn alloc_zeroed<T: Persistent>(&mut self) -> Result<PPtr<T>> {
-        let off = self.alloc_raw(core::mem::size_of::<T>() as u64, core::mem::align_of::<T>() as u64, T::TYPE_ID)?;
+        let off = self.alloc_raw(
+            core::mem::size_of::<T>() as u64,
+            core::mem::align_of::<T>() as u64,
+            T::TYPE_ID,
+        )?;
         // SAFETY: reserved block, unreachable by anyone else.
         unsafe { self.sh.region.zero(off, core::mem::size_of::<T>() as u64)? };
         Ok(PPtr::from_offset(off))
@@ -360,10 +429,16 @@ impl<'a, R: Persistent> Tx<'a, R> {
 
     fn free_raw(&mut self, off: u64) -> Result<()> {
         if off == self.sh.root_offset {
-            return Err(Error::InvalidFree { offset: off, reason: "the root object cannot be freed" });
+            return Err(Error::InvalidFree {
+                offset: off,
+                reason: "the root object cannot be freed",
+            });
         }
         if !self.freed.insert(off) {
-            return Err(Error::InvalidFree { offset: off, reason: "already freed in this transaction" });
+            return Err(Error::InvalidFree {
+                offset: off,
+                reason: "already freed in this transaction",
+            });
         }
         let (block, _) = self.resolve(off)?;
         self.frees.push((off, block));
@@ -392,7 +467,11 @@ impl<'a, R: Persistent> Tx<'a, R> {
         let off = p.offset();
         let (_, h) = self.resolve(off)?;
         if h.type_id != BYTES_TYPE_ID {
-            return Err(Error::TypeMismatch { offset: off, expected: BYTES_TYPE_ID, found: h.type_id });
+            return Err(Error::TypeMismatch {
+                offset: off,
+                expected: BYTES_TYPE_ID,
+                found: h.type_id,
+            });
         }
         Ok((off, h.size))
     }
@@ -421,7 +500,12 @@ impl<'a, R: Persistent> Tx<'a, R> {
         let (off, len) = self.resolve_bytes(p)?;
         let end = at.checked_add(data.len() as u64).filter(|&e| e <= len);
         let Some(_) = end else {
-            return Err(Error::OutOfBounds { offset: off, start: at, end: at.saturating_add(data.len() as u64), len });
+            return Err(Error::OutOfBounds {
+                offset: off,
+                start: at,
+                end: at.saturating_add(data.len() as u64),
+                len,
+            });
         };
         self.snapshot(off + at, data.len() as u64)?;
         // SAFETY: in bounds of a live buffer; no reference into it is live (`&mut self`).
@@ -488,10 +572,16 @@ impl<'a, R: Persistent> Tx<'a, R> {
             match block.bit(g) {
                 Some((w, m)) => self.append(KIND_FREE_BITS, w, m, &[])?,
                 None => {
-                    let Block::Large { chunk, .. } = *block else { unreachable_block() };
+                    let Block::Large { chunk, .. } = *block else {
+                        unreachable_block()
+                    };
                     let hoff = g.chunk_header_offset(chunk);
                     // A block allocated in this transaction may not have its header applied yet.
-                    let pending = self.pending_headers.iter().find(|(h, _)| *h == hoff).map(|&(_, v)| v);
+                    let pending = self
+                        .pending_headers
+                        .iter()
+                        .find(|(h, _)| *h == hoff)
+                        .map(|&(_, v)| v);
                     let cur = match pending {
                         Some(v) => v,
                         None => sh.region.atomic(hoff)?.load(Ordering::Acquire),
@@ -511,9 +601,13 @@ impl<'a, R: Persistent> Tx<'a, R> {
                     self.meta.push(w);
                 }
                 None => {
-                    let Block::Large { chunk, .. } = *block else { unreachable_block() };
+                    let Block::Large { chunk, .. } = *block else {
+                        unreachable_block()
+                    };
                     let hoff = g.chunk_header_offset(chunk);
-                    sh.region.atomic(hoff)?.store(ChunkHeader::Free.encode(), Ordering::Release);
+                    sh.region
+                        .atomic(hoff)?
+                        .store(ChunkHeader::Free.encode(), Ordering::Release);
                     self.meta.push(hoff);
                 }
             }
@@ -527,7 +621,13 @@ impl<'a, R: Persistent> Tx<'a, R> {
             sh.persister.flush(&mut self.batch, w, 8);
         }
         sh.persister.fence(&mut self.batch)?;
-        lane::retire(&sh.region, g, &sh.persister, self.slot.index, &mut self.batch)?;
+        lane::retire(
+            &sh.region,
+            g,
+            &sh.persister,
+            self.slot.index,
+            &mut self.batch,
+        )?;
         // Durable: hand freed blocks back.
         for (_, block) in self.frees.drain(..) {
             sh.heap.release(block);
@@ -543,7 +643,8 @@ impl<'a, R: Persistent> Tx<'a, R> {
             // SAFETY: this transaction holds the lane; the closure has returned, so no reference
             // into the logged ranges is live; other threads are excluded by the pool lock or the
             // shared contract.
-            unsafe { lane::rollback(&sh.region, &sh.geo, &sh.persister, self.slot.index) }.map(|_| ())
+            unsafe { lane::rollback(&sh.region, &sh.geo, &sh.persister, self.slot.index) }
+                .map(|_| ())
         } else {
             Ok(())
         };
@@ -559,17 +660,20 @@ impl<'a, R: Persistent> Tx<'a, R> {
         self.trim_exts()
     }
 
-    /// Frees log extensions beyond the few a lane keeps.
+    /// Frees the log extensions this transaction used. (A lane keeps none between
+    /// transactions, so that heap figures do not depend on past transactions.)
     fn trim_exts(&mut self) -> Result<()> {
-        if self.slot.exts.len() <= KEEP_EXTS {
+        if self.slot.exts.is_empty() {
             return Ok(());
         }
         let sh = self.sh;
-        let extra: Vec<_> = self.slot.exts.drain(KEEP_EXTS..).collect();
+        let extra: Vec<_> = std::mem::take(&mut self.slot.exts);
         for (_, _, block) in &extra {
             if let Block::Large { chunk, .. } = *block {
                 let hoff = sh.geo.chunk_header_offset(chunk);
-                sh.region.atomic(hoff)?.store(ChunkHeader::Free.encode(), Ordering::Release);
+                sh.region
+                    .atomic(hoff)?
+                    .store(ChunkHeader::Free.encode(), Ordering::Release);
                 sh.persister.flush(&mut self.batch, hoff, 8);
             }
         }
@@ -584,10 +688,17 @@ impl<'a, R: Persistent> Tx<'a, R> {
 /// Checks an object header against `T`.
 pub(crate) fn check_type<T: Persistent>(off: u64, h: &ObjHeader) -> Result<()> {
     if h.type_id != T::TYPE_ID {
-        return Err(Error::TypeMismatch { offset: off, expected: T::TYPE_ID, found: h.type_id });
+        return Err(Error::TypeMismatch {
+            offset: off,
+            expected: T::TYPE_ID,
+            found: h.type_id,
+        });
     }
     if h.size != core::mem::size_of::<T>() as u64 {
-        return Err(Error::InvalidPointer { offset: off, reason: "object size differs from the type's size" });
+        return Err(Error::InvalidPointer {
+            offset: off,
+            reason: "object size differs from the type's size",
+        });
     }
     Ok(())
 }

@@ -36,7 +36,10 @@ fn setup(dir: &tempfile::TempDir) -> (Arc<Pool<Root>>, std::path::PathBuf) {
     let pool = Pool::<Root>::create(&path, "conc", 32 << 20).unwrap();
     pool.transaction(|tx| {
         for i in 0..8 {
-            let c = tx.alloc(Counter { value: 0, head: PPtr::null() })?;
+            let c = tx.alloc(Counter {
+                value: 0,
+                head: PPtr::null(),
+            })?;
             tx.root_mut()?.counters[i] = c;
         }
         Ok::<_, Error>(())
@@ -76,12 +79,24 @@ fn safe_transactions_from_many_threads() {
                     pool.transaction(|tx| {
                         let cp = tx.root().counters[t];
                         let c = *tx.get(cp)?;
-                        let n = tx.alloc(Node { value: c.value + 1, next: c.head })?;
-                        tx.write(cp, Counter { value: c.value + 1, head: n })?;
+                        let n = tx.alloc(Node {
+                            value: c.value + 1,
+                            next: c.head,
+                        })?;
+                        tx.write(
+                            cp,
+                            Counter {
+                                value: c.value + 1,
+                                head: n,
+                            },
+                        )?;
                         tx.root_mut()?.shared += 1;
                         // Now and then an object nothing links to (committed: a user-level leak).
                         if i % 5 == 4 {
-                            let _ = tx.alloc(Node { value: 0, next: PPtr::null() })?;
+                            let _ = tx.alloc(Node {
+                                value: 0,
+                                next: PPtr::null(),
+                            })?;
                         }
                         Ok::<_, Error>(())
                     })
@@ -128,10 +143,19 @@ fn shared_transactions_run_concurrently_on_disjoint_objects() {
                     let r = unsafe {
                         pool.transaction_shared(|tx| {
                             let c = *tx.get(cp)?;
-                            let n = tx.alloc(Node { value: c.value + 1, next: c.head })?;
+                            let n = tx.alloc(Node {
+                                value: c.value + 1,
+                                next: c.head,
+                            })?;
                             let junk = tx.alloc_bytes(&[t as u8; 100])?;
                             tx.free_bytes(junk)?;
-                            tx.write(cp, Counter { value: c.value + 1, head: n })?;
+                            tx.write(
+                                cp,
+                                Counter {
+                                    value: c.value + 1,
+                                    head: n,
+                                },
+                            )?;
                             Ok::<_, Error>(())
                         })
                     };
@@ -141,7 +165,10 @@ fn shared_transactions_run_concurrently_on_disjoint_objects() {
                     let r: Result<(), Error> = unsafe {
                         pool.transaction_shared(|tx| {
                             tx.get_mut(cp)?.value = 999_999;
-                            tx.alloc(Node { value: i, next: PPtr::null() })?;
+                            tx.alloc(Node {
+                                value: i,
+                                next: PPtr::null(),
+                            })?;
                             Err(Error::TxAborted)
                         })
                     };

@@ -3,6 +3,11 @@
 //!
 //! Regenerate the expected output with
 //! `TRYBUILD=overwrite cargo test -p pobj --test derive_ui`, then review every `.stderr`.
+//!
+//! Because there are `pass` cases, trybuild builds (rather than only checks) every case, which
+//! `fail/generic_padding.rs` relies on: padding in a generic struct is a post-monomorphization
+//! error, reported when `TYPE_ID` of a concrete instantiation is evaluated during codegen
+//! (`cargo check` alone does not report it when the use is in a function body).
 
 #[test]
 fn ui() {

@@ -31,7 +31,11 @@ enum Op {
 
 #[derive(Clone, Debug)]
 enum Step {
-    Tx { ops: Vec<Op>, abort: bool, panic: bool },
+    Tx {
+        ops: Vec<Op>,
+        abort: bool,
+        panic: bool,
+    },
     Reopen,
 }
 
@@ -86,7 +90,11 @@ fn apply_pool(tx: &mut pobj::Tx<'_, Root>, op: &Op) -> Result<(), Error> {
         Op::Push { key, len } => {
             let data = tx.alloc_bytes(&vec![*key as u8; *len])?;
             let head = tx.root().head;
-            let it = tx.alloc(Item { key: *key, data, next: head })?;
+            let it = tx.alloc(Item {
+                key: *key,
+                data,
+                next: head,
+            })?;
             tx.root_mut()?.head = it;
         }
         Op::PopFront => {
@@ -141,7 +149,10 @@ fn read_pool(pool: &Pool<Root>) -> Model {
         items.push((it.key, pool.bytes(it.data).unwrap()));
         p = it.next;
     }
-    Model { items, slots: root.slots }
+    Model {
+        items,
+        slots: root.slots,
+    }
 }
 
 proptest! {

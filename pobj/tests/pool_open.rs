@@ -52,7 +52,11 @@ fn create_gives_zeroed_root_and_reopen_keeps_it() {
     let uuid = pool.uuid();
     drop(pool);
     let pool = Pool::<Root>::open_or_create(&path, "layout-a", SIZE).unwrap();
-    assert_eq!(pool.uuid(), uuid, "open_or_create must open the existing pool");
+    assert_eq!(
+        pool.uuid(),
+        uuid,
+        "open_or_create must open the existing pool"
+    );
     assert_eq!(pool.root().a, 42);
 }
 
@@ -61,8 +65,15 @@ fn create_refuses_existing_file_and_bad_arguments() {
     let dir = common::shm_dir();
     let path = common::pool_path(&dir, "p");
     std::fs::write(&path, b"hello").unwrap();
-    assert!(matches!(Pool::<Root>::create(&path, "l", SIZE), Err(Error::AlreadyExists { .. })));
-    assert_eq!(std::fs::read(&path).unwrap(), b"hello", "create must not touch an existing file");
+    assert!(matches!(
+        Pool::<Root>::create(&path, "l", SIZE),
+        Err(Error::AlreadyExists { .. })
+    ));
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        b"hello",
+        "create must not touch an existing file"
+    );
     let p2 = common::pool_path(&dir, "q");
     assert!(matches!(
         Pool::<Root>::create(&p2, "l", pobj::MIN_POOL_SIZE - 1),
@@ -73,8 +84,14 @@ fn create_refuses_existing_file_and_bad_arguments() {
         Err(Error::SizeOutOfRange { .. })
     ));
     let long = "x".repeat(pobj::MAX_LAYOUT_LEN + 1);
-    assert!(matches!(Pool::<Root>::create(&p2, &long, SIZE), Err(Error::InvalidLayout { .. })));
-    assert!(matches!(Pool::<Root>::create(&p2, "a\0b", SIZE), Err(Error::InvalidLayout { .. })));
+    assert!(matches!(
+        Pool::<Root>::create(&p2, &long, SIZE),
+        Err(Error::InvalidLayout { .. })
+    ));
+    assert!(matches!(
+        Pool::<Root>::create(&p2, "a\0b", SIZE),
+        Err(Error::InvalidLayout { .. })
+    ));
     assert!(!p2.exists(), "a refused create leaves no file");
     let ok = "y".repeat(pobj::MAX_LAYOUT_LEN);
     let pool = Pool::<Root>::create(&p2, &ok, pobj::MIN_POOL_SIZE).unwrap();
@@ -86,12 +103,21 @@ fn open_refuses_non_pools() {
     let dir = common::shm_dir();
     let empty = common::pool_path(&dir, "empty");
     std::fs::write(&empty, b"").unwrap();
-    assert!(matches!(Pool::<Root>::open(&empty, "l"), Err(Error::NotAPool { .. })));
+    assert!(matches!(
+        Pool::<Root>::open(&empty, "l"),
+        Err(Error::NotAPool { .. })
+    ));
     let text = common::pool_path(&dir, "text");
     std::fs::write(&text, vec![b'z'; 10000]).unwrap();
-    assert!(matches!(Pool::<Root>::open(&text, "l"), Err(Error::NotAPool { .. })));
+    assert!(matches!(
+        Pool::<Root>::open(&text, "l"),
+        Err(Error::NotAPool { .. })
+    ));
     let missing = common::pool_path(&dir, "missing");
-    assert!(matches!(Pool::<Root>::open(&missing, "l"), Err(Error::Io { .. })));
+    assert!(matches!(
+        Pool::<Root>::open(&missing, "l"),
+        Err(Error::Io { .. })
+    ));
 }
 
 fn fresh(dir: &tempfile::TempDir, name: &str) -> std::path::PathBuf {
@@ -108,41 +134,69 @@ fn open_detects_each_header_fault() {
     let p = fresh(&dir, "version");
     write_at(&p, 8, &99u32.to_le_bytes());
     match Pool::<Root>::open(&p, "layout-a") {
-        Err(Error::UnsupportedVersion { found: 99, supported, .. }) => assert_eq!(supported, pobj::FORMAT_VERSION),
+        Err(Error::UnsupportedVersion {
+            found: 99,
+            supported,
+            ..
+        }) => assert_eq!(supported, pobj::FORMAT_VERSION),
         other => panic!("{other:?}"),
     }
 
     // Damaged header: one flipped byte in the UUID.
     let p = fresh(&dir, "damaged");
     write_at(&p, 20, &[0xAA]);
-    assert!(matches!(Pool::<Root>::open(&p, "layout-a"), Err(Error::DamagedHeader { .. })));
+    assert!(matches!(
+        Pool::<Root>::open(&p, "layout-a"),
+        Err(Error::DamagedHeader { .. })
+    ));
 
     // Truncated: the file is shorter than the pool.
     let p = fresh(&dir, "trunc");
-    OpenOptions::new().write(true).open(&p).unwrap().set_len(SIZE - 4096).unwrap();
+    OpenOptions::new()
+        .write(true)
+        .open(&p)
+        .unwrap()
+        .set_len(SIZE - 4096)
+        .unwrap();
     match Pool::<Root>::open(&p, "layout-a") {
-        Err(Error::Truncated { expected, actual, .. }) => {
+        Err(Error::Truncated {
+            expected, actual, ..
+        }) => {
             assert_eq!(expected, SIZE);
             assert_eq!(actual, SIZE - 4096);
         }
         other => panic!("{other:?}"),
     }
     // Truncated inside the header.
-    OpenOptions::new().write(true).open(&p).unwrap().set_len(100).unwrap();
-    assert!(matches!(Pool::<Root>::open(&p, "layout-a"), Err(Error::Truncated { .. })));
+    OpenOptions::new()
+        .write(true)
+        .open(&p)
+        .unwrap()
+        .set_len(100)
+        .unwrap();
+    assert!(matches!(
+        Pool::<Root>::open(&p, "layout-a"),
+        Err(Error::Truncated { .. })
+    ));
 
     // Layout mismatch names both layouts.
     let p = fresh(&dir, "layout");
     match Pool::<Root>::open(&p, "layout-b") {
         Err(e @ Error::LayoutMismatch { .. }) => {
             let msg = e.to_string();
-            assert!(msg.contains("layout-a") && msg.contains("layout-b"), "{msg}");
+            assert!(
+                msg.contains("layout-a") && msg.contains("layout-b"),
+                "{msg}"
+            );
         }
         other => panic!("{other:?}"),
     }
 
     // Root type mismatch.
-    assert!(matches!(Pool::<OtherRoot>::open(&p, "layout-a"), Err(Error::RootTypeMismatch { .. })));
+    assert!(matches!(
+        Pool::<OtherRoot>::open(&p, "layout-a"),
+        Err(Error::RootTypeMismatch { .. })
+    ));
 
     // Size out of range with a valid checksum: rewrite the size and the checksum.
     let p = fresh(&dir, "size");
@@ -151,7 +205,10 @@ fn open_detects_each_header_fault() {
     let crc = crc32c_of(&hdr[..252]);
     hdr[252..256].copy_from_slice(&crc.to_le_bytes());
     write_at(&p, 0, &hdr);
-    assert!(matches!(Pool::<Root>::open(&p, "layout-a"), Err(Error::SizeOutOfRange { .. })));
+    assert!(matches!(
+        Pool::<Root>::open(&p, "layout-a"),
+        Err(Error::SizeOutOfRange { .. })
+    ));
 
     // Still fine after all that: an untouched pool opens.
     let p = fresh(&dir, "good");
@@ -164,7 +221,11 @@ fn crc32c_of(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0x82F6_3B78 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0x82F6_3B78
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -185,8 +246,14 @@ fn lock_excludes_a_second_handle_until_drop() {
     let dir = common::shm_dir();
     let p = fresh(&dir, "lock");
     let first = Pool::<Root>::open(&p, "layout-a").unwrap();
-    assert!(matches!(Pool::<Root>::open(&p, "layout-a"), Err(Error::Locked { .. })));
-    assert!(matches!(Pool::<Root>::open_or_create(&p, "layout-a", SIZE), Err(Error::Locked { .. })));
+    assert!(matches!(
+        Pool::<Root>::open(&p, "layout-a"),
+        Err(Error::Locked { .. })
+    ));
+    assert!(matches!(
+        Pool::<Root>::open_or_create(&p, "layout-a", SIZE),
+        Err(Error::Locked { .. })
+    ));
     drop(first);
     let second = Pool::<Root>::open(&p, "layout-a").unwrap();
     drop(second);
@@ -198,9 +265,17 @@ fn lock_excludes_another_process() {
     let p = fresh(&dir, "lockproc");
     let _held = Pool::<Root>::open(&p, "layout-a").unwrap();
     // flock(1) from util-linux tries a non-blocking exclusive lock, as another process would.
-    let out = std::process::Command::new("flock").arg("-n").arg("-x").arg(&p).arg("true").status();
+    let out = std::process::Command::new("flock")
+        .arg("-n")
+        .arg("-x")
+        .arg(&p)
+        .arg("true")
+        .status();
     match out {
-        Ok(st) => assert!(!st.success(), "another process must not get the lock while the pool is open"),
+        Ok(st) => assert!(
+            !st.success(),
+            "another process must not get the lock while the pool is open"
+        ),
         Err(_) => eprintln!("flock(1) not installed; skipping the cross-process half"),
     }
 }
@@ -212,20 +287,40 @@ fn pointers_are_checked() {
     let pool = Pool::<Root>::open(&p, "layout-a").unwrap();
     let a = pool
         .transaction(|tx| {
-            let a = tx.alloc(Root { a: 7, ..Root::default() })?;
+            let a = tx.alloc(Root {
+                a: 7,
+                ..Root::default()
+            })?;
             tx.root_mut()?.next = a;
             Ok::<_, Error>(a)
         })
         .unwrap();
     assert_eq!(pool.get(a).unwrap().a, 7);
-    assert!(matches!(pool.get(PPtr::<Root>::null()), Err(Error::InvalidPointer { .. })));
+    assert!(matches!(
+        pool.get(PPtr::<Root>::null()),
+        Err(Error::InvalidPointer { .. })
+    ));
     // Into the middle of the object, past the end of the pool, into the header, misaligned.
-    for off in [a.offset() + 16, a.offset() + 8, SIZE + 64, 64, 4096 + 8, a.offset() + 1, u64::MAX - 7] {
+    for off in [
+        a.offset() + 16,
+        a.offset() + 8,
+        SIZE + 64,
+        64,
+        4096 + 8,
+        a.offset() + 1,
+        u64::MAX - 7,
+    ] {
         let r = pool.get(PPtr::<Root>::from_offset(off));
-        assert!(matches!(r, Err(Error::InvalidPointer { .. })), "{off:#x}: {r:?}");
+        assert!(
+            matches!(r, Err(Error::InvalidPointer { .. })),
+            "{off:#x}: {r:?}"
+        );
     }
     // Wrong type.
-    assert!(matches!(pool.get(PPtr::<OtherRoot>::from_offset(a.offset())), Err(Error::TypeMismatch { .. })));
+    assert!(matches!(
+        pool.get(PPtr::<OtherRoot>::from_offset(a.offset())),
+        Err(Error::TypeMismatch { .. })
+    ));
     // Freed.
     pool.transaction(|tx| {
         tx.free(a)?;

@@ -32,7 +32,10 @@ const TOTAL: u64 = 16 * 1000;
 
 fn child(role: &str, args: &[(&str, &str)]) -> Command {
     let mut c = Command::new(std::env::current_exe().unwrap());
-    c.arg("--exact").arg("child_entry").arg("--nocapture").arg("--test-threads=1");
+    c.arg("--exact")
+        .arg("child_entry")
+        .arg("--nocapture")
+        .arg("--test-threads=1");
     c.env("POBJ_TEST_CHILD", role);
     for (k, v) in args {
         c.env(k, v);
@@ -43,7 +46,9 @@ fn child(role: &str, args: &[(&str, &str)]) -> Command {
 /// Entry point of the child roles; does nothing in a normal test run.
 #[test]
 fn child_entry() {
-    let Ok(role) = std::env::var("POBJ_TEST_CHILD") else { return };
+    let Ok(role) = std::env::var("POBJ_TEST_CHILD") else {
+        return;
+    };
     let path = std::env::var("POBJ_TEST_POOL").unwrap();
     match role.as_str() {
         "write-root" => {
@@ -67,7 +72,13 @@ fn child_entry() {
                     })
                     .unwrap();
                     let d = pool.persist_stats().since(&s0);
-                    println!("MODE {} lines={} msyncs={} fences={}", pool.persist_mode(), d.lines_flushed, d.msync_calls, d.fences);
+                    println!(
+                        "MODE {} lines={} msyncs={} fences={}",
+                        pool.persist_mode(),
+                        d.lines_flushed,
+                        d.msync_calls,
+                        d.fences
+                    );
                 }
                 Err(e) => println!("ERR {e}"),
             }
@@ -91,7 +102,9 @@ fn root_written_by_a_child_is_read_by_the_parent() {
     let dir = common::shm_dir();
     let path = common::pool_path(&dir, "xproc");
     new_bank(&path);
-    let st = child("write-root", &[("POBJ_TEST_POOL", path.to_str().unwrap())]).status().unwrap();
+    let st = child("write-root", &[("POBJ_TEST_POOL", path.to_str().unwrap())])
+        .status()
+        .unwrap();
     assert!(st.success());
     let pool = Pool::<Bank>::open(&path, "bank").unwrap();
     assert_eq!(pool.root().accounts[3], 0xC0FFEE);
@@ -106,10 +119,15 @@ fn run_mode(path: &std::path::Path, mode: Option<&str>) -> String {
     };
     let out = c.output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let found = text.lines().find_map(|l| l.find("MODE ").or_else(|| l.find("ERR ")).map(|i| &l[i..]));
+    let found = text
+        .lines()
+        .find_map(|l| l.find("MODE ").or_else(|| l.find("ERR ")).map(|i| &l[i..]));
     match found {
         Some(l) => l.to_string(),
-        None => format!("no result from child: {text} {}", String::from_utf8_lossy(&out.stderr)),
+        None => format!(
+            "no result from child: {text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
     }
 }
 
@@ -138,7 +156,11 @@ fn persistence_modes() {
     }
     // Forced modes.
     let cpu = pobj::cpu_flush();
-    for (name, have) in [("clwb", cpu.clwb), ("clflushopt", cpu.clflushopt), ("clflush", cpu.clflush)] {
+    for (name, have) in [
+        ("clwb", cpu.clwb),
+        ("clflushopt", cpu.clflushopt),
+        ("clflush", cpu.clflush),
+    ] {
         let line = run_mode(&on_disk, Some(name));
         if have {
             assert!(line.starts_with(&format!("MODE {name} ")), "{line}");
@@ -148,9 +170,15 @@ fn persistence_modes() {
         }
     }
     let line = run_mode(&on_shm, Some("msync"));
-    assert!(line.starts_with("MODE msync") && !line.contains("msyncs=0"), "{line}");
+    assert!(
+        line.starts_with("MODE msync") && !line.contains("msyncs=0"),
+        "{line}"
+    );
     let line = run_mode(&on_shm, Some("none"));
-    assert!(line.starts_with("MODE none") && line.contains("msyncs=0"), "{line}");
+    assert!(
+        line.starts_with("MODE none") && line.contains("msyncs=0"),
+        "{line}"
+    );
     let line = run_mode(&on_shm, Some("auto"));
     assert!(line.starts_with("MODE"), "{line}");
     let line = run_mode(&on_shm, Some("turbo"));
@@ -175,7 +203,10 @@ fn bank_worker(path: &str) {
         let res = pool.transaction(|tx| {
             let root = *tx.root();
             let amount = amount.min(root.accounts[from]);
-            let n = tx.alloc(Node { seq: root.count + 1, next: root.head })?;
+            let n = tx.alloc(Node {
+                seq: root.count + 1,
+                next: root.head,
+            })?;
             let b = tx.alloc_bytes(&vec![r as u8; (r % 3000) as usize])?;
             tx.free_bytes(b)?;
             let rm = tx.root_mut()?;
@@ -211,7 +242,11 @@ fn bank_worker(path: &str) {
 
 fn verify_bank(pool: &Pool<Bank>) {
     let root = pool.root();
-    assert_eq!(root.accounts.iter().sum::<u64>(), TOTAL, "money created or destroyed: {root:?}");
+    assert_eq!(
+        root.accounts.iter().sum::<u64>(),
+        TOTAL,
+        "money created or destroyed: {root:?}"
+    );
     let mut p = root.head;
     let mut expect = root.count;
     let mut n = 0;
@@ -233,11 +268,16 @@ fn sigkill_inside_transactions_is_recovered() {
     let dir = common::shm_dir();
     let path = common::pool_path(&dir, "kill");
     new_bank(&path);
-    let rounds: u64 = std::env::var("POBJ_KILL_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(25);
+    let rounds: u64 = std::env::var("POBJ_KILL_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(25);
     let mut seed = 0x9E37_79B9_7F4A_7C15u64;
     let mut last_reported = 0;
     for round in 0..rounds {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let mut ch = child("bank", &[("POBJ_TEST_POOL", path.to_str().unwrap())])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -261,7 +301,10 @@ fn sigkill_inside_transactions_is_recovered() {
         let reported = reader.join().unwrap();
         let pool = Pool::<Bank>::open(&path, "bank").unwrap();
         let count = pool.root().count;
-        assert!(count >= reported, "round {round}: committed count {reported} lost (found {count})");
+        assert!(
+            count >= reported,
+            "round {round}: committed count {reported} lost (found {count})"
+        );
         assert!(count >= last_reported);
         last_reported = count;
         verify_bank(&pool);

@@ -56,7 +56,10 @@ fn list(pool: &Pool<Root>) -> Vec<u64> {
 fn push(pool: &Pool<Root>, v: u64) {
     pool.transaction(|tx| {
         let head = tx.root().head;
-        let n = tx.alloc(Node { value: v, next: head })?;
+        let n = tx.alloc(Node {
+            value: v,
+            next: head,
+        })?;
         let r = tx.root_mut()?;
         r.head = n;
         r.count += 1;
@@ -93,10 +96,19 @@ fn err_aborts_everything_including_allocations_and_frees() {
     let before_heap = pool.stats().heap;
     let r: Result<(), AppError> = pool.transaction(|tx| {
         let head = tx.root().head;
-        let n = tx.alloc(Node { value: 99, next: head })?;
+        let n = tx.alloc(Node {
+            value: 99,
+            next: head,
+        })?;
         let old = tx.get(head)?.next;
         tx.free(head)?;
-        tx.write(n, Node { value: 100, next: old })?;
+        tx.write(
+            n,
+            Node {
+                value: 100,
+                next: old,
+            },
+        )?;
         let r = tx.root_mut()?;
         r.head = n;
         r.count = 1000;
@@ -106,7 +118,11 @@ fn err_aborts_everything_including_allocations_and_frees() {
     assert_eq!(r, Err(AppError::Refused));
     assert_eq!(pool.root(), before_root);
     assert_eq!(list(&pool), vec![2, 1]);
-    assert_eq!(pool.stats().heap, before_heap, "the allocation is undone and the free never happened");
+    assert_eq!(
+        pool.stats().heap,
+        before_heap,
+        "the allocation is undone and the free never happened"
+    );
     assert_eq!(pool.stats().tx_aborted, 1);
     assert!(pool.check().is_ok(), "{:?}", pool.check());
     // The pool is usable afterwards.
@@ -154,7 +170,14 @@ fn nested_transactions_flatten() {
         Ok::<_, Error>(())
     })
     .unwrap();
-    assert_eq!((pool.root().count, pool.root().slots[0], pool.root().slots[1]), (1, 10, 11));
+    assert_eq!(
+        (
+            pool.root().count,
+            pool.root().slots[0],
+            pool.root().slots[1]
+        ),
+        (1, 10, 11)
+    );
 
     // An inner failure aborts the outer, even if the outer swallows the error.
     let r = pool.transaction(|tx| {
@@ -185,7 +208,10 @@ fn pool_reads_inside_a_transaction_are_refused() {
     let dir = common::shm_dir();
     let pool = new_pool(&dir, 8 << 20);
     pool.transaction(|_tx| {
-        assert!(matches!(pool.get(PPtr::<Node>::from_offset(64)), Err(Error::NestedTransaction)));
+        assert!(matches!(
+            pool.get(PPtr::<Node>::from_offset(64)),
+            Err(Error::NestedTransaction)
+        ));
         Ok::<_, Error>(())
     })
     .unwrap();
@@ -195,7 +221,10 @@ fn pool_reads_inside_a_transaction_are_refused() {
             Ok::<_, Error>(())
         })
     }));
-    assert!(r.is_err(), "Pool::root inside a transaction panics instead of deadlocking");
+    assert!(
+        r.is_err(),
+        "Pool::root inside a transaction panics instead of deadlocking"
+    );
     assert!(pool.check().is_ok());
 }
 
@@ -246,7 +275,11 @@ fn fence_counts() {
         Ok::<_, Error>(())
     })
     .unwrap();
-    assert_eq!(pool.persist_stats().since(&s).fences, 0, "empty and read-only transactions issue no fence");
+    assert_eq!(
+        pool.persist_stats().since(&s).fences,
+        0,
+        "empty and read-only transactions issue no fence"
+    );
 
     // Snapshot and write one range of 256 bytes: at most 3.
     let s = pool.persist_stats();
@@ -268,7 +301,16 @@ fn fence_counts() {
     // Atomic allocation outside a transaction.
     let s = pool.persist_stats();
     let root = pool.root_ptr();
-    let p = pool.alloc_into(root, |r| &mut r.head, Node { value: 5, next: PPtr::null() }).unwrap();
+    let p = pool
+        .alloc_into(
+            root,
+            |r| &mut r.head,
+            Node {
+                value: 5,
+                next: PPtr::null(),
+            },
+        )
+        .unwrap();
     let d = pool.persist_stats().since(&s);
     assert_eq!(d.fences, 3, "{d:?}");
     assert_eq!(pool.root().head, p);
@@ -322,7 +364,10 @@ fn large_transaction_extends_its_log() {
         Err(AppError::Refused)
     });
     assert!(r.is_err());
-    assert!(pool.bytes(b).unwrap().iter().all(|&x| x == 0), "abort restores 4 MiB");
+    assert!(
+        pool.bytes(b).unwrap().iter().all(|&x| x == 0),
+        "abort restores 4 MiB"
+    );
     pool.transaction(|tx| {
         let data = tx.bytes_mut(b)?;
         for (i, x) in data.iter_mut().enumerate() {
@@ -339,7 +384,10 @@ fn large_transaction_extends_its_log() {
     pool.transaction(|tx| {
         for i in 0..2000u64 {
             let head = tx.root().head;
-            let n = tx.alloc(Node { value: i, next: head })?;
+            let n = tx.alloc(Node {
+                value: i,
+                next: head,
+            })?;
             tx.root_mut()?.head = n;
             tx.write_bytes(b, i * 1024, &i.to_le_bytes())?;
         }
@@ -361,7 +409,10 @@ fn out_of_space_aborts_and_leaves_the_pool_as_before() {
         tx.root_mut()?.count = 12345;
         loop {
             let head = tx.root().head;
-            let n = tx.alloc(Node { value: 0, next: head })?;
+            let n = tx.alloc(Node {
+                value: 0,
+                next: head,
+            })?;
             tx.root_mut()?.head = n;
         }
         #[allow(unreachable_code)]
@@ -370,7 +421,10 @@ fn out_of_space_aborts_and_leaves_the_pool_as_before() {
     assert!(matches!(r, Err(Error::OutOfSpace { .. })), "{r:?}");
     assert_eq!(pool.root(), before_root);
     assert_eq!(pool.stats().heap.objects, before_heap.objects);
-    assert_eq!(pool.stats().heap.allocated_bytes, before_heap.allocated_bytes);
+    assert_eq!(
+        pool.stats().heap.allocated_bytes,
+        before_heap.allocated_bytes
+    );
     assert!(pool.check().is_ok(), "{:?}", pool.check());
     // Fill it for real (in many transactions), then free, then it fits again.
     let mut n = 0;
@@ -378,7 +432,10 @@ fn out_of_space_aborts_and_leaves_the_pool_as_before() {
         let r = pool.transaction(|tx| {
             let b = tx.alloc_bytes(&[1u8; 4000])?;
             let head = tx.root().head;
-            let node = tx.alloc(Node { value: b.offset(), next: head })?;
+            let node = tx.alloc(Node {
+                value: b.offset(),
+                next: head,
+            })?;
             tx.root_mut()?.head = node;
             Ok::<_, Error>(())
         });
@@ -408,32 +465,40 @@ fn out_of_space_aborts_and_leaves_the_pool_as_before() {
     .unwrap();
     assert_eq!(list(&pool), vec![1]);
     assert!(pool.check().is_ok(), "{:?}", pool.check());
-    pool.transaction(|tx| tx.alloc_bytes_zeroed(1 << 20).map(|_| ())).unwrap();
+    pool.transaction(|tx| tx.alloc_bytes_zeroed(1 << 20).map(|_| ()))
+        .unwrap();
 }
 
 #[test]
 fn byte_buffers() {
     let dir = common::shm_dir();
     let pool = new_pool(&dir, 32 << 20);
-    for len in [0usize, 1, 15, 16, 17, 100, 4096, 65519, 65520, 65521, 300_000] {
+    for len in [
+        0usize, 1, 15, 16, 17, 100, 4096, 65519, 65520, 65521, 300_000,
+    ] {
         let data: Vec<u8> = (0..len).map(|i| (i * 7 % 256) as u8).collect();
-        let b = pool.transaction(|tx| {
-            let b = tx.alloc_bytes(&data)?;
-            assert_eq!(tx.bytes(b)?, &data[..]);
-            assert_eq!(tx.bytes_len(b)?, len as u64);
-            tx.root_mut()?.big = b;
-            Ok::<_, Error>(b)
-        })
-        .unwrap();
+        let b = pool
+            .transaction(|tx| {
+                let b = tx.alloc_bytes(&data)?;
+                assert_eq!(tx.bytes(b)?, &data[..]);
+                assert_eq!(tx.bytes_len(b)?, len as u64);
+                tx.root_mut()?.big = b;
+                Ok::<_, Error>(b)
+            })
+            .unwrap();
         assert_eq!(pool.bytes(b).unwrap(), data);
         if len >= 4 {
-            pool.transaction(|tx| tx.write_bytes(b, len as u64 - 4, &[9, 9, 9, 9])).unwrap();
+            pool.transaction(|tx| tx.write_bytes(b, len as u64 - 4, &[9, 9, 9, 9]))
+                .unwrap();
             assert_eq!(&pool.bytes(b).unwrap()[len - 4..], &[9, 9, 9, 9]);
         }
         let r = pool.transaction(|tx| tx.write_bytes(b, len as u64, &[1]));
         assert!(matches!(r, Err(Error::OutOfBounds { .. })));
         // A byte buffer is not a Node and vice versa.
-        assert!(matches!(pool.get(PPtr::<Node>::from_offset(b.offset())), Err(Error::TypeMismatch { .. })));
+        assert!(matches!(
+            pool.get(PPtr::<Node>::from_offset(b.offset())),
+            Err(Error::TypeMismatch { .. })
+        ));
         pool.transaction(|tx| tx.free_bytes(b)).unwrap();
         assert!(pool.bytes(b).is_err());
     }
@@ -452,7 +517,10 @@ fn invalid_frees_are_errors() {
     });
     assert!(matches!(r, Err(Error::InvalidFree { .. })));
     let root = pool.root_ptr();
-    assert!(matches!(pool.transaction(|tx| tx.free(root)), Err(Error::InvalidFree { .. })));
+    assert!(matches!(
+        pool.transaction(|tx| tx.free(root)),
+        Err(Error::InvalidFree { .. })
+    ));
     assert_eq!(list(&pool), vec![1]);
     // Allocated and freed in the same transaction: nothing remains.
     let heap = pool.stats().heap;
@@ -472,8 +540,26 @@ fn free_from_and_alloc_into() {
     let dir = common::shm_dir();
     let pool = new_pool(&dir, 8 << 20);
     let root = pool.root_ptr();
-    let a = pool.alloc_into(root, |r| &mut r.head, Node { value: 1, next: PPtr::null() }).unwrap();
-    let b = pool.alloc_into(a, |n| &mut n.next, Node { value: 2, next: PPtr::null() }).unwrap();
+    let a = pool
+        .alloc_into(
+            root,
+            |r| &mut r.head,
+            Node {
+                value: 1,
+                next: PPtr::null(),
+            },
+        )
+        .unwrap();
+    let b = pool
+        .alloc_into(
+            a,
+            |n| &mut n.next,
+            Node {
+                value: 2,
+                next: PPtr::null(),
+            },
+        )
+        .unwrap();
     assert_eq!(list(&pool), vec![1, 2]);
     pool.free_from(a, |n| &mut n.next).unwrap();
     assert_eq!(list(&pool), vec![1]);
@@ -524,7 +610,10 @@ fn allocation_churn_does_not_leak() {
     let end = pool.stats().heap;
     assert_eq!(end.objects, start.objects);
     assert_eq!(end.allocated_bytes, start.allocated_bytes);
-    assert_eq!(end.free_bytes, start.free_bytes, "free space returns to its starting value");
+    assert_eq!(
+        end.free_bytes, start.free_bytes,
+        "free space returns to its starting value"
+    );
     assert!(pool.check().is_ok());
 }
 
@@ -538,10 +627,15 @@ fn aligned_types_are_aligned() {
     let dir = common::shm_dir();
     let pool = new_pool(&dir, 8 << 20);
     let ptrs = pool
-        .transaction(|tx| (0..50).map(|i| tx.alloc(Line { words: [i; 8] })).collect::<Result<Vec<_>, _>>())
+        .transaction(|tx| {
+            (0..50)
+                .map(|i| tx.alloc(Line { words: [i; 8] }))
+                .collect::<Result<Vec<_>, _>>()
+        })
         .unwrap();
     for (i, p) in ptrs.iter().enumerate() {
         assert_eq!(pool.get(*p).unwrap().words[0], i as u64);
-        pool.read(*p, |l| assert_eq!(l as *const Line as usize % 64, 0)).unwrap();
+        pool.read(*p, |l| assert_eq!(l as *const Line as usize % 64, 0))
+            .unwrap();
     }
 }

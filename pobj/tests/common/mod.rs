@@ -7,7 +7,10 @@ use std::path::PathBuf;
 pub fn shm_dir() -> tempfile::TempDir {
     let shm = std::path::Path::new("/dev/shm");
     if shm.is_dir() {
-        tempfile::Builder::new().prefix("pobj-test").tempdir_in(shm).expect("tempdir in /dev/shm")
+        tempfile::Builder::new()
+            .prefix("pobj-test")
+            .tempdir_in(shm)
+            .expect("tempdir in /dev/shm")
     } else {
         tempfile::tempdir().expect("tempdir")
     }
@@ -15,7 +18,10 @@ pub fn shm_dir() -> tempfile::TempDir {
 
 /// A temporary directory on an ordinary file system (msync mode).
 pub fn disk_dir() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("pobj-test").tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir")
+    tempfile::Builder::new()
+        .prefix("pobj-test")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("tempdir")
 }
 
 pub fn pool_path(dir: &tempfile::TempDir, name: &str) -> PathBuf {
