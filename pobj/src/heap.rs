@@ -484,13 +484,26 @@ impl Heap {
             reserved: [0; 6],
         };
         let mut b = Batch::new();
-        // SAFETY: the chunk is free and reserved by this call under the heap lock: nothing else
-        // reads or writes it.
-        let res = unsafe {
-            self.region
-                .write(coff, &d)
-                .and_then(|()| self.region.zero(coff + BITMAP_OFFSET, n.div_ceil(64) * 8))
-        };
+        // Atomic stores: pointer resolution in other threads may read these words (through a
+        // stale pointer into the chunk's previous use) without a lock.
+        let words = crate::persistent::as_bytes(&d)
+            .chunks_exact(8)
+            .map(|w| {
+                let mut v = [0u8; 8];
+                v.copy_from_slice(w);
+                u64::from_le_bytes(v)
+            })
+            .chain(std::iter::repeat_n(0u64, n.div_ceil(64) as usize));
+        let mut res = Ok(());
+        for (i, w) in words.enumerate() {
+            match self.region.atomic(coff + i as u64 * 8) {
+                Ok(a) => a.store(w, core::sync::atomic::Ordering::Release),
+                Err(e) => {
+                    res = Err(e);
+                    break;
+                }
+            }
+        }
         if let Err(e) = res {
             st.add_free(chunk, 1);
             return Err(e);
@@ -603,6 +616,12 @@ impl Heap {
             .load(core::sync::atomic::Ordering::Acquire);
         let block = match ChunkHeader::decode(w) {
             Some(ChunkHeader::Used { len }) => {
+                if len > g.chunk_count - chunk {
+                    return Err(Error::Corrupted {
+                        what: "large object extent",
+                        offset: g.chunk_header_offset(chunk),
+                    });
+                }
                 if in_chunk != LARGE_PAYLOAD {
                     return Err(bad("not the start of an object"));
                 }
@@ -610,6 +629,17 @@ impl Heap {
             }
             Some(ChunkHeader::Run) => {
                 let coff = g.chunk_offset(chunk);
+                if self
+                    .region
+                    .atomic(coff)?
+                    .load(core::sync::atomic::Ordering::Acquire)
+                    != RUN_MAGIC
+                {
+                    return Err(Error::Corrupted {
+                        what: "run descriptor",
+                        offset: coff,
+                    });
+                }
                 let geo = self
                     .region
                     .atomic(coff + 8)?
@@ -677,7 +707,8 @@ impl Heap {
 
     /// Read-only consistency check of the persistent heap against itself and the volatile state.
     /// Appends one line per problem.
-    pub(crate) fn check(&self, problems: &mut Vec<String>) {
+    /// Returns the number of objects found on media.
+    pub(crate) fn check(&self, problems: &mut Vec<String>) -> u64 {
         let g = &self.geo;
         let st = self.lock();
         let mut objects = 0u64;
@@ -689,7 +720,7 @@ impl Heap {
                 Ok(a) => a.load(core::sync::atomic::Ordering::Acquire),
                 Err(e) => {
                     problems.push(format!("chunk {i}: {e}"));
-                    return;
+                    return objects;
                 }
             };
             match ChunkHeader::decode(w) {
@@ -718,7 +749,7 @@ impl Heap {
                         problems.push(format!(
                             "chunk {i}: extent of {len} chunks runs past the heap"
                         ));
-                        return;
+                        return objects;
                     }
                     for c in i..i + len {
                         if st
@@ -761,6 +792,7 @@ impl Heap {
                 st.alloc_objects, st.alloc_bytes
             ));
         }
+        objects
     }
 
     fn check_run(

@@ -60,10 +60,34 @@ pub struct EntryHeader {
 static_assertions::const_assert_eq!(core::mem::size_of::<EntryHeader>() as u64, ENTRY_HEADER);
 static_assertions::const_assert_eq!(core::mem::offset_of!(EntryHeader, kind), 24);
 
-/// The checksum of an entry.
-pub fn entry_checksum(h: &EntryHeader, data: &[u8]) -> u32 {
+/// Most entries one transaction may log (a limit, so that recovery's memory is bounded).
+pub const MAX_LOG_ENTRIES: usize = 1 << 22;
+/// Most log buffers (the lane's and its extensions) one transaction may use.
+pub const MAX_LOG_BUFFERS: u64 = 4096;
+
+/// The checksum seed of a log buffer: the lane's index and the buffer's nonce (0 for the
+/// lane's own buffer; a random value, recorded in the `NEXT` entry, for an extension). Entries
+/// left in a reused extension by another lane or by user data never validate.
+pub fn buffer_seed(lane: u32, nonce: u64) -> u32 {
+    let mut b = [0u8; 12];
+    b[..4].copy_from_slice(&lane.to_le_bytes());
+    b[4..].copy_from_slice(&nonce.to_le_bytes());
+    crc32c::crc32c(&b)
+}
+
+/// The checksum of an entry in a buffer with the given seed.
+pub fn entry_checksum(seed: u32, h: &EntryHeader, data: &[u8]) -> u32 {
     let hb = crate::persistent::as_bytes(h);
-    crc32c::crc32c_append(crc32c::crc32c(&hb[..28]), data)
+    crc32c::crc32c_append(crc32c::crc32c_append(seed, &hb[..28]), data)
+}
+
+/// Bytes of data an entry of `kind` with `aux` carries.
+pub fn data_len(kind: u32, aux: u64) -> u64 {
+    match kind {
+        KIND_SNAPSHOT => aux,
+        KIND_NEXT => 8,
+        _ => 0,
+    }
 }
 
 /// Bytes an entry with `data_len` bytes of data takes.
@@ -100,6 +124,7 @@ pub(crate) unsafe fn scan(region: &Region, g: &Geometry, lane: u32) -> Result<Ve
     let mut cap = u64::from(g.lane_size) - LANE_HEADER;
     let mut pos = 0u64;
     let mut hops = 0u64;
+    let mut seed = buffer_seed(lane, 0);
     let mut data = Vec::new();
     loop {
         if pos + ENTRY_HEADER > cap {
@@ -111,14 +136,14 @@ pub(crate) unsafe fn scan(region: &Region, g: &Geometry, lane: u32) -> Result<Ve
         if h.generation != gen {
             break;
         }
-        let dlen = if h.kind == KIND_SNAPSHOT { h.aux } else { 0 };
+        let dlen = data_len(h.kind, h.aux);
         if dlen > MAX_PIECE || pos + entry_size(dlen) > cap {
             break;
         }
         data.resize(dlen as usize, 0);
         // SAFETY: as above.
         unsafe { region.read_into(at + ENTRY_HEADER, &mut data)? };
-        if entry_checksum(&h, &data) != h.checksum {
+        if entry_checksum(seed, &h, &data) != h.checksum {
             break;
         }
         match h.kind {
@@ -129,19 +154,28 @@ pub(crate) unsafe fn scan(region: &Region, g: &Geometry, lane: u32) -> Result<Ve
                         .checked_add(h.aux)
                         .is_some_and(|e| e <= g.pool_size)
                     && h.offset.is_multiple_of(8)
-                    && hops <= g.chunk_count;
+                    && hops <= MAX_LOG_BUFFERS.min(g.chunk_count);
                 if !ok {
                     return Err(Error::Corrupted {
                         what: "undo log link",
                         offset: at,
                     });
                 }
+                let mut nonce = [0u8; 8];
+                nonce.copy_from_slice(&data[..8]);
+                seed = buffer_seed(lane, u64::from_le_bytes(nonce));
                 buf = h.offset;
                 cap = h.aux;
                 pos = 0;
                 continue;
             }
             KIND_SNAPSHOT | KIND_ALLOC_BITS | KIND_FREE_BITS => {
+                if out.len() >= MAX_LOG_ENTRIES {
+                    return Err(Error::Corrupted {
+                        what: "undo log (too many entries)",
+                        offset: at,
+                    });
+                }
                 out.push(Entry {
                     kind: h.kind,
                     offset: h.offset,
@@ -197,9 +231,26 @@ pub(crate) unsafe fn rollback(
                 data.resize(e.aux as usize, 0);
                 // SAFETY: exclusive access (contract); source (log) and target (heap) are disjoint
                 // since the log is in a lane or a log-extension chunk and `data` is a DRAM copy.
-                unsafe {
-                    region.read_into(e.data_at, &mut data)?;
-                    region.write_from(e.offset, &data)?;
+                unsafe { region.read_into(e.data_at, &mut data)? };
+                if e.offset < g.chunk_base {
+                    // Chunk-table words are read without locks by pointer resolution in other
+                    // threads: restore them with atomic stores.
+                    if !e.offset.is_multiple_of(8) || !e.aux.is_multiple_of(8) {
+                        return Err(Error::Corrupted {
+                            what: "undo log snapshot of chunk headers",
+                            offset: e.data_at - ENTRY_HEADER,
+                        });
+                    }
+                    for (i, w) in data.chunks_exact(8).enumerate() {
+                        let mut v = [0u8; 8];
+                        v.copy_from_slice(w);
+                        region
+                            .atomic(e.offset + i as u64 * 8)?
+                            .store(u64::from_le_bytes(v), Ordering::Release);
+                    }
+                } else {
+                    // SAFETY: as above.
+                    unsafe { region.write_from(e.offset, &data)? };
                 }
                 p.flush(&mut b, e.offset, e.aux);
             }

@@ -42,6 +42,7 @@ extern crate self as pobj;
 
 mod chunk;
 mod class;
+pub mod crash;
 mod error;
 mod header;
 mod heap;
@@ -55,6 +56,7 @@ mod ptr;
 mod rangeset;
 mod region;
 mod run;
+mod sim;
 mod tx;
 mod typeid;
 
@@ -65,6 +67,8 @@ pub use layout::{CHUNK_SIZE, LANE_COUNT, MAX_POOL_SIZE, MIN_POOL_SIZE};
 pub use persist::{best_cache_line_mode, cpu_flush, CpuFlush, PersistMode, PersistStats};
 pub use persistent::{as_bytes, from_bytes, zeroed, Persistent};
 pub use pobj_derive::Persistent;
+#[cfg(feature = "fault-injection")]
+pub use pool::Fault;
 pub use pool::{CheckReport, Pool, Stats};
 pub use ptr::{PBytes, PPtr};
 pub use tx::Tx;

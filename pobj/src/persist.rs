@@ -28,6 +28,9 @@ pub enum PersistMode {
     Clflush,
     /// `msync(MS_SYNC)` of the touched pages at each fence.
     Msync,
+    /// The simulated medium of the crash simulator (`pobj::crash`): cache-line flushes and
+    /// fences recorded in a second, persisted image.
+    Simulated,
     /// Nothing at all: for measurements only. **Not durable**: a power failure or kernel crash
     /// can lose or tear anything; a process crash keeps every store (the mapping is shared).
     None,
@@ -43,6 +46,7 @@ impl PersistMode {
             PersistMode::Clflush => "clflush",
             PersistMode::Msync => "msync",
             PersistMode::None => "none",
+            PersistMode::Simulated => "simulated",
         }
     }
 
@@ -51,7 +55,10 @@ impl PersistMode {
     pub fn is_cache_line(self) -> bool {
         matches!(
             self,
-            PersistMode::Clwb | PersistMode::ClflushOpt | PersistMode::Clflush
+            PersistMode::Clwb
+                | PersistMode::ClflushOpt
+                | PersistMode::Clflush
+                | PersistMode::Simulated
         )
     }
 }
@@ -218,6 +225,8 @@ pub(crate) struct Persister {
     region: Region,
     counters: Counters,
     poisoned: AtomicBool,
+    sim: Option<std::sync::Arc<crate::sim::SimMedium>>,
+    path: std::path::PathBuf,
 }
 
 impl Persister {
@@ -227,7 +236,26 @@ impl Persister {
             region,
             counters: Counters::default(),
             poisoned: AtomicBool::new(false),
+            sim: None,
+            path: std::path::PathBuf::new(),
         }
+    }
+
+    pub(crate) fn simulated(region: Region, sim: std::sync::Arc<crate::sim::SimMedium>) -> Self {
+        Persister {
+            mode: PersistMode::Simulated,
+            region,
+            counters: Counters::default(),
+            poisoned: AtomicBool::new(false),
+            sim: Some(sim),
+            path: std::path::PathBuf::from("<simulated>"),
+        }
+    }
+
+    /// Names the file in I/O errors.
+    pub(crate) fn with_path(mut self, path: &std::path::Path) -> Self {
+        self.path = path.to_path_buf();
+        self
     }
 
     pub(crate) fn mode(&self) -> PersistMode {
@@ -243,6 +271,12 @@ impl Persister {
             fences: c.fences.load(Ordering::Relaxed),
             msync_calls: c.msync_calls.load(Ordering::Relaxed),
         }
+    }
+
+    /// Marks the pool as refusing writes until reopened (after a failure that leaves the
+    /// persistent state unknown, such as a failed rollback).
+    pub(crate) fn poison(&self) {
+        self.poisoned.store(true, Ordering::Relaxed);
     }
 
     /// Whether an earlier msync failed (the pool then refuses writes until reopened).
@@ -271,6 +305,15 @@ impl Persister {
                 batch.lo = batch.lo.min(lo);
                 batch.hi = batch.hi.max(hi);
             }
+            PersistMode::Simulated => {
+                let lines = (off + len).div_ceil(CACHE_LINE) - off / CACHE_LINE;
+                c.lines_flushed.fetch_add(lines, Ordering::Relaxed);
+                c.bytes_flushed
+                    .fetch_add(lines * CACHE_LINE, Ordering::Relaxed);
+                if let Some(sim) = &self.sim {
+                    sim.flush(off, len);
+                }
+            }
             mode => {
                 let start = self.region.addr(off) & !(CACHE_LINE as usize - 1);
                 let end = self.region.addr(off + len);
@@ -296,6 +339,12 @@ impl Persister {
                 *batch = Batch::new();
                 Ok(())
             }
+            PersistMode::Simulated => {
+                if let Some(sim) = &self.sim {
+                    sim.fence();
+                }
+                Ok(())
+            }
             PersistMode::Msync => {
                 if batch.lo >= batch.hi {
                     return Ok(());
@@ -316,7 +365,7 @@ impl Persister {
                 if rc != 0 {
                     self.poisoned.store(true, Ordering::Relaxed);
                     return Err(Error::Io {
-                        path: std::path::PathBuf::new(),
+                        path: self.path.clone(),
                         op: "msync",
                         source: std::io::Error::last_os_error(),
                     });

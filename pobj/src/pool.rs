@@ -7,7 +7,9 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
+
+use crate::sim::SimMedium;
 
 use crate::chunk::ChunkHeader;
 use crate::error::{Error, Result};
@@ -20,6 +22,9 @@ use crate::ptr::{PBytes, PPtr, BYTES_TYPE_ID};
 use crate::region::Region;
 use crate::tx::{check_type, Tx};
 use crate::Persistent;
+
+/// The path reported in errors for simulated pools.
+const SIM_PATH: &str = "<simulated>";
 
 static NEXT_POOL_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -99,6 +104,33 @@ impl Lanes {
     }
 }
 
+/// Faults that a test can inject (feature `fault-injection`) to prove that crash tests catch
+/// broken persistence protocols. Never enabled in a normal build.
+#[cfg(feature = "fault-injection")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Fault {
+    /// Undo-log snapshot entries are not flushed before the range is modified.
+    SkipSnapshotFlush = 1,
+    /// Commit does not fence between flushing the data and retiring the log.
+    SkipCommitFence = 2,
+    /// Commit retires the log before flushing the modified data.
+    RetireBeforeDataFlush = 3,
+}
+
+pub(crate) const FAULT_SKIP_SNAPSHOT_FLUSH: u8 = 1;
+pub(crate) const FAULT_SKIP_COMMIT_FENCE: u8 = 2;
+pub(crate) const FAULT_RETIRE_BEFORE_DATA_FLUSH: u8 = 3;
+
+/// What holds the pool's memory.
+#[derive(Debug)]
+enum Backing {
+    /// A mapped file. Field order matters: unmapped before the file (and its lock) is closed.
+    File { _map: memmap2::MmapMut, _file: File },
+    /// A simulated medium (crash testing).
+    Sim(Arc<SimMedium>),
+}
+
 /// State shared by a pool handle and its transactions.
 #[derive(Debug)]
 pub(crate) struct Shared {
@@ -112,11 +144,18 @@ pub(crate) struct Shared {
     id: u64,
     committed: AtomicU64,
     aborted: AtomicU64,
+    fault: std::sync::atomic::AtomicU8,
     header: PoolHeader,
     path: PathBuf,
-    // Field order matters: the mapping is unmapped before the file (and its lock) is closed.
-    _map: memmap2::MmapMut,
-    _file: File,
+    _backing: Backing,
+}
+
+impl Shared {
+    /// Whether the injected fault `f` is active (always false without `fault-injection`).
+    #[inline]
+    pub(crate) fn fault(&self, f: u8) -> bool {
+        cfg!(feature = "fault-injection") && self.fault.load(Ordering::Relaxed) == f
+    }
 }
 
 /// Pool statistics.
@@ -278,8 +317,8 @@ impl<R: Persistent> Pool<R> {
             let _ = std::fs::remove_file(path);
             return Err(e);
         }
-        drop(file);
-        Self::open(path, layout)
+        // Opened with the same (still locked) file: no other process can slip in between.
+        Self::open_locked(file, path, layout)
     }
 
     fn format(file: &File, path: &Path, geo: &Geometry, layout: [u8; 64]) -> Result<()> {
@@ -313,7 +352,21 @@ impl<R: Persistent> Pool<R> {
         // end of this function, after every use of `region`.
         let region = unsafe { Region::new(base, geo.pool_size) };
         let mode = persist::choose_mode(mapping_is_memory(file, geo.pool_size))?;
-        let p = Persister::new(mode, region);
+        let p = Persister::new(mode, region).with_path(path);
+        Self::format_region(region, &p, geo, layout)?;
+        map.flush().map_err(io(path, "msync"))?;
+        file.sync_all().map_err(io(path, "fsync"))?;
+        Ok(())
+    }
+
+    /// Writes a new pool into `region`: lanes, chunk table, the zeroed root, and last the
+    /// header (a crash before the header is durable leaves something that is not a pool).
+    fn format_region(
+        region: Region,
+        p: &Persister,
+        geo: &Geometry,
+        layout: [u8; 64],
+    ) -> Result<()> {
         let mut b = Batch::new();
         // SAFETY: exclusive access to a new, locked file.
         unsafe {
@@ -387,8 +440,6 @@ impl<R: Persistent> Pool<R> {
         p.flush(&mut b, 0, u64::from(HEADER_SIZE));
         p.fence(&mut b)?;
         drop(heap);
-        map.flush().map_err(io(path, "msync"))?;
-        file.sync_all().map_err(io(path, "fsync"))?;
         Ok(())
     }
 
@@ -404,24 +455,71 @@ impl<R: Persistent> Pool<R> {
             .open(path)
             .map_err(io(path, "open"))?;
         lock_file(&file, path)?;
+        Self::open_locked(file, path, layout)
+    }
+
+    /// `open` after the file is opened and locked.
+    fn open_locked(file: File, path: &Path, layout: &str) -> Result<Self> {
         let len = file.metadata().map_err(io(path, "stat"))?.len();
         let mut hb = [0u8; HEADER_SIZE as usize];
         let n = read_prefix(&file, &mut hb).map_err(io(path, "read header"))?;
+        let (h, geo) = Self::validate_header(path, &hb[..n], len, layout)?;
+        // SAFETY: we hold the exclusive lock on the file, its length is at least `pool_size`
+        // (checked above), and the documented contract is that no other program modifies or
+        // truncates a pool file while it is open (see docs/format.md, "Soundness").
+        let mut map = unsafe {
+            memmap2::MmapOptions::new()
+                .len(h.pool_size as usize)
+                .map_mut(&file)
+        }
+        .map_err(io(path, "mmap"))?;
+        let base = NonNull::new(map.as_mut_ptr()).ok_or(Error::Corrupted {
+            what: "mapping",
+            offset: 0,
+        })?;
+        // SAFETY: valid for `pool_size` bytes and page-aligned; the mapping is owned by `Shared`
+        // below, which outlives every use of the region (transactions borrow the pool).
+        let region = unsafe { Region::new(base, h.pool_size) };
+        let mode = persist::choose_mode(mapping_is_memory(&file, h.pool_size))?;
+        let persister = Persister::new(mode, region).with_path(path);
+        Self::finish_open(
+            path,
+            h,
+            geo,
+            region,
+            persister,
+            Backing::File {
+                _map: map,
+                _file: file,
+            },
+        )
+    }
+
+    /// Checks a pool header read from a file (or image) of `len` bytes: magic, version,
+    /// checksum, sizes, layout name, root type and geometry, in that order.
+    fn validate_header(
+        path: &Path,
+        hb: &[u8],
+        len: u64,
+        layout: &str,
+    ) -> Result<(PoolHeader, Geometry)> {
+        let n = hb.len();
         if n < 8 || hb[..8] != MAGIC {
             return Err(Error::NotAPool {
                 path: path.to_path_buf(),
             });
         }
-        if n < hb.len() || len < HEADER_AREA {
+        if n < HEADER_SIZE as usize || len < HEADER_AREA {
             return Err(Error::Truncated {
                 path: path.to_path_buf(),
                 expected: HEADER_AREA,
                 actual: len,
             });
         }
-        let h: PoolHeader = crate::persistent::from_bytes(&hb).ok_or(Error::NotAPool {
-            path: path.to_path_buf(),
-        })?;
+        let h: PoolHeader =
+            crate::persistent::from_bytes(&hb[..HEADER_SIZE as usize]).ok_or(Error::NotAPool {
+                path: path.to_path_buf(),
+            })?;
         if h.version != FORMAT_VERSION {
             return Err(Error::UnsupportedVersion {
                 path: path.to_path_buf(),
@@ -491,24 +589,19 @@ impl<R: Persistent> Pool<R> {
                 offset: 128,
             });
         }
-        // SAFETY: we hold the exclusive lock on the file, its length is at least `pool_size`
-        // (checked above), and the documented contract is that no other program modifies or
-        // truncates a pool file while it is open (see docs/format.md, "Soundness").
-        let mut map = unsafe {
-            memmap2::MmapOptions::new()
-                .len(h.pool_size as usize)
-                .map_mut(&file)
-        }
-        .map_err(io(path, "mmap"))?;
-        let base = NonNull::new(map.as_mut_ptr()).ok_or(Error::Corrupted {
-            what: "mapping",
-            offset: 0,
-        })?;
-        // SAFETY: valid for `pool_size` bytes and page-aligned; the mapping is owned by `Shared`
-        // below, which outlives every use of the region (transactions borrow the pool).
-        let region = unsafe { Region::new(base, h.pool_size) };
-        let mode = persist::choose_mode(mapping_is_memory(&file, h.pool_size))?;
-        let persister = Persister::new(mode, region);
+        Ok((h, geo))
+    }
+
+    /// Recovery, heap rebuild and root checks, shared by files and simulated media.
+    fn finish_open(
+        path: &Path,
+        h: PoolHeader,
+        geo: Geometry,
+        region: Region,
+        persister: Persister,
+        backing: Backing,
+    ) -> Result<Self> {
+        let want_size = core::mem::size_of::<R>() as u64;
         // Recovery: roll back every lane holding an unfinished transaction.
         for i in 0..geo.lane_count {
             // SAFETY: exclusive access during open (file lock, no handle yet).
@@ -549,13 +642,77 @@ impl<R: Persistent> Pool<R> {
                 id: NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed),
                 committed: AtomicU64::new(0),
                 aborted: AtomicU64::new(0),
+                fault: std::sync::atomic::AtomicU8::new(0),
                 header: h,
                 path: path.to_path_buf(),
-                _map: map,
-                _file: file,
+                _backing: backing,
             }),
             _root: PhantomData,
         })
+    }
+
+    /// Creates a pool on a new simulated medium, for crash testing (`pobj::crash`). Returns the
+    /// pool and its medium, whose fence hook sees every crash point.
+    pub fn create_simulated(layout: &str, size: u64) -> Result<(Self, Arc<SimMedium>)> {
+        root_check::<R>()?;
+        let layout_bytes = validate_layout(layout)?;
+        let geo = Geometry::for_size(size)?;
+        let sim = SimMedium::from_image(&vec![0u8; size as usize])
+            .map_err(io(Path::new(SIM_PATH), "simulated medium"))?;
+        // SAFETY: the medium's memory is valid for its length (>= size), page-aligned, and kept
+        // alive by `sim` for as long as the region is used (here, and by the pool below).
+        let region = unsafe { Region::new(sim.base(), size) };
+        let p = Persister::simulated(region, Arc::clone(&sim));
+        Self::format_region(region, &p, &geo, layout_bytes)?;
+        drop(p);
+        let pool = Self::open_medium(Arc::clone(&sim), layout)?;
+        Ok((pool, sim))
+    }
+
+    /// Opens the pool image held by a simulated medium (for instance a post-crash image),
+    /// running recovery on it. Recovery's fences are crash points of that medium.
+    pub fn open_medium(sim: Arc<SimMedium>, layout: &str) -> Result<Self> {
+        root_check::<R>()?;
+        validate_layout(layout)?;
+        let path = Path::new(SIM_PATH);
+        let hb = sim.prefix(HEADER_SIZE as usize);
+        let (h, geo) = Self::validate_header(path, &hb, sim.image_len() as u64, layout)?;
+        // SAFETY: `validate_header` checked `pool_size <= image_len`; the medium's memory is
+        // valid and page-aligned for that long and is owned by the backing kept in `Shared`.
+        let region = unsafe { Region::new(sim.base(), h.pool_size) };
+        let persister = Persister::simulated(region, Arc::clone(&sim));
+        Self::finish_open(path, h, geo, region, persister, Backing::Sim(sim))
+    }
+
+    /// Opens a pool from an image in memory on a fresh simulated medium.
+    pub fn open_image(image: &[u8], layout: &str) -> Result<(Self, Arc<SimMedium>)> {
+        let sim =
+            SimMedium::from_image(image).map_err(io(Path::new(SIM_PATH), "simulated medium"))?;
+        let pool = Self::open_medium(Arc::clone(&sim), layout)?;
+        Ok((pool, sim))
+    }
+
+    /// Injects a fault into this pool's persistence protocol (tests of the crash harness).
+    #[cfg(feature = "fault-injection")]
+    pub fn inject_fault(&self, f: Option<Fault>) {
+        self.sh
+            .fault
+            .store(f.map_or(0, |f| f as u8), Ordering::Relaxed);
+    }
+
+    /// Opens an image on an untracked medium (no persisted image kept): for checking images.
+    pub(crate) fn open_image_untracked(image: &[u8], layout: &str) -> Result<Self> {
+        let sim = SimMedium::from_image_untracked(image)
+            .map_err(io(Path::new(SIM_PATH), "simulated medium"))?;
+        Self::open_medium(sim, layout)
+    }
+
+    /// The simulated medium of a simulated pool.
+    pub fn medium(&self) -> Option<Arc<SimMedium>> {
+        match &self.sh._backing {
+            Backing::Sim(s) => Some(Arc::clone(s)),
+            Backing::File { .. } => None,
+        }
     }
 
     /// Opens the pool at `path` if the file exists, else creates it with `size` bytes.
@@ -610,6 +767,9 @@ impl<R: Persistent> Pool<R> {
         check_type::<T>(p.offset(), &h)?;
         // SAFETY: a live object of type T; the read lock excludes writers as in `root`.
         let r = unsafe { self.sh.region.obj::<T>(p.offset())? };
+        // While `f` runs, this thread counts as inside the pool, so that a nested
+        // `transaction` is refused rather than deadlocking on the lock held here.
+        let _active = ActiveGuard::new(self.sh.id);
         Ok(f(r))
     }
 
@@ -629,6 +789,7 @@ impl<R: Persistent> Pool<R> {
         }
         // SAFETY: a live buffer of `h.size` bytes (bounded by its block); read lock as above.
         let b = unsafe { self.sh.region.bytes(p.offset(), h.size)? };
+        let _active = ActiveGuard::new(self.sh.id);
         Ok(f(b))
     }
 
@@ -702,18 +863,24 @@ impl<R: Persistent> Pool<R> {
                     Ok(Ok(v))
                 }
                 Err(e) => {
-                    let _ = tx.abort();
+                    if tx.abort().is_err() {
+                        sh.persister.poison();
+                    }
                     sh.aborted.fetch_add(1, Ordering::Relaxed);
                     Ok(Err(E::from(e)))
                 }
             },
             Ok(Ok(_)) => {
                 let r = tx.abort();
+                if r.is_err() {
+                    sh.persister.poison();
+                }
                 sh.aborted.fetch_add(1, Ordering::Relaxed);
                 Ok(Err(E::from(r.err().unwrap_or(Error::TxAborted))))
             }
             Ok(Err(e)) => {
                 if let Err(ae) = tx.abort() {
+                    sh.persister.poison();
                     sh.aborted.fetch_add(1, Ordering::Relaxed);
                     Ok(Err(E::from(ae)))
                 } else {
@@ -722,7 +889,9 @@ impl<R: Persistent> Pool<R> {
                 }
             }
             Err(panic) => {
-                let _ = tx.abort();
+                if tx.abort().is_err() {
+                    sh.persister.poison();
+                }
                 sh.aborted.fetch_add(1, Ordering::Relaxed);
                 Err(panic)
             }
@@ -796,7 +965,7 @@ impl<R: Persistent> Pool<R> {
                 Err(e) => problems.push(format!("lane {i}: {e}")),
             }
         }
-        sh.heap.check(&mut problems);
+        let objects = sh.heap.check(&mut problems);
         if let Err(e) = sh
             .heap
             .resolve(sh.root_offset)
@@ -804,7 +973,6 @@ impl<R: Persistent> Pool<R> {
         {
             problems.push(format!("root object: {e}"));
         }
-        let objects = sh.heap.stats().objects;
         CheckReport { problems, objects }
     }
 

@@ -34,6 +34,7 @@ use crate::Persistent;
 /// The lane's log writer.
 struct Log {
     gen: u64,
+    seed: u32,
     buf: u64,
     cap: u64,
     pos: u64,
@@ -75,6 +76,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
             Ok(g) => g,
             Err(e) => return Err((e, slot)),
         };
+        let seed = lane::buffer_seed(slot.index, 0);
         let buf = sh.geo.lane(slot.index) + lane::LANE_HEADER;
         let cap = u64::from(sh.geo.lane_size) - lane::LANE_HEADER;
         Ok(Tx {
@@ -82,6 +84,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
             slot,
             log: Log {
                 gen,
+                seed,
                 buf,
                 cap,
                 pos: 0,
@@ -120,9 +123,26 @@ impl<'a, R: Persistent> Tx<'a, R> {
 
     // ---- log -------------------------------------------------------------------------------
 
+    /// Appends an entry (flushed, not fenced). Any failure dooms the transaction: a log that
+    /// could not be written must not be committed.
     fn append(&mut self, kind: u32, offset: u64, aux: u64, data: &[u8]) -> Result<()> {
+        let r = self.append_inner(kind, offset, aux, data);
+        if r.is_err() {
+            self.aborted = true;
+        }
+        r
+    }
+
+    fn append_inner(&mut self, kind: u32, offset: u64, aux: u64, data: &[u8]) -> Result<()> {
+        if self.log.entries >= lane::MAX_LOG_ENTRIES {
+            return Err(Error::TooLarge {
+                requested: self.log.entries as u64 + 1,
+                max: lane::MAX_LOG_ENTRIES as u64,
+            });
+        }
         let need = lane::entry_size(data.len() as u64);
-        if self.log.pos + need + ENTRY_HEADER > self.log.cap {
+        // Room is always kept for the `NEXT` entry (header + 8-byte nonce) that links onward.
+        if self.log.pos + need + lane::entry_size(8) > self.log.cap {
             self.extend_log()?;
         }
         let at = self.log.buf + self.log.pos;
@@ -133,25 +153,34 @@ impl<'a, R: Persistent> Tx<'a, R> {
             kind,
             checksum: 0,
         };
-        h.checksum = lane::entry_checksum(&h, data);
+        h.checksum = lane::entry_checksum(self.log.seed, &h, data);
         // SAFETY: the log buffer belongs to this lane, which this transaction holds exclusively;
         // nothing references it.
         unsafe {
             self.sh.region.write(at, &h)?;
             self.sh.region.write_from(at + ENTRY_HEADER, data)?;
         }
-        self.sh
-            .persister
-            .flush(&mut self.batch, at, ENTRY_HEADER + data.len() as u64);
+        if !(kind == KIND_SNAPSHOT && self.sh.fault(crate::pool::FAULT_SKIP_SNAPSHOT_FLUSH)) {
+            self.sh
+                .persister
+                .flush(&mut self.batch, at, ENTRY_HEADER + data.len() as u64);
+        }
         self.log.pos += need;
         self.log.entries += 1;
         self.log.unfenced = true;
         Ok(())
     }
 
-    /// Continues the log in an extension buffer (a whole chunk), linked by a `NEXT` entry.
+    /// Continues the log in an extension buffer (a whole chunk), linked by a `NEXT` entry that
+    /// carries the new buffer's random nonce.
     fn extend_log(&mut self) -> Result<()> {
         let sh = self.sh;
+        if self.log.ext_used as u64 + 1 >= lane::MAX_LOG_BUFFERS {
+            return Err(Error::TooLarge {
+                requested: (self.log.ext_used as u64 + 2) * CHUNK_SIZE,
+                max: lane::MAX_LOG_BUFFERS * CHUNK_SIZE,
+            });
+        }
         if self.slot.exts.len() <= self.log.ext_used {
             let block = sh
                 .heap
@@ -166,11 +195,17 @@ impl<'a, R: Persistent> Tx<'a, R> {
             let hoff = block.header_offset(&sh.geo);
             let cap = block.capacity();
             // Not undone by this transaction: at every open all extension objects are freed.
+            // The object header is durable before the chunk is marked used, so that a crash
+            // never leaves a used chunk with a stale header.
             sh.region.atomic(hoff)?.store(cap, Ordering::Release);
             sh.region
                 .atomic(hoff + 8)?
                 .store(LOG_EXT_TYPE_ID, Ordering::Release);
             sh.persister.flush(&mut self.batch, hoff, OBJ_HEADER);
+            if let Err(e) = self.fence_and_apply() {
+                sh.heap.release(block);
+                return Err(e);
+            }
             let choff = sh.geo.chunk_header_offset(chunk);
             sh.region
                 .atomic(choff)?
@@ -181,6 +216,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
                 .push((block.payload_offset(&sh.geo), cap, block));
         }
         let (off, cap, _) = self.slot.exts[self.log.ext_used];
+        let nonce = random_nonce();
         let at = self.log.buf + self.log.pos;
         let mut h = EntryHeader {
             generation: self.log.gen,
@@ -189,14 +225,20 @@ impl<'a, R: Persistent> Tx<'a, R> {
             kind: KIND_NEXT,
             checksum: 0,
         };
-        h.checksum = lane::entry_checksum(&h, &[]);
+        let nb = nonce.to_le_bytes();
+        h.checksum = lane::entry_checksum(self.log.seed, &h, &nb);
         // SAFETY: this lane's log, held exclusively.
-        unsafe { sh.region.write(at, &h)? };
-        sh.persister.flush(&mut self.batch, at, ENTRY_HEADER);
+        unsafe {
+            sh.region.write(at, &h)?;
+            sh.region.write_from(at + ENTRY_HEADER, &nb)?;
+        }
+        sh.persister.flush(&mut self.batch, at, ENTRY_HEADER + 8);
+        self.log.unfenced = true;
         self.log.ext_used += 1;
         self.log.buf = off;
         self.log.cap = cap;
         self.log.pos = 0;
+        self.log.seed = lane::buffer_seed(self.slot.index, nonce);
         Ok(())
     }
 
@@ -324,12 +366,14 @@ impl<'a, R: Persistent> Tx<'a, R> {
     ) -> Result<()> {
         self.live()?;
         let off = self.resolve_typed(p)?;
-        // Find the field's offset with a temporary reference, then log and write that range.
+        // Find the field's offset on a DRAM copy (whatever the closure writes there is
+        // discarded), then log and write only that range.
         let foff = {
-            // SAFETY: as `get_mut`; the reference does not outlive this block.
-            let obj = unsafe { self.sh.region.obj_mut::<T>(off)? };
-            let base = obj as *mut T as usize;
-            let f = field(obj) as *mut F as usize;
+            // SAFETY: a live object of type T; no `&mut` into it is live (`&mut self`), and other
+            // threads are excluded by the pool lock or the shared contract.
+            let mut copy: T = unsafe { self.sh.region.read::<T>(off)? };
+            let base = &raw mut copy as usize;
+            let f = field(&mut copy) as *mut F as usize;
             match f.checked_sub(base) {
                 Some(d) if d + core::mem::size_of::<F>() <= core::mem::size_of::<T>() => {
                     off + d as u64
@@ -384,6 +428,11 @@ impl<'a, R: Persistent> Tx<'a, R> {
             }
         };
         r?;
+        if sh.persister.mode() == crate::PersistMode::Msync {
+            // In msync mode a fence is a system call: make the entry durable now so that commit
+            // issues at most two.
+            self.fence_and_apply()?;
+        }
         let hoff = block.header_offset(g);
         sh.region.atomic(hoff)?.store(size, Ordering::Release);
         sh.region
@@ -434,13 +483,40 @@ impl<'a, R: Persistent> Tx<'a, R> {
                 reason: "the root object cannot be freed",
             });
         }
-        if !self.freed.insert(off) {
+        if self.freed.contains(&off) {
             return Err(Error::InvalidFree {
                 offset: off,
                 reason: "already freed in this transaction",
             });
         }
         let (block, _) = self.resolve(off)?;
+        // The "freed" entry is logged now (made durable by the next fence, often a snapshot's);
+        // the bit is cleared at commit.
+        let g = &self.sh.geo;
+        match block.bit(g) {
+            Some((w, m)) => self.append(KIND_FREE_BITS, w, m, &[])?,
+            None => {
+                let Block::Large { chunk, .. } = block else {
+                    unreachable_block()
+                };
+                let hoff = g.chunk_header_offset(chunk);
+                // A block allocated in this transaction may not have its header applied yet.
+                let pending = self
+                    .pending_headers
+                    .iter()
+                    .find(|(h, _)| *h == hoff)
+                    .map(|&(_, v)| v);
+                let cur = match pending {
+                    Some(v) => v,
+                    None => self.sh.region.atomic(hoff)?.load(Ordering::Acquire),
+                };
+                self.append(KIND_SNAPSHOT, hoff, 8, &cur.to_le_bytes())?;
+            }
+        }
+        if self.sh.persister.mode() == crate::PersistMode::Msync {
+            self.fence_and_apply()?;
+        }
+        self.freed.insert(off);
         self.frees.push((off, block));
         Ok(())
     }
@@ -566,31 +642,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
         if self.log.entries == 0 && self.frees.is_empty() {
             return Ok(());
         }
-        let frees = std::mem::take(&mut self.frees);
         let g = &sh.geo;
-        for (_, block) in &frees {
-            match block.bit(g) {
-                Some((w, m)) => self.append(KIND_FREE_BITS, w, m, &[])?,
-                None => {
-                    let Block::Large { chunk, .. } = *block else {
-                        unreachable_block()
-                    };
-                    let hoff = g.chunk_header_offset(chunk);
-                    // A block allocated in this transaction may not have its header applied yet.
-                    let pending = self
-                        .pending_headers
-                        .iter()
-                        .find(|(h, _)| *h == hoff)
-                        .map(|&(_, v)| v);
-                    let cur = match pending {
-                        Some(v) => v,
-                        None => sh.region.atomic(hoff)?.load(Ordering::Acquire),
-                    };
-                    self.append(KIND_SNAPSHOT, hoff, 8, &cur.to_le_bytes())?;
-                }
-            }
-        }
-        self.frees = frees;
         if self.log.unfenced {
             self.fence_and_apply()?;
         }
@@ -612,6 +664,15 @@ impl<'a, R: Persistent> Tx<'a, R> {
                 }
             }
         }
+        if sh.fault(crate::pool::FAULT_RETIRE_BEFORE_DATA_FLUSH) {
+            lane::retire(
+                &sh.region,
+                g,
+                &sh.persister,
+                self.slot.index,
+                &mut self.batch,
+            )?;
+        }
         for (s, e) in self.covered.iter() {
             sh.persister.flush(&mut self.batch, s, e - s);
         }
@@ -620,14 +681,22 @@ impl<'a, R: Persistent> Tx<'a, R> {
         for &w in &self.meta {
             sh.persister.flush(&mut self.batch, w, 8);
         }
-        sh.persister.fence(&mut self.batch)?;
-        lane::retire(
-            &sh.region,
-            g,
-            &sh.persister,
-            self.slot.index,
-            &mut self.batch,
-        )?;
+        if sh.fault(crate::pool::FAULT_RETIRE_BEFORE_DATA_FLUSH) {
+            sh.persister.fence(&mut self.batch)?;
+        } else {
+            // Every modified range and metadata word is durable before the log is retired: a
+            // crash after the retire must find the new data, since nothing can undo it then.
+            if !sh.fault(crate::pool::FAULT_SKIP_COMMIT_FENCE) {
+                sh.persister.fence(&mut self.batch)?;
+            }
+            lane::retire(
+                &sh.region,
+                g,
+                &sh.persister,
+                self.slot.index,
+                &mut self.batch,
+            )?;
+        }
         // Durable: hand freed blocks back.
         for (_, block) in self.frees.drain(..) {
             sh.heap.release(block);
@@ -701,6 +770,13 @@ pub(crate) fn check_type<T: Persistent>(off: u64, h: &ObjHeader) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// A random 64-bit value (SipHash of a counter under this process's random keys).
+fn random_nonce() -> u64 {
+    use std::hash::BuildHasher;
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    std::collections::hash_map::RandomState::new().hash_one(COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
 #[cold]

@@ -1,0 +1,706 @@
+//! Crash testing: run a workload on a simulated medium and, at every crash point (every fence),
+//! open the images a power failure could leave, let recovery run, and check them.
+//!
+//! At a crash point the medium holds a *persisted* image (what flush + fence made durable) and
+//! a *working* image (every store). They differ in some units — cache lines, or 8-byte words
+//! for torn lines — each of which may or may not have reached the medium. [`CrashTest`] builds
+//! post-crash images from chosen subsets of those units (none, all, each one alone, each one
+//! left out, random ones; every subset when there are at most `exhaustive_max`), opens each
+//! with [`Pool::open_medium`] (which runs recovery), checks that the pool passes
+//! [`Pool::check`], and calls the user's checker with the number of operations that had
+//! returned when the crash came. Recovery itself is crash-tested: for some images, the fences
+//! that recovery issues are crash points too, whose images are opened and checked in turn.
+//!
+//! A failure carries the seed and the exact case ([`Case`]), and
+//! [`CrashTest::replay`] re-runs only that case. See `docs/crash-testing.md` and
+//! `pobj/examples/crash_test.rs`.
+
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+pub use crate::sim::{CrashPoint, FenceHook, SimMedium};
+use crate::{Persistent, Pool};
+
+/// The unit in which post-crash images differ from the persisted image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Granularity {
+    /// 64-byte cache lines: each line reaches the medium whole or not at all.
+    Line,
+    /// 8-byte words: lines may be torn (the guarantee is only 8-byte atomicity).
+    Word,
+}
+
+impl Granularity {
+    fn bytes(self) -> usize {
+        match self {
+            Granularity::Line => 64,
+            Granularity::Word => 8,
+        }
+    }
+}
+
+/// Which of the differing units reach the medium in a post-crash image.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Subset {
+    /// None: the persisted image.
+    None,
+    /// All: the working image.
+    All,
+    /// Only unit `i`.
+    Only(usize),
+    /// Every unit but `i`.
+    AllBut(usize),
+    /// The units whose bits are set (for at most 64 units).
+    Mask(u64),
+    /// Each unit with probability 1/2, drawn from this seed.
+    Random(u64),
+}
+
+impl Subset {
+    fn includes(&self, n: usize) -> Vec<bool> {
+        match *self {
+            Subset::None => vec![false; n],
+            Subset::All => vec![true; n],
+            Subset::Only(i) => (0..n).map(|k| k == i).collect(),
+            Subset::AllBut(i) => (0..n).map(|k| k != i).collect(),
+            Subset::Mask(m) => (0..n).map(|k| k < 64 && m & (1 << k) != 0).collect(),
+            Subset::Random(seed) => {
+                let mut r = Rng(seed);
+                (0..n).map(|_| r.next() & 1 == 1).collect()
+            }
+        }
+    }
+}
+
+/// One post-crash image: where the crash came and what reached the medium.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Case {
+    /// The crash point: the index of the fence (counted from the first operation).
+    pub point: u64,
+    /// The unit of the subset.
+    pub granularity: Granularity,
+    /// The subset of differing units that reached the medium.
+    pub subset: Subset,
+    /// For a crash during recovery of that image: recovery's fence index, granularity, subset.
+    pub recovery: Option<(u64, Granularity, Subset)>,
+}
+
+impl fmt::Display for Case {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "crash point {} ({:?}, {:?})",
+            self.point, self.granularity, self.subset
+        )?;
+        if let Some((p, g, s)) = &self.recovery {
+            write!(
+                f,
+                ", then a crash during recovery at its fence {p} ({g:?}, {s:?})"
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// A failed check, with what is needed to replay it.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    /// The seed of the run.
+    pub seed: u64,
+    /// The failing image.
+    pub case: Case,
+    /// Operations that had returned when the crash came.
+    pub completed: usize,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "crash test failed at {} after {} completed operations (seed {:#x}): {}\n\
+             replay with CrashTest::new().seed({:#x}).replay({:?})",
+            self.case, self.completed, self.seed, self.message, self.seed, self.case
+        )
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// What a run covered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Operations run.
+    pub operations: usize,
+    /// Crash points (fences) reached by the workload.
+    pub points: u64,
+    /// Crash points at which images were checked.
+    pub points_checked: u64,
+    /// Post-crash images opened and checked.
+    pub images: u64,
+    /// Crash points inside recovery that were visited.
+    pub recovery_points: u64,
+    /// Images of crashes during recovery opened and checked.
+    pub recovery_images: u64,
+}
+
+impl std::ops::AddAssign for Report {
+    fn add_assign(&mut self, o: Report) {
+        self.operations += o.operations;
+        self.points += o.points;
+        self.points_checked += o.points_checked;
+        self.images += o.images;
+        self.recovery_points += o.recovery_points;
+        self.recovery_images += o.recovery_images;
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} operations, {} crash points ({} checked), {} post-crash images; recovery: {} crash points, {} images",
+            self.operations, self.points, self.points_checked, self.images, self.recovery_points, self.recovery_images
+        )
+    }
+}
+
+/// The checker: given a recovered pool and the number of operations that had returned when
+/// the crash came, say whether the state is acceptable (typically: equal to the model after
+/// `completed` operations, or after `completed + 1`).
+pub type Checker<R> = dyn Fn(&Pool<R>, usize) -> Result<(), String> + Send + Sync;
+
+/// A crash-test configuration.
+#[derive(Clone, Debug)]
+pub struct CrashTest {
+    seed: u64,
+    granularities: Vec<Granularity>,
+    exhaustive_max: usize,
+    random_subsets: usize,
+    max_images_per_point: usize,
+    point_probability: f64,
+    recovery_every: u64,
+    replay: Option<Case>,
+}
+
+impl Default for CrashTest {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CrashTest {
+    /// Every crash point, lines and words, all subsets up to 10 units, 4 random subsets
+    /// otherwise, at most 48 images per point and granularity, and a crash-tested recovery for
+    /// one image in 16.
+    #[must_use]
+    pub fn new() -> Self {
+        CrashTest {
+            seed: 0x5eed,
+            granularities: vec![Granularity::Line, Granularity::Word],
+            exhaustive_max: 10,
+            random_subsets: 4,
+            max_images_per_point: 48,
+            point_probability: 1.0,
+            recovery_every: 16,
+            replay: None,
+        }
+    }
+
+    /// The seed for random subsets and sampling.
+    #[must_use]
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Which granularities to test.
+    #[must_use]
+    pub fn granularities(mut self, g: &[Granularity]) -> Self {
+        self.granularities = g.to_vec();
+        self
+    }
+
+    /// Enumerate every subset when at most this many units differ (capped at 16).
+    #[must_use]
+    pub fn exhaustive_max(mut self, n: usize) -> Self {
+        self.exhaustive_max = n.min(16);
+        self
+    }
+
+    /// Random subsets per point when there are more units than `exhaustive_max`.
+    #[must_use]
+    pub fn random_subsets(mut self, n: usize) -> Self {
+        self.random_subsets = n;
+        self
+    }
+
+    /// At most this many images per crash point and granularity.
+    #[must_use]
+    pub fn max_images_per_point(mut self, n: usize) -> Self {
+        self.max_images_per_point = n.max(1);
+        self
+    }
+
+    /// Check each crash point with this probability (seeded), for long workloads.
+    #[must_use]
+    pub fn sample_points(mut self, p: f64) -> Self {
+        self.point_probability = p.clamp(0.0, 1.0);
+        self
+    }
+
+    /// Crash-test recovery for one image in `n` (0: never).
+    #[must_use]
+    pub fn recovery_every(mut self, n: u64) -> Self {
+        self.recovery_every = n;
+        self
+    }
+
+    /// Check only this case (from a [`Failure`]).
+    #[must_use]
+    pub fn replay(mut self, case: Case) -> Self {
+        self.replay = Some(case);
+        self
+    }
+
+    /// Runs the workload: `setup` on a fresh simulated pool (not crash-tested), then `ops`
+    /// operations `op(pool, i)` in order; at each crash point, every chosen post-crash image is
+    /// opened, must pass `Pool::check`, and is given to `check` with the number of operations
+    /// that had returned. After the last operation, the final persisted image is checked with
+    /// `completed == ops`.
+    pub fn run<R, S, W, C>(
+        &self,
+        layout: &str,
+        size: u64,
+        setup: S,
+        ops: usize,
+        mut op: W,
+        check: C,
+    ) -> Result<Report, Failure>
+    where
+        R: Persistent,
+        S: FnOnce(&Pool<R>) -> Result<(), String>,
+        W: FnMut(&Pool<R>, usize) -> Result<(), String>,
+        C: Fn(&Pool<R>, usize) -> Result<(), String> + Send + Sync + 'static,
+    {
+        let fail = |message: String, completed: usize| Failure {
+            seed: self.seed,
+            case: Case {
+                point: 0,
+                granularity: Granularity::Line,
+                subset: Subset::None,
+                recovery: None,
+            },
+            completed,
+            message,
+        };
+        let (pool, sim) = Pool::<R>::create_simulated(layout, size)
+            .map_err(|e| fail(format!("create: {e}"), 0))?;
+        setup(&pool).map_err(|m| fail(format!("setup: {m}"), 0))?;
+        let check: Arc<Checker<R>> = Arc::new(check);
+        let shared = Arc::new(HookState {
+            cfg: self.clone(),
+            layout: layout.to_string(),
+            completed: AtomicUsize::new(0),
+            out: Mutex::new((Report::default(), None)),
+        });
+        let base = sim.fences();
+        {
+            let shared = Arc::clone(&shared);
+            let check = Arc::clone(&check);
+            sim.set_hook(Some(Box::new(move |cp: &CrashPoint<'_>| {
+                shared.at_point(cp.index - base, cp, &check);
+            })));
+        }
+        for i in 0..ops {
+            shared.completed.store(i, Ordering::SeqCst);
+            if let Err(m) = op(&pool, i) {
+                sim.set_hook(None);
+                return Err(fail(format!("operation {i} failed: {m}"), i));
+            }
+            if shared.failed() {
+                break;
+            }
+        }
+        shared.completed.store(ops, Ordering::SeqCst);
+        sim.set_hook(None);
+        let points = sim.fences() - base;
+        drop(pool);
+        let (mut report, failure) = {
+            let mut g = shared.out.lock().unwrap_or_else(|e| e.into_inner());
+            (g.0, g.1.take())
+        };
+        if let Some(f) = failure {
+            return Err(f);
+        }
+        report.operations = ops;
+        report.points = points;
+        if self.replay.is_none() {
+            // The final state: everything returned, so everything is durable.
+            let image = sim.persisted_image();
+            let case = Case {
+                point: points,
+                granularity: Granularity::Line,
+                subset: Subset::None,
+                recovery: None,
+            };
+            if let Err(message) = open_and_check::<R>(&image, layout, ops, &check) {
+                return Err(Failure {
+                    seed: self.seed,
+                    case,
+                    completed: ops,
+                    message,
+                });
+            }
+            report.images += 1;
+        }
+        Ok(report)
+    }
+}
+
+struct HookState {
+    cfg: CrashTest,
+    layout: String,
+    completed: AtomicUsize,
+    out: Mutex<(Report, Option<Failure>)>,
+}
+
+impl HookState {
+    fn failed(&self) -> bool {
+        self.out
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .1
+            .is_some()
+    }
+
+    fn at_point<R: Persistent>(&self, point: u64, cp: &CrashPoint<'_>, check: &Arc<Checker<R>>) {
+        if self.failed() {
+            return;
+        }
+        let cfg = &self.cfg;
+        if let Some(c) = &cfg.replay {
+            if c.point != point {
+                return;
+            }
+        } else if cfg.point_probability < 1.0 {
+            let r = Rng(cfg.seed ^ point.wrapping_mul(0x9E37_79B9_7F4A_7C15)).next();
+            if (r >> 11) as f64 / (1u64 << 53) as f64 >= cfg.point_probability {
+                return;
+            }
+        }
+        let completed = self.completed.load(Ordering::SeqCst);
+        let mut report = Report {
+            points_checked: 1,
+            ..Report::default()
+        };
+        let mut image = Vec::with_capacity(cp.persisted.len());
+        for &g in &cfg.granularities {
+            if let Some(c) = &cfg.replay {
+                if c.granularity != g {
+                    continue;
+                }
+            }
+            let units = differing_units(cp.persisted, cp.working, g);
+            let subsets = match &cfg.replay {
+                Some(c) => vec![c.subset.clone()],
+                None => choose_subsets(cfg, point, g, units.len()),
+            };
+            for subset in subsets {
+                build_image(&mut image, cp, &units, g, &subset);
+                let mut case = Case {
+                    point,
+                    granularity: g,
+                    subset,
+                    recovery: None,
+                };
+                let serial = report.images;
+                report.images += 1;
+                let result = match &cfg.replay {
+                    Some(c) if c.recovery.is_some() => {
+                        case.recovery.clone_from(&c.recovery);
+                        recovery_crash::<R>(
+                            &image,
+                            &self.layout,
+                            completed,
+                            check,
+                            cfg,
+                            c.recovery.clone(),
+                            &mut report,
+                        )
+                    }
+                    Some(_) => open_and_check::<R>(&image, &self.layout, completed, check)
+                        .map_err(|m| (m, None)),
+                    None if cfg.recovery_every > 0 && serial % cfg.recovery_every == 0 => {
+                        recovery_crash::<R>(
+                            &image,
+                            &self.layout,
+                            completed,
+                            check,
+                            cfg,
+                            None,
+                            &mut report,
+                        )
+                    }
+                    None => open_and_check::<R>(&image, &self.layout, completed, check)
+                        .map_err(|m| (m, None)),
+                };
+                if let Err((message, rec)) = result {
+                    if rec.is_some() {
+                        case.recovery = rec;
+                    }
+                    let mut g = self.out.lock().unwrap_or_else(|e| e.into_inner());
+                    g.0 += report;
+                    g.1 = Some(Failure {
+                        seed: cfg.seed,
+                        case,
+                        completed,
+                        message,
+                    });
+                    return;
+                }
+            }
+        }
+        self.out.lock().unwrap_or_else(|e| e.into_inner()).0 += report;
+    }
+}
+
+/// An error message, possibly naming the recovery crash that caused it.
+type CheckError = (String, Option<(u64, Granularity, Subset)>);
+
+/// Opens an image (recovery runs), checks the pool, then runs the user's checker. Panics in
+/// pobj or in the checker are failures too.
+fn open_and_check<R: Persistent>(
+    image: &[u8],
+    layout: &str,
+    completed: usize,
+    check: &Arc<Checker<R>>,
+) -> Result<(), String> {
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let pool = Pool::<R>::open_image_untracked(image, layout)
+            .map_err(|e| format!("open failed: {e}"))?;
+        verify(&pool, completed, check)
+    }));
+    match r {
+        Ok(r) => r,
+        Err(p) => Err(format!("panic: {}", panic_message(&p))),
+    }
+}
+
+fn verify<R: Persistent>(
+    pool: &Pool<R>,
+    completed: usize,
+    check: &Arc<Checker<R>>,
+) -> Result<(), String> {
+    let report = pool.check();
+    if !report.is_ok() {
+        return Err(format!(
+            "check() after recovery: {}",
+            report.problems.join("; ")
+        ));
+    }
+    check(pool, completed)
+}
+
+fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic".to_string())
+}
+
+/// Opens `image` on a medium whose fences (recovery's) are crash points: each recovery crash
+/// point's images are opened and checked, then the recovered pool itself is checked.
+fn recovery_crash<R: Persistent>(
+    image: &[u8],
+    layout: &str,
+    completed: usize,
+    check: &Arc<Checker<R>>,
+    cfg: &CrashTest,
+    only: Option<(u64, Granularity, Subset)>,
+    report: &mut Report,
+) -> Result<(), CheckError> {
+    let sim = SimMedium::from_image(image).map_err(|e| (format!("medium: {e}"), None))?;
+    let inner: Arc<Mutex<(Report, Option<CheckError>)>> =
+        Arc::new(Mutex::new((Report::default(), None)));
+    {
+        let inner = Arc::clone(&inner);
+        let check = Arc::clone(check);
+        let layout = layout.to_string();
+        let cfg = cfg.clone();
+        let base = sim.fences();
+        sim.set_hook(Some(Box::new(move |cp: &CrashPoint<'_>| {
+            let point = cp.index - base;
+            let mut g = inner.lock().unwrap_or_else(|e| e.into_inner());
+            if g.1.is_some() {
+                return;
+            }
+            if let Some((p, _, _)) = &only {
+                if *p != point {
+                    return;
+                }
+            }
+            g.0.recovery_points += 1;
+            let mut img = Vec::with_capacity(cp.persisted.len());
+            for &gr in &cfg.granularities {
+                if let Some((_, og, _)) = &only {
+                    if *og != gr {
+                        continue;
+                    }
+                }
+                let units = differing_units(cp.persisted, cp.working, gr);
+                let subsets = match &only {
+                    Some((_, _, s)) => vec![s.clone()],
+                    None => {
+                        let mut s = choose_subsets(&cfg, point ^ 0xabcd, gr, units.len());
+                        s.truncate(6);
+                        s
+                    }
+                };
+                for subset in subsets {
+                    build_image(&mut img, cp, &units, gr, &subset);
+                    g.0.recovery_images += 1;
+                    if let Err(m) = open_and_check::<R>(&img, &layout, completed, &check) {
+                        g.1 = Some((
+                            format!("after a crash during recovery: {m}"),
+                            Some((point, gr, subset)),
+                        ));
+                        return;
+                    }
+                }
+            }
+        })));
+    }
+    let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Pool::<R>::open_medium(Arc::clone(&sim), layout)
+    }));
+    sim.set_hook(None);
+    let (rep, err) = {
+        let mut g = inner.lock().unwrap_or_else(|e| e.into_inner());
+        (g.0, g.1.take())
+    };
+    *report += rep;
+    if let Some(e) = err {
+        return Err(e);
+    }
+    match opened {
+        Ok(Ok(pool)) => verify(&pool, completed, check).map_err(|m| (m, None)),
+        Ok(Err(e)) => Err((format!("open failed: {e}"), None)),
+        Err(p) => Err((format!("panic: {}", panic_message(&p)), None)),
+    }
+}
+
+/// Offsets of the units in which the two images differ.
+fn differing_units(persisted: &[u8], working: &[u8], g: Granularity) -> Vec<usize> {
+    let n = persisted.len().min(working.len());
+    let mut out = Vec::new();
+    let unit = g.bytes();
+    let mut last = usize::MAX;
+    let (pw, ww) = (&persisted[..n - n % 8], &working[..n - n % 8]);
+    for (i, (a, b)) in pw.chunks_exact(8).zip(ww.chunks_exact(8)).enumerate() {
+        if a != b {
+            let u = i * 8 / unit * unit;
+            if u != last {
+                out.push(u);
+                last = u;
+            }
+        }
+    }
+    out
+}
+
+fn choose_subsets(cfg: &CrashTest, point: u64, g: Granularity, n: usize) -> Vec<Subset> {
+    if n == 0 {
+        return vec![Subset::None];
+    }
+    if n <= cfg.exhaustive_max {
+        let all = 1u64 << n;
+        if all as usize <= cfg.max_images_per_point {
+            return (0..all).map(Subset::Mask).collect();
+        }
+    }
+    let mut rng = Rng(cfg.seed ^ point.rotate_left(17) ^ (g.bytes() as u64) << 40);
+    let mut out = vec![Subset::None, Subset::All];
+    let budget = cfg
+        .max_images_per_point
+        .saturating_sub(2 + cfg.random_subsets);
+    // Each unit alone and each unit left out, sampled to fit the budget.
+    let mut singles: Vec<Subset> = (0..n)
+        .flat_map(|i| [Subset::Only(i), Subset::AllBut(i)])
+        .collect();
+    if singles.len() > budget {
+        for i in 0..budget {
+            let j = i + (rng.next() as usize) % (singles.len() - i);
+            singles.swap(i, j);
+        }
+        singles.truncate(budget);
+    }
+    out.extend(singles);
+    for _ in 0..cfg.random_subsets {
+        out.push(Subset::Random(rng.next()));
+    }
+    out
+}
+
+fn build_image(
+    image: &mut Vec<u8>,
+    cp: &CrashPoint<'_>,
+    units: &[usize],
+    g: Granularity,
+    subset: &Subset,
+) {
+    image.clear();
+    image.extend_from_slice(cp.persisted);
+    let unit = g.bytes();
+    for (u, inc) in units.iter().zip(subset.includes(units.len())) {
+        if inc {
+            let end = (u + unit).min(image.len()).min(cp.working.len());
+            image[*u..end].copy_from_slice(&cp.working[*u..end]);
+        }
+    }
+}
+
+/// splitmix64.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_and_subsets() {
+        let a = vec![0u8; 256];
+        let mut b = a.clone();
+        b[3] = 1;
+        b[70] = 1;
+        b[71] = 1;
+        b[200] = 9;
+        assert_eq!(differing_units(&a, &b, Granularity::Line), vec![0, 64, 192]);
+        assert_eq!(differing_units(&a, &b, Granularity::Word), vec![0, 64, 200]);
+        let cfg = CrashTest::new();
+        assert_eq!(choose_subsets(&cfg, 0, Granularity::Line, 3).len(), 8);
+        assert_eq!(
+            choose_subsets(&cfg, 0, Granularity::Line, 0),
+            vec![Subset::None]
+        );
+        let many = choose_subsets(&cfg, 0, Granularity::Line, 100);
+        assert!(many.len() <= cfg.max_images_per_point);
+        assert!(many.contains(&Subset::None) && many.contains(&Subset::All));
+        assert_eq!(
+            Subset::Random(5).includes(50),
+            Subset::Random(5).includes(50)
+        );
+    }
+}
