@@ -433,7 +433,7 @@ impl HookState {
                     }
                     Some(_) => open_and_check::<R>(&image, &self.layout, completed, check)
                         .map_err(|m| (m, None)),
-                    None if cfg.recovery_every > 0 && serial % cfg.recovery_every == 0 => {
+                    None if cfg.recovery_every > 0 && serial.is_multiple_of(cfg.recovery_every) => {
                         recovery_crash::<R>(
                             &image,
                             &self.layout,

@@ -370,16 +370,16 @@ impl<R: Persistent> Pool<R> {
         let mut b = Batch::new();
         // SAFETY: exclusive access to a new, locked file.
         unsafe {
-            lane::format(&region, geo, &p, &mut b)?;
-            Heap::format(&region, geo, &p, &mut b)?;
+            lane::format(&region, geo, p, &mut b)?;
+            Heap::format(&region, geo, p, &mut b)?;
         }
         p.fence(&mut b)?;
         // The root: a zeroed object of type R, allocated directly (no transaction is needed
         // before the header exists: a crash leaves a file that is not a pool).
         // SAFETY: exclusive access (new file).
-        let heap = unsafe { Heap::rebuild(region, *geo, &p)? };
+        let heap = unsafe { Heap::rebuild(region, *geo, p)? };
         let root_size = core::mem::size_of::<R>() as u64;
-        let block = heap.reserve(&p, root_size, core::mem::align_of::<R>() as u64)?;
+        let block = heap.reserve(p, root_size, core::mem::align_of::<R>() as u64)?;
         match block.bit(geo) {
             Some((w, m)) => {
                 region.atomic(w)?.fetch_or(m, Ordering::AcqRel);

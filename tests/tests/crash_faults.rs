@@ -2,7 +2,7 @@
 //! (feature `fault-injection`) is caught, with a replayable case.
 
 use pobj::crash::CrashTest;
-use pobj::{Error, Fault, PPtr, Persistent, Pool};
+use pobj::{Error, Fault, PPtr, Persistent};
 
 #[derive(Persistent, Clone, Copy, Debug)]
 #[repr(C)]

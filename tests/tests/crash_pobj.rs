@@ -69,7 +69,7 @@ fn multi_writes(i: usize) -> (Vec<(usize, usize, u64)>, bool) {
             ((x % 4) as usize, ((x >> 8) % 24) as usize, x >> 16)
         })
         .collect();
-    (writes, r % 4 == 0)
+    (writes, r.is_multiple_of(4))
 }
 
 #[test]
@@ -162,7 +162,7 @@ fn slots_read(pool: &Pool<SlotsRoot>) -> Result<Slots, String> {
 fn churn_op(i: usize) -> (usize, Option<Vec<u8>>) {
     let r = mix(i as u64 + 77);
     let slot = (r % 12) as usize;
-    if r % 3 == 0 {
+    if r.is_multiple_of(3) {
         (slot, None)
     } else {
         let len = match (r >> 8) % 8 {
