@@ -10,6 +10,10 @@ pub(crate) struct RangeSet {
 }
 
 impl RangeSet {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
     /// The parts of `start..end` not in the set, in order.
     pub(crate) fn uncovered(&self, start: u64, end: u64) -> Vec<(u64, u64)> {
         let mut out = Vec::new();

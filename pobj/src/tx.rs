@@ -56,6 +56,7 @@ pub struct Tx<'a, R> {
     meta: Vec<u64>,
     pending_bits: Vec<(u64, u64)>,
     pending_headers: Vec<(u64, u64)>,
+    commit_words: Vec<(u64, u64)>,
     allocs: Vec<Block>,
     new_objs: HashMap<u64, (Block, ObjHeader)>,
     frees: Vec<(u64, Block)>,
@@ -96,6 +97,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
             meta: Vec::new(),
             pending_bits: Vec::new(),
             pending_headers: Vec::new(),
+            commit_words: Vec::new(),
             allocs: Vec::new(),
             new_objs: HashMap::new(),
             frees: Vec::new(),
@@ -366,32 +368,90 @@ impl<'a, R: Persistent> Tx<'a, R> {
     ) -> Result<()> {
         self.live()?;
         let off = self.resolve_typed(p)?;
-        // Find the field's offset on a DRAM copy (whatever the closure writes there is
-        // discarded), then log and write only that range.
-        let foff = {
-            // SAFETY: a live object of type T; no `&mut` into it is live (`&mut self`), and other
-            // threads are excluded by the pool lock or the shared contract.
-            let mut copy: T = unsafe { self.sh.region.read::<T>(off)? };
-            let base = &raw mut copy as usize;
-            let f = field(&mut copy) as *mut F as usize;
-            match f.checked_sub(base) {
-                Some(d) if d + core::mem::size_of::<F>() <= core::mem::size_of::<T>() => {
-                    off + d as u64
-                }
-                _ => {
-                    return Err(Error::OutOfBounds {
-                        offset: off,
-                        start: 0,
-                        end: 0,
-                        len: core::mem::size_of::<T>() as u64,
-                    })
-                }
-            }
-        };
+        let foff = self.field_offset(off, field)?;
         self.snapshot(foff, core::mem::size_of::<F>() as u64)?;
         // SAFETY: in bounds of a live object held exclusively by this transaction; no reference
         // into it is live.
         unsafe { self.sh.region.write(foff, &value) }
+    }
+
+    /// Finds a field's offset on a DRAM copy of the object at `off` (whatever the closure
+    /// writes there is discarded).
+    fn field_offset<T: Persistent, F: Persistent>(
+        &self,
+        off: u64,
+        field: impl FnOnce(&mut T) -> &mut F,
+    ) -> Result<u64> {
+        // SAFETY: a live object of type T; no `&mut` into it is live (callers hold `&mut self`),
+        // and other threads are excluded by the pool lock or the shared contract.
+        let mut copy: T = unsafe { self.sh.region.read::<T>(off)? };
+        let base = &raw mut copy as usize;
+        let f = field(&mut copy) as *mut F as usize;
+        match f.checked_sub(base) {
+            Some(d) if d + core::mem::size_of::<F>() <= core::mem::size_of::<T>() => {
+                Ok(off + d as u64)
+            }
+            _ => Err(Error::OutOfBounds {
+                offset: off,
+                start: 0,
+                end: 0,
+                len: core::mem::size_of::<T>() as u64,
+            }),
+        }
+    }
+
+    /// Writes one field **without logging its old bytes**; it is flushed at commit.
+    ///
+    /// For bytes whose old contents nobody can observe after an abort or a crash — typically a
+    /// slot that a validity bitmap marks free, made valid by a [`Tx::commit_word`] or a logged
+    /// write in the same transaction. If the transaction aborts or a crash interrupts it, these
+    /// bytes may hold the new value, the old one, or a mix.
+    pub fn update_field_unlogged<T: Persistent, F: Persistent>(
+        &mut self,
+        p: PPtr<T>,
+        field: impl FnOnce(&mut T) -> &mut F,
+        value: F,
+    ) -> Result<()> {
+        self.live()?;
+        let off = self.resolve_typed(p)?;
+        let foff = self.field_offset(off, field)?;
+        let len = core::mem::size_of::<F>() as u64;
+        // SAFETY: in bounds of a live object; no reference into it is live (`&mut self`).
+        unsafe { self.sh.region.write(foff, &value)? };
+        self.covered.insert(foff, foff + len);
+        Ok(())
+    }
+
+    /// Sets an aligned 8-byte field **when the transaction commits**, after everything else the
+    /// transaction wrote is durable (reads in the transaction still see the old value).
+    ///
+    /// A transaction whose only changes are unlogged writes and one commit word needs no undo
+    /// log at all: it commits with two fences (data, then the word) and the word's 8-byte
+    /// atomicity makes it all-or-nothing. Otherwise the word is logged and written like any
+    /// other change.
+    pub fn commit_word<T: Persistent, F: Persistent>(
+        &mut self,
+        p: PPtr<T>,
+        field: impl FnOnce(&mut T) -> &mut F,
+        value: F,
+    ) -> Result<()> {
+        self.live()?;
+        let off = self.resolve_typed(p)?;
+        let foff = self.field_offset(off, field)?;
+        if core::mem::size_of::<F>() != 8 || !foff.is_multiple_of(8) {
+            return Err(Error::InvalidPointer {
+                offset: foff,
+                reason: "a commit word must be an aligned 8-byte field",
+            });
+        }
+        let mut b = [0u8; 8];
+        b.copy_from_slice(crate::persistent::as_bytes(&value));
+        let v = u64::from_le_bytes(b);
+        match self.commit_words.iter_mut().find(|(w, _)| *w == foff) {
+            Some(e) => e.1 = v,
+            None => self.commit_words.push((foff, v)),
+        }
+        Ok(())
     }
 
     // ---- allocation ------------------------------------------------------------------------
@@ -639,8 +699,26 @@ impl<'a, R: Persistent> Tx<'a, R> {
     /// Makes everything durable and retires the log.
     pub(crate) fn commit(&mut self) -> Result<()> {
         let sh = self.sh;
-        if self.log.entries == 0 && self.frees.is_empty() {
+        if self.log.entries == 0 && self.frees.is_empty() && self.commit_words.len() <= 1 {
+            // No undo log: only unlogged ranges and at most one commit word. The ranges are
+            // durable before the word, whose 8-byte atomicity commits the transaction.
+            if !self.covered.is_empty() {
+                for (s, e) in self.covered.iter() {
+                    sh.persister.flush(&mut self.batch, s, e - s);
+                }
+                sh.persister.fence(&mut self.batch)?;
+            }
+            if let Some((w, v)) = self.commit_words.pop() {
+                sh.region.atomic(w)?.store(v, Ordering::Release);
+                sh.persister.flush(&mut self.batch, w, 8);
+                sh.persister.fence(&mut self.batch)?;
+            }
             return Ok(());
+        }
+        // Commit words become logged writes.
+        for (w, v) in std::mem::take(&mut self.commit_words) {
+            self.snapshot(w, 8)?;
+            sh.region.atomic(w)?.store(v, Ordering::Release);
         }
         let g = &sh.geo;
         if self.log.unfenced {
@@ -719,6 +797,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
         };
         self.pending_bits.clear();
         self.pending_headers.clear();
+        self.commit_words.clear();
         self.frees.clear();
         if r.is_ok() {
             for b in self.allocs.drain(..) {

@@ -474,3 +474,85 @@ fn recovery_interrupted_by_a_crash() {
     print("recovery_interrupted_by_a_crash", &report);
     assert!(report.recovery_images > 500, "{report}");
 }
+
+// ---- unlogged writes published by one commit word (the KV store's put and remove) ------------
+
+#[derive(Persistent, Clone, Copy, Debug)]
+#[repr(C)]
+struct SlotTable {
+    valid: u64,
+    slots: [[u64; 16]; 16],
+}
+
+type SlotModel = Vec<Option<u64>>;
+
+/// Operation i: fill a free slot with value i (every word), or free a valid slot.
+fn slot_op(model: &SlotModel, i: usize) -> (usize, bool) {
+    let r = mix(i as u64 + 5);
+    let free: Vec<usize> = (0..16).filter(|&k| model[k].is_none()).collect();
+    let used: Vec<usize> = (0..16).filter(|&k| model[k].is_some()).collect();
+    if !used.is_empty() && (free.is_empty() || r % 3 == 0) {
+        (used[(r >> 8) as usize % used.len()], false)
+    } else {
+        (free[(r >> 8) as usize % free.len()], true)
+    }
+}
+
+#[test]
+fn unlogged_writes_published_by_a_commit_word() {
+    const OPS: usize = 80;
+    let mut states: Vec<SlotModel> = vec![vec![None; 16]];
+    let mut plan = Vec::new();
+    for i in 0..OPS {
+        let mut m = states[states.len() - 1].clone();
+        let (k, fill) = slot_op(&m, i);
+        m[k] = fill.then_some(i as u64 + 1);
+        plan.push((k, fill));
+        states.push(m);
+    }
+    let report = CrashTest::new()
+        .run::<SlotTable, _, _, _>(
+            "crash-commit-word",
+            pobj::MIN_POOL_SIZE,
+            |_| Ok(()),
+            OPS,
+            move |pool, i| {
+                let (k, fill) = plan[i];
+                let root = pool.root_ptr();
+                let fences = pool.persist_stats().fences;
+                pool.transaction(|tx| {
+                    let valid = tx.root().valid;
+                    if fill {
+                        tx.update_field_unlogged(root, |r| &mut r.slots[k], [i as u64 + 1; 16])?;
+                        tx.commit_word(root, |r| &mut r.valid, valid | 1 << k)
+                    } else {
+                        tx.commit_word(root, |r| &mut r.valid, valid & !(1 << k))
+                    }
+                })
+                .map_err(|e| e.to_string())?;
+                let used = pool.persist_stats().fences - fences;
+                let want = if fill { 2 } else { 1 };
+                if used != want {
+                    return Err(format!("{used} fences, expected {want}"));
+                }
+                Ok(())
+            },
+            move |pool, done| {
+                let t = pool.root();
+                let got: SlotModel = (0..16)
+                    .map(|k| {
+                        if t.valid & (1 << k) == 0 {
+                            Ok(None)
+                        } else if t.slots[k].iter().all(|&w| w == t.slots[k][0]) {
+                            Ok(Some(t.slots[k][0]))
+                        } else {
+                            Err(format!("slot {k} is valid but torn: {:?}", t.slots[k]))
+                        }
+                    })
+                    .collect::<Result<_, String>>()?;
+                accept(&got, &states, done)
+            },
+        )
+        .unwrap_or_else(|f| panic!("{f}"));
+    print("unlogged_writes_published_by_a_commit_word", &report);
+}
