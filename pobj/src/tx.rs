@@ -375,6 +375,87 @@ impl<'a, R: Persistent> Tx<'a, R> {
         unsafe { self.sh.region.write(foff, &value) }
     }
 
+    /// Checks a field at byte `offset` of a `T` at `off`, for an `F`: in bounds and aligned.
+    fn field_at<T: Persistent, F: Persistent>(off: u64, offset: usize) -> Result<u64> {
+        let len = core::mem::size_of::<F>();
+        match offset.checked_add(len) {
+            Some(end)
+                if end <= core::mem::size_of::<T>()
+                    && offset.is_multiple_of(core::mem::align_of::<F>()) =>
+            {
+                Ok(off + offset as u64)
+            }
+            _ => Err(Error::OutOfBounds {
+                offset: off,
+                start: offset as u64,
+                end: offset.saturating_add(len) as u64,
+                len: core::mem::size_of::<T>() as u64,
+            }),
+        }
+    }
+
+    /// Like [`Tx::update_field`], with the field given by its byte offset in `T` (for example
+    /// from `core::mem::offset_of!`): cheaper for large objects. Writing any `F` anywhere in a
+    /// `T` is memory-safe, since both are valid for every bit pattern.
+    pub fn update_at<T: Persistent, F: Persistent>(
+        &mut self,
+        p: PPtr<T>,
+        offset: usize,
+        value: F,
+    ) -> Result<()> {
+        self.live()?;
+        let off = self.resolve_typed(p)?;
+        let foff = Self::field_at::<T, F>(off, offset)?;
+        self.snapshot(foff, core::mem::size_of::<F>() as u64)?;
+        // SAFETY: in bounds of a live object held exclusively by this transaction; no reference
+        // into it is live.
+        unsafe { self.sh.region.write(foff, &value) }
+    }
+
+    /// Like [`Tx::update_field_unlogged`], with the field given by its byte offset.
+    pub fn update_at_unlogged<T: Persistent, F: Persistent>(
+        &mut self,
+        p: PPtr<T>,
+        offset: usize,
+        value: F,
+    ) -> Result<()> {
+        self.live()?;
+        let off = self.resolve_typed(p)?;
+        let foff = Self::field_at::<T, F>(off, offset)?;
+        let len = core::mem::size_of::<F>() as u64;
+        // SAFETY: in bounds of a live object; no reference into it is live (`&mut self`).
+        unsafe { self.sh.region.write(foff, &value)? };
+        self.covered.insert(foff, foff + len);
+        Ok(())
+    }
+
+    /// Like [`Tx::commit_word`], with the field given by its byte offset.
+    pub fn commit_word_at<T: Persistent>(
+        &mut self,
+        p: PPtr<T>,
+        offset: usize,
+        value: u64,
+    ) -> Result<()> {
+        self.live()?;
+        let off = self.resolve_typed(p)?;
+        let foff = Self::field_at::<T, u64>(off, offset)?;
+        self.push_commit_word(foff, value)
+    }
+
+    fn push_commit_word(&mut self, foff: u64, v: u64) -> Result<()> {
+        if !foff.is_multiple_of(8) {
+            return Err(Error::InvalidPointer {
+                offset: foff,
+                reason: "a commit word must be an aligned 8-byte field",
+            });
+        }
+        match self.commit_words.iter_mut().find(|(w, _)| *w == foff) {
+            Some(e) => e.1 = v,
+            None => self.commit_words.push((foff, v)),
+        }
+        Ok(())
+    }
+
     /// Finds a field's offset on a DRAM copy of the object at `off` (whatever the closure
     /// writes there is discarded).
     fn field_offset<T: Persistent, F: Persistent>(
@@ -446,12 +527,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
         }
         let mut b = [0u8; 8];
         b.copy_from_slice(crate::persistent::as_bytes(&value));
-        let v = u64::from_le_bytes(b);
-        match self.commit_words.iter_mut().find(|(w, _)| *w == foff) {
-            Some(e) => e.1 = v,
-            None => self.commit_words.push((foff, v)),
-        }
-        Ok(())
+        self.push_commit_word(foff, u64::from_le_bytes(b))
     }
 
     // ---- allocation ------------------------------------------------------------------------
