@@ -167,10 +167,11 @@ impl fmt::Display for Report {
     }
 }
 
-/// The checker: given a recovered pool and the number of operations that had returned when
-/// the crash came, say whether the state is acceptable (typically: equal to the model after
-/// `completed` operations, or after `completed + 1`).
-pub type Checker<R> = dyn Fn(&Pool<R>, usize) -> Result<(), String> + Send + Sync;
+/// How a store is built on a recovered pool, and how it is checked.
+struct Target<R, St> {
+    open: Box<dyn Fn(Pool<R>) -> Result<St, String> + Send + Sync>,
+    check: Box<dyn Fn(&St, usize) -> Result<(), String> + Send + Sync>,
+}
 
 /// A crash-test configuration.
 #[derive(Clone, Debug)]
@@ -268,15 +269,16 @@ impl CrashTest {
     /// Runs the workload: `setup` on a fresh simulated pool (not crash-tested), then `ops`
     /// operations `op(pool, i)` in order; at each crash point, every chosen post-crash image is
     /// opened, must pass `Pool::check`, and is given to `check` with the number of operations
-    /// that had returned. After the last operation, the final persisted image is checked with
-    /// `completed == ops`.
+    /// that had returned (the checker says whether that state is acceptable: typically equal
+    /// to the model after `completed` operations, or after `completed + 1`). After the last
+    /// operation, the final persisted image is checked with `completed == ops`.
     pub fn run<R, S, W, C>(
         &self,
         layout: &str,
         size: u64,
         setup: S,
         ops: usize,
-        mut op: W,
+        op: W,
         check: C,
     ) -> Result<Report, Failure>
     where
@@ -284,6 +286,31 @@ impl CrashTest {
         S: FnOnce(&Pool<R>) -> Result<(), String>,
         W: FnMut(&Pool<R>, usize) -> Result<(), String>,
         C: Fn(&Pool<R>, usize) -> Result<(), String> + Send + Sync + 'static,
+    {
+        self.run_store(layout, size, Ok, setup, ops, op, check)
+    }
+
+    /// Like [`CrashTest::run`] for a structure that owns its pool (such as a key-value store):
+    /// `open` builds it on the workload's new pool and on every recovered image (after
+    /// `Pool::check` passed); `setup`, `op` and `check` work on it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_store<R, St, O, S, W, C>(
+        &self,
+        layout: &str,
+        size: u64,
+        open: O,
+        setup: S,
+        ops: usize,
+        mut op: W,
+        check: C,
+    ) -> Result<Report, Failure>
+    where
+        R: Persistent,
+        St: 'static,
+        O: Fn(Pool<R>) -> Result<St, String> + Send + Sync + 'static,
+        S: FnOnce(&St) -> Result<(), String>,
+        W: FnMut(&St, usize) -> Result<(), String>,
+        C: Fn(&St, usize) -> Result<(), String> + Send + Sync + 'static,
     {
         let fail = |message: String, completed: usize| Failure {
             seed: self.seed,
@@ -296,10 +323,14 @@ impl CrashTest {
             completed,
             message,
         };
+        let target: Arc<Target<R, St>> = Arc::new(Target {
+            open: Box::new(open),
+            check: Box::new(check),
+        });
         let (pool, sim) = Pool::<R>::create_simulated(layout, size)
             .map_err(|e| fail(format!("create: {e}"), 0))?;
-        setup(&pool).map_err(|m| fail(format!("setup: {m}"), 0))?;
-        let check: Arc<Checker<R>> = Arc::new(check);
+        let store = (target.open)(pool).map_err(|m| fail(format!("open: {m}"), 0))?;
+        setup(&store).map_err(|m| fail(format!("setup: {m}"), 0))?;
         let shared = Arc::new(HookState {
             cfg: self.clone(),
             layout: layout.to_string(),
@@ -309,14 +340,14 @@ impl CrashTest {
         let base = sim.fences();
         {
             let shared = Arc::clone(&shared);
-            let check = Arc::clone(&check);
+            let target = Arc::clone(&target);
             sim.set_hook(Some(Box::new(move |cp: &CrashPoint<'_>| {
-                shared.at_point(cp.index - base, cp, &check);
+                shared.at_point(cp.index - base, cp, &target);
             })));
         }
         for i in 0..ops {
             shared.completed.store(i, Ordering::SeqCst);
-            if let Err(m) = op(&pool, i) {
+            if let Err(m) = op(&store, i) {
                 sim.set_hook(None);
                 return Err(fail(format!("operation {i} failed: {m}"), i));
             }
@@ -327,7 +358,7 @@ impl CrashTest {
         shared.completed.store(ops, Ordering::SeqCst);
         sim.set_hook(None);
         let points = sim.fences() - base;
-        drop(pool);
+        drop(store);
         let (mut report, failure) = {
             let mut g = shared.out.lock().unwrap_or_else(|e| e.into_inner());
             (g.0, g.1.take())
@@ -346,7 +377,7 @@ impl CrashTest {
                 subset: Subset::None,
                 recovery: None,
             };
-            if let Err(message) = open_and_check::<R>(&image, layout, ops, &check) {
+            if let Err(message) = open_and_check(&image, layout, ops, &target) {
                 return Err(Failure {
                     seed: self.seed,
                     case,
@@ -376,7 +407,12 @@ impl HookState {
             .is_some()
     }
 
-    fn at_point<R: Persistent>(&self, point: u64, cp: &CrashPoint<'_>, check: &Arc<Checker<R>>) {
+    fn at_point<R: Persistent, St: 'static>(
+        &self,
+        point: u64,
+        cp: &CrashPoint<'_>,
+        check: &Arc<Target<R, St>>,
+    ) {
         if self.failed() {
             return;
         }
@@ -421,7 +457,7 @@ impl HookState {
                 let result = match &cfg.replay {
                     Some(c) if c.recovery.is_some() => {
                         case.recovery.clone_from(&c.recovery);
-                        recovery_crash::<R>(
+                        recovery_crash(
                             &image,
                             &self.layout,
                             completed,
@@ -431,10 +467,10 @@ impl HookState {
                             &mut report,
                         )
                     }
-                    Some(_) => open_and_check::<R>(&image, &self.layout, completed, check)
+                    Some(_) => open_and_check(&image, &self.layout, completed, check)
                         .map_err(|m| (m, None)),
                     None if cfg.recovery_every > 0 && serial.is_multiple_of(cfg.recovery_every) => {
-                        recovery_crash::<R>(
+                        recovery_crash(
                             &image,
                             &self.layout,
                             completed,
@@ -444,7 +480,7 @@ impl HookState {
                             &mut report,
                         )
                     }
-                    None => open_and_check::<R>(&image, &self.layout, completed, check)
+                    None => open_and_check(&image, &self.layout, completed, check)
                         .map_err(|m| (m, None)),
                 };
                 if let Err((message, rec)) = result {
@@ -472,16 +508,16 @@ type CheckError = (String, Option<(u64, Granularity, Subset)>);
 
 /// Opens an image (recovery runs), checks the pool, then runs the user's checker. Panics in
 /// pobj or in the checker are failures too.
-fn open_and_check<R: Persistent>(
+fn open_and_check<R: Persistent, St: 'static>(
     image: &[u8],
     layout: &str,
     completed: usize,
-    check: &Arc<Checker<R>>,
+    target: &Arc<Target<R, St>>,
 ) -> Result<(), String> {
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let pool = Pool::<R>::open_image_untracked(image, layout)
             .map_err(|e| format!("open failed: {e}"))?;
-        verify(&pool, completed, check)
+        verify(pool, completed, target)
     }));
     match r {
         Ok(r) => r,
@@ -489,10 +525,11 @@ fn open_and_check<R: Persistent>(
     }
 }
 
-fn verify<R: Persistent>(
-    pool: &Pool<R>,
+/// Checks a recovered pool, builds the store on it and runs the user's checker.
+fn verify<R: Persistent, St: 'static>(
+    pool: Pool<R>,
     completed: usize,
-    check: &Arc<Checker<R>>,
+    target: &Arc<Target<R, St>>,
 ) -> Result<(), String> {
     let report = pool.check();
     if !report.is_ok() {
@@ -501,7 +538,9 @@ fn verify<R: Persistent>(
             report.problems.join("; ")
         ));
     }
-    check(pool, completed)
+    let store =
+        (target.open)(pool).map_err(|m| format!("opening the store on the recovered pool: {m}"))?;
+    (target.check)(&store, completed)
 }
 
 fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
@@ -513,11 +552,11 @@ fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
 
 /// Opens `image` on a medium whose fences (recovery's) are crash points: each recovery crash
 /// point's images are opened and checked, then the recovered pool itself is checked.
-fn recovery_crash<R: Persistent>(
+fn recovery_crash<R: Persistent, St: 'static>(
     image: &[u8],
     layout: &str,
     completed: usize,
-    check: &Arc<Checker<R>>,
+    check: &Arc<Target<R, St>>,
     cfg: &CrashTest,
     only: Option<(u64, Granularity, Subset)>,
     report: &mut Report,
@@ -562,7 +601,7 @@ fn recovery_crash<R: Persistent>(
                 for subset in subsets {
                     build_image(&mut img, cp, &units, gr, &subset);
                     g.0.recovery_images += 1;
-                    if let Err(m) = open_and_check::<R>(&img, &layout, completed, &check) {
+                    if let Err(m) = open_and_check(&img, &layout, completed, &check) {
                         g.1 = Some((
                             format!("after a crash during recovery: {m}"),
                             Some((point, gr, subset)),
@@ -586,7 +625,7 @@ fn recovery_crash<R: Persistent>(
         return Err(e);
     }
     match opened {
-        Ok(Ok(pool)) => verify(&pool, completed, check).map_err(|m| (m, None)),
+        Ok(Ok(pool)) => verify(pool, completed, check).map_err(|m| (m, None)),
         Ok(Err(e)) => Err((format!("open failed: {e}"), None)),
         Err(p) => Err((format!("panic: {}", panic_message(&p)), None)),
     }

@@ -822,7 +822,7 @@ impl<R: Persistent> Pool<R> {
     /// # Safety
     /// While `f` runs, no other thread may read or write any object (or byte range) that `f`
     /// modifies, nor free or modify an object that `f` reads. Structures that lock their own
-    /// nodes (as the KV store does per leaf) meet this. Allocation and free are safe to run
+    /// nodes meet this. Allocation and free are safe to run
     /// concurrently: the allocator synchronizes itself.
     pub unsafe fn transaction_shared<T, E, F>(&self, f: F) -> Result<T, E>
     where

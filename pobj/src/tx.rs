@@ -6,9 +6,10 @@
 //! 2. An allocation reserves a block in DRAM, writes the object into it, and appends an
 //!    "allocated" entry; the persistent bitmap bit (or chunk header) is set after the next fence,
 //!    which makes that entry durable first.
-//! 3. Commit appends "freed" entries for the transaction's frees, fences if any entry is not yet
-//!    durable, applies the frees, flushes every modified range and metadata word, fences, and
-//!    retires the log (generation + 1, flushed, fenced).
+//! 3. A free appends a "freed" entry at once; commit fences if any entry is not yet durable,
+//!    applies the frees, flushes every modified range and metadata word, fences, and retires the
+//!    log (generation + 1, flushed, fenced). A transaction with only unlogged writes and one
+//!    commit word skips the log: data, fence, word, fence.
 //! 4. Abort (an `Err`, a panic, or a failed nested transaction) undoes the log's entries in
 //!    reverse, fences, and retires the log; the reserved blocks return to the free lists.
 
@@ -247,7 +248,11 @@ impl<'a, R: Persistent> Tx<'a, R> {
     /// Fences, then applies the allocation bits whose log entries that fence made durable.
     fn fence_and_apply(&mut self) -> Result<()> {
         let sh = self.sh;
-        sh.persister.fence(&mut self.batch)?;
+        if let Err(e) = sh.persister.fence(&mut self.batch) {
+            // Entries that may not be durable must never be relied on: doom the transaction.
+            self.aborted = true;
+            return Err(e);
+        }
         self.log.unfenced = false;
         for (w, m) in self.pending_bits.drain(..) {
             sh.region.atomic(w)?.fetch_or(m, Ordering::AcqRel);
@@ -546,6 +551,13 @@ impl<'a, R: Persistent> Tx<'a, R> {
         };
         self.allocs.push(block);
         let g = &sh.geo;
+        // The header first: the block is reserved, and once its bit is set (after the entry's
+        // fence) a resolver must find a valid header.
+        let hoff = block.header_offset(g);
+        sh.region.atomic(hoff)?.store(size, Ordering::Release);
+        sh.region
+            .atomic(hoff + 8)?
+            .store(type_id, Ordering::Release);
         let r = match block.bit(g) {
             Some((w, m)) => self
                 .append(KIND_ALLOC_BITS, w, m, &[])
@@ -569,11 +581,6 @@ impl<'a, R: Persistent> Tx<'a, R> {
             // issues at most two.
             self.fence_and_apply()?;
         }
-        let hoff = block.header_offset(g);
-        sh.region.atomic(hoff)?.store(size, Ordering::Release);
-        sh.region
-            .atomic(hoff + 8)?
-            .store(type_id, Ordering::Release);
         let payload = block.payload_offset(g);
         self.covered.insert(hoff, payload + size);
         self.new_objs
@@ -775,6 +782,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
     /// Makes everything durable and retires the log.
     pub(crate) fn commit(&mut self) -> Result<()> {
         let sh = self.sh;
+        self.live()?;
         if self.log.entries == 0 && self.frees.is_empty() && self.commit_words.len() <= 1 {
             // No undo log: only unlogged ranges and at most one commit word. The ranges are
             // durable before the word, whose 8-byte atomicity commits the transaction.
@@ -791,10 +799,19 @@ impl<'a, R: Persistent> Tx<'a, R> {
             }
             return Ok(());
         }
-        // Commit words become logged writes.
-        for (w, v) in std::mem::take(&mut self.commit_words) {
-            self.snapshot(w, 8)?;
+        // Commit words become logged writes: each word's current bytes are logged (whatever
+        // else covered them), one fence makes the entries durable, then the words are stored.
+        let words = std::mem::take(&mut self.commit_words);
+        for &(w, _) in &words {
+            let cur = sh.region.atomic(w)?.load(Ordering::Acquire);
+            self.append(KIND_SNAPSHOT, w, 8, &cur.to_le_bytes())?;
+        }
+        if !words.is_empty() {
+            self.fence_and_apply()?;
+        }
+        for (w, v) in words {
             sh.region.atomic(w)?.store(v, Ordering::Release);
+            self.meta.push(w);
         }
         let g = &sh.geo;
         if self.log.unfenced {

@@ -296,7 +296,10 @@ fn fence_counts() {
     push(&pool, 1);
     let d = pool.persist_stats().since(&s);
     assert!(d.fences <= 4, "{d:?}");
-    assert_eq!(d.fences, 3, "alloc + link takes 3 fences: {d:?}");
+    if pool.persist_mode() != pobj::PersistMode::Msync {
+        // In cache-line mode the allocation's entry shares the link snapshot's fence.
+        assert_eq!(d.fences, 3, "alloc + link takes 3 fences: {d:?}");
+    }
 
     // Atomic allocation outside a transaction.
     let s = pool.persist_stats();
@@ -312,7 +315,10 @@ fn fence_counts() {
         )
         .unwrap();
     let d = pool.persist_stats().since(&s);
-    assert_eq!(d.fences, 3, "{d:?}");
+    assert!(d.fences <= 4, "{d:?}");
+    if pool.persist_mode() != pobj::PersistMode::Msync {
+        assert_eq!(d.fences, 3, "{d:?}");
+    }
     assert_eq!(pool.root().head, p);
     assert_eq!(pool.get(p).unwrap().value, 5);
 }

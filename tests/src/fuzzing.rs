@@ -536,3 +536,174 @@ pub fn open_damaged(data: &[u8]) -> DamageOutcome {
         problems: report.problems.len(),
     }
 }
+
+// ---- kv_crash --------------------------------------------------------------------------------
+
+/// One key-value operation of a `kv_crash` input.
+#[derive(Arbitrary, Clone, Debug)]
+pub enum KvOp {
+    /// Put key `k` (one of 256 keys of varying length) with `len % 300` bytes of `byte`
+    /// (out of line above 120 bytes in all).
+    Put(u8, u16, u8),
+    /// Remove key `k`.
+    Remove(u8),
+    /// A batch of puts (`Some`) and removes (`None`).
+    Batch(Vec<(u8, Option<(u16, u8)>)>),
+}
+
+/// A `kv_crash` input.
+#[derive(Arbitrary, Clone, Debug)]
+pub struct KvCrashInput {
+    /// The operations.
+    pub ops: Vec<KvOp>,
+    /// Crash point (modulo the number of fences).
+    pub point: u16,
+    /// Torn lines.
+    pub words: bool,
+    /// Which differing units survive.
+    pub subset: u64,
+}
+
+fn kv_key(k: u8) -> Vec<u8> {
+    let mut v = format!("k{:03}", k).into_bytes();
+    v.extend(std::iter::repeat_n(b'.', usize::from(k % 7) * 3));
+    v
+}
+
+type KvModel = std::collections::BTreeMap<Vec<u8>, Vec<u8>>;
+
+fn kv_apply(m: &mut KvModel, op: &KvOp) {
+    match op {
+        KvOp::Put(k, len, b) => {
+            m.insert(kv_key(*k), vec![*b; usize::from(*len) % 300]);
+        }
+        KvOp::Remove(k) => {
+            m.remove(&kv_key(*k));
+        }
+        KvOp::Batch(ops) => {
+            for (k, v) in ops {
+                match v {
+                    Some((len, b)) => m.insert(kv_key(*k), vec![*b; usize::from(*len) % 300]),
+                    None => m.remove(&kv_key(*k)),
+                };
+            }
+        }
+    }
+}
+
+fn kv_run(db: &pobj_kv::Db, op: &KvOp) -> Result<(), pobj_kv::Error> {
+    match op {
+        KvOp::Put(k, len, b) => db.put(kv_key(*k), vec![*b; usize::from(*len) % 300]),
+        KvOp::Remove(k) => db.remove(kv_key(*k)).map(|_| ()),
+        KvOp::Batch(ops) => {
+            let mut wb = pobj_kv::WriteBatch::new();
+            for (k, v) in ops {
+                match v {
+                    Some((len, b)) => wb.put(kv_key(*k), vec![*b; usize::from(*len) % 300]),
+                    None => wb.remove(kv_key(*k)),
+                };
+            }
+            db.write(&wb)
+        }
+    }
+}
+
+/// The `kv_crash` target: arbitrary puts, removes and batches and a crash choice; the
+/// recovered store must pass `Db::check` and hold the contents before or after the interrupted
+/// operation.
+pub fn kv_crash(data: &[u8]) -> Result<(), String> {
+    let Ok(mut input) = KvCrashInput::arbitrary(&mut Unstructured::new(data)) else {
+        return Ok(());
+    };
+    input.ops.truncate(60);
+    for op in &mut input.ops {
+        if let KvOp::Batch(b) = op {
+            b.truncate(16);
+        }
+    }
+    let open =
+        |pool: Pool<pobj_kv::leaf::KvRoot>| pobj_kv::Db::from_pool(pool).map_err(|e| e.to_string());
+    let ops = input.ops.clone();
+    let committed = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let c2 = std::sync::Arc::clone(&committed);
+    let report = CrashTest::new()
+        .granularities(&[])
+        .recovery_every(0)
+        .run_store(
+            pobj_kv::LAYOUT,
+            SIZE,
+            open,
+            |_| Ok(()),
+            ops.len(),
+            |db: &pobj_kv::Db, i| {
+                let ok = match kv_run(db, &ops[i]) {
+                    Ok(()) => true,
+                    Err(pobj_kv::Error::OutOfSpace) => false,
+                    Err(e) => return Err(e.to_string()),
+                };
+                c2.lock().map_err(|_| "poisoned".to_string())?.push(ok);
+                Ok(())
+            },
+            |_: &pobj_kv::Db, _| Ok(()),
+        )
+        .map_err(|f| f.to_string())?;
+    if report.points == 0 {
+        return Ok(());
+    }
+    let committed = committed
+        .lock()
+        .map_err(|_| "poisoned".to_string())?
+        .clone();
+    let mut states = vec![KvModel::new()];
+    for (op, ok) in input.ops.iter().zip(&committed) {
+        let mut m = states[states.len() - 1].clone();
+        if *ok {
+            kv_apply(&mut m, op);
+        }
+        states.push(m);
+    }
+    let granularity = if input.words {
+        Granularity::Word
+    } else {
+        Granularity::Line
+    };
+    let case = Case {
+        point: u64::from(input.point) % report.points,
+        granularity,
+        subset: Subset::Random(input.subset),
+        recovery: None,
+    };
+    let ops = input.ops.clone();
+    CrashTest::new()
+        .replay(case)
+        .run_store(
+            pobj_kv::LAYOUT,
+            SIZE,
+            open,
+            |_| Ok(()),
+            ops.len(),
+            |db: &pobj_kv::Db, i| match kv_run(db, &ops[i]) {
+                Ok(()) | Err(pobj_kv::Error::OutOfSpace) => Ok(()),
+                Err(e) => Err(e.to_string()),
+            },
+            move |db: &pobj_kv::Db, done| {
+                let report = db.check();
+                if !report.is_ok() {
+                    return Err(format!("Db::check: {}", report.problems.join("; ")));
+                }
+                let got: KvModel = db
+                    .iter()
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| e.to_string())?;
+                if got == states[done] || states.get(done + 1) == Some(&got) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "store contents are neither before nor after operation {done}"
+                    ))
+                }
+            },
+        )
+        .map(|_| ())
+        .map_err(|f| f.to_string())
+}

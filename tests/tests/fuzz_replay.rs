@@ -103,3 +103,21 @@ fn damage_that_open_must_catch() {
         Ok(_) => panic!("a damaged chunk table opened"),
     }
 }
+
+#[test]
+fn kv_crash_corpus_and_random_inputs() {
+    let n = cases(150);
+    let mut total = 0;
+    for input in seeds("kv_crash")
+        .into_iter()
+        .chain(random_inputs(0x4B_5643, n, 700))
+    {
+        if let Err(m) = fuzzing::kv_crash(&input) {
+            panic!("kv_crash failed on input {input:?}: {m}");
+        }
+        total += 1;
+    }
+    eprintln!(
+        "kv_crash: {total} inputs (key-value operation sequences with a crash choice) checked"
+    );
+}
