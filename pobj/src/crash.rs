@@ -167,10 +167,15 @@ impl fmt::Display for Report {
     }
 }
 
+/// Builds a store on a recovered pool.
+type Opener<R, St> = dyn Fn(Pool<R>) -> Result<St, String> + Send + Sync;
+/// Checks a recovered store given the number of completed operations.
+type Checker<St> = dyn Fn(&St, usize) -> Result<(), String> + Send + Sync;
+
 /// How a store is built on a recovered pool, and how it is checked.
 struct Target<R, St> {
-    open: Box<dyn Fn(Pool<R>) -> Result<St, String> + Send + Sync>,
-    check: Box<dyn Fn(&St, usize) -> Result<(), String> + Send + Sync>,
+    open: Box<Opener<R, St>>,
+    check: Box<Checker<St>>,
 }
 
 /// A crash-test configuration.

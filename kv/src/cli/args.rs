@@ -1,0 +1,127 @@
+//! The command line (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use super::codec::parse_size;
+
+/// pkv: a persistent key-value store in a pobj pool.
+///
+/// Keys and values are UTF-8 text, or with --hex lowercase hex (binary data). Every write is
+/// atomic and durable when the command returns. Exit status: 0 success, 1 key not found or
+/// check found problems, 2 error.
+#[derive(Debug, Parser)]
+#[command(name = "pkv", version, about, long_about)]
+pub struct Cli {
+    /// Keys and values in arguments, `scan` output and `load` input are hex.
+    #[arg(long, global = true)]
+    pub hex: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// A pkv command.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Creates a new, empty store.
+    Create {
+        /// The pool file to create (must not exist).
+        pool: PathBuf,
+        /// Pool size: a number with a K, M, G or T suffix (powers of 1024).
+        #[arg(long, default_value = "64M", value_parser = parse_size)]
+        size: u64,
+    },
+    /// Shows the store's size, persistence mode, contents and open time.
+    Info {
+        /// The pool file.
+        pool: PathBuf,
+    },
+    /// Checks the pool and the tree; exit status 1 if anything is wrong.
+    Check {
+        /// The pool file.
+        pool: PathBuf,
+    },
+    /// Inserts or replaces a key's value.
+    Put {
+        /// The pool file.
+        pool: PathBuf,
+        /// The key.
+        #[arg(allow_hyphen_values = true)]
+        key: String,
+        /// The value.
+        #[arg(allow_hyphen_values = true)]
+        value: String,
+    },
+    /// Prints a key's value and a newline; exit status 1 if absent.
+    Get {
+        /// The pool file.
+        pool: PathBuf,
+        /// The key.
+        #[arg(allow_hyphen_values = true)]
+        key: String,
+    },
+    /// Removes a key; exit status 1 if absent.
+    Remove {
+        /// The pool file.
+        pool: PathBuf,
+        /// The key.
+        #[arg(allow_hyphen_values = true)]
+        key: String,
+    },
+    /// Prints the number of keys.
+    Count {
+        /// The pool file.
+        pool: PathBuf,
+    },
+    /// Prints entries as KEY<TAB>VALUE lines in key order.
+    Scan {
+        /// The pool file.
+        pool: PathBuf,
+        /// First key (inclusive).
+        #[arg(long, allow_hyphen_values = true)]
+        from: Option<String>,
+        /// End key (exclusive).
+        #[arg(long, allow_hyphen_values = true)]
+        to: Option<String>,
+        /// At most this many entries.
+        #[arg(long)]
+        limit: Option<u64>,
+    },
+    /// Puts KEY<TAB>VALUE lines from FILE or stdin; prints the number loaded.
+    ///
+    /// Lines are put in order, each durable when the next starts; the first TAB of a line
+    /// splits it (a value may hold TABs) and a trailing CR is dropped. A line without a TAB
+    /// stops the load with an error naming it (the lines before it stay loaded).
+    Load {
+        /// The pool file.
+        pool: PathBuf,
+        /// The input file; stdin if absent or `-`.
+        file: Option<PathBuf>,
+    },
+    /// A quick benchmark of a fresh store (fill, read, overwrite, delete).
+    Bench(BenchArgs),
+}
+
+/// Options of `pkv bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The pool file, replaced and removed afterwards [default: /dev/shm/pkv-bench.pool, or
+    /// pkv-bench.pool in the temporary directory]. An existing file is replaced only if it is
+    /// a pkv store.
+    #[arg(long)]
+    pub pool: Option<PathBuf>,
+    /// Keys per workload.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub keys: u64,
+    /// Bytes per value.
+    #[arg(long, default_value_t = 100)]
+    pub value_size: usize,
+    /// Bytes per key (the key number, big-endian, zero-padded).
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub key_size: u64,
+    /// Seed of the random orders.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
