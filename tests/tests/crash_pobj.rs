@@ -491,7 +491,7 @@ fn slot_op(model: &SlotModel, i: usize) -> (usize, bool) {
     let r = mix(i as u64 + 5);
     let free: Vec<usize> = (0..16).filter(|&k| model[k].is_none()).collect();
     let used: Vec<usize> = (0..16).filter(|&k| model[k].is_some()).collect();
-    if !used.is_empty() && (free.is_empty() || r % 3 == 0) {
+    if !used.is_empty() && (free.is_empty() || r.is_multiple_of(3)) {
         (used[(r >> 8) as usize % used.len()], false)
     } else {
         (free[(r >> 8) as usize % free.len()], true)
