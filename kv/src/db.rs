@@ -1,5 +1,10 @@
 //! `Db`: the store's operations.
 //!
+//! Concurrency (docs/kv.md): readers take no lock — they route through a lock-free index and
+//! validate what they read with the leaf's version; writers lock the leaf they change (and, to
+//! unlink it, its predecessor) and write through shared transactions in their own lanes;
+//! batches exclude other writers.
+//!
 //! Protocols (docs/kv.md):
 //! - **put into a leaf with a free slot**: the entry is written into a free slot without undo
 //!   logging (a free slot's bytes are nobody's), then the leaf's bitmap is switched with one
@@ -14,14 +19,16 @@
 
 use std::ops::{Bound, RangeBounds};
 use std::path::Path;
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 
 use pobj::crash::SimMedium;
 use pobj::{PBytes, PPtr, Pool, Tx};
 
 use crate::error::{Error, Result};
-use crate::inner::{Index, LeafMeta};
+use crate::inner::{self, Index, LeafState};
 use crate::leaf::{KvRoot, Leaf, LeafHead, KV_MAGIC, KV_VERSION, LEAF_MAGIC, SLOTS, SLOT_MASK};
+use crate::optimistic;
 use crate::slot::{self, fingerprint, fits_inline, Slot};
 use crate::{MAX_KEY_LEN, MAX_VALUE_LEN};
 
@@ -162,33 +169,29 @@ struct Hit {
 }
 
 /// A persistent key-value store: a B+ tree whose leaves live in a pobj pool and whose inner
-/// nodes live in DRAM. Every operation is atomic and durable when it returns.
+/// nodes live in DRAM. Every operation is atomic and durable when it returns. `Db` is
+/// `Send + Sync`: share it with `Arc<Db>`; every operation takes `&self`.
 pub struct Db {
     pool: Pool<KvRoot>,
-    index: RwLock<Index>,
+    index: Index,
+    count: AtomicU64,
+    /// Common-path writers hold it shared; batches and `check` exclusively. Readers never.
+    writers: RwLock<()>,
 }
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db")
-            .field("pool", &self.pool.path())
-            .finish()
+        f.debug_struct("Db").field("pool", &self.pool.path()).finish()
     }
 }
 
 fn check_sizes(key: &[u8], value: Option<&[u8]>) -> Result<()> {
     if key.len() > MAX_KEY_LEN {
-        return Err(Error::KeyTooLarge {
-            len: key.len(),
-            max: MAX_KEY_LEN,
-        });
+        return Err(Error::KeyTooLarge { len: key.len(), max: MAX_KEY_LEN });
     }
     if let Some(v) = value {
         if v.len() > MAX_VALUE_LEN {
-            return Err(Error::ValueTooLarge {
-                len: v.len(),
-                max: MAX_VALUE_LEN,
-            });
+            return Err(Error::ValueTooLarge { len: v.len(), max: MAX_VALUE_LEN });
         }
     }
     Ok(())
@@ -196,6 +199,31 @@ fn check_sizes(key: &[u8], value: Option<&[u8]>) -> Result<()> {
 
 fn corrupted(what: &'static str, offset: u64) -> Error {
     Error::Corrupted { what, offset }
+}
+
+/// After this many failed optimistic attempts a reader yields its time slice between attempts.
+const SPIN_BEFORE_YIELD: u32 = 64;
+
+fn backoff(attempt: u32) {
+    if attempt < SPIN_BEFORE_YIELD {
+        std::hint::spin_loop();
+    } else {
+        std::thread::yield_now();
+    }
+}
+
+/// Ends a leaf write even if the operation fails or panics.
+struct WriteGuard<'a>(&'a LeafState);
+impl<'a> WriteGuard<'a> {
+    fn new(st: &'a LeafState) -> Self {
+        st.version.write_begin();
+        WriteGuard(st)
+    }
+}
+impl Drop for WriteGuard<'_> {
+    fn drop(&mut self) {
+        self.0.version.write_end();
+    }
 }
 
 impl Db {
@@ -236,6 +264,7 @@ impl Db {
     pub fn from_pool(pool: Pool<KvRoot>) -> Result<Db> {
         let root = pool.root();
         if root.magic == 0 && root.head.is_null() {
+            // The only safe (exclusive) transaction of the store: no reader exists yet.
             pool.transaction(|tx| {
                 let head = tx.alloc(Leaf::empty(PPtr::null()))?;
                 let r = tx.root_mut()?;
@@ -245,35 +274,17 @@ impl Db {
                 r.slots_per_leaf = SLOTS as u64;
                 Ok::<_, pobj::Error>(())
             })?;
-        } else if root.magic != KV_MAGIC
-            || root.version != KV_VERSION
-            || root.slots_per_leaf != SLOTS as u64
-        {
-            return Err(corrupted(
-                "store root (magic, version or leaf geometry)",
-                pool.root_ptr().offset(),
-            ));
+        } else if root.magic != KV_MAGIC || root.version != KV_VERSION || root.slots_per_leaf != SLOTS as u64 {
+            return Err(corrupted("store root (magic, version or leaf geometry)", pool.root_ptr().offset()));
         }
-        let db = Db {
-            pool,
-            index: RwLock::new(Index::default()),
-        };
-        let index = db.rebuild()?;
-        *db.write_index() = index;
+        let db = Db { pool, index: Index::new(), count: AtomicU64::new(0), writers: RwLock::new(()) };
+        db.rebuild()?;
         Ok(db)
     }
 
     /// The pool the store lives in.
     pub fn pool(&self) -> &Pool<KvRoot> {
         &self.pool
-    }
-
-    fn read_index(&self) -> RwLockReadGuard<'_, Index> {
-        self.index.read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn write_index(&self) -> RwLockWriteGuard<'_, Index> {
-        self.index.write().unwrap_or_else(|e| e.into_inner())
     }
 
     // ---- rebuild --------------------------------------------------------------------------
@@ -283,23 +294,23 @@ impl Db {
         let m = s.meta().ok_or(corrupted("slot metadata", at))?;
         match s.buffer() {
             None => Ok(s.data[..m.klen].to_vec()),
-            Some(b) => self.pool.read_bytes(b, |d| {
-                if d.len() == m.klen + m.vlen {
-                    Ok(d[..m.klen].to_vec())
-                } else {
-                    Err(corrupted("out-of-line entry length", b.offset()))
+            Some(b) => {
+                if self.pool.bytes_len_racy(b)? != (m.klen + m.vlen) as u64 {
+                    return Err(corrupted("out-of-line entry length", b.offset()));
                 }
-            })?,
+                optimistic::buffer(&self.pool, b, 0, m.klen)
+            }
         }
     }
 
-    /// Walks the leaf list and builds the inner nodes: each leaf's bound is its smallest key
-    /// (the first leaf's is the empty key).
-    fn rebuild(&self) -> Result<Index> {
+    /// Walks the leaf list and (re)builds the inner nodes: each leaf's bound is its smallest
+    /// key (the first leaf's is the empty key). Called at open, and with writers excluded after
+    /// a failed batch; old states are marked dead so that readers re-route.
+    fn rebuild(&self) -> Result<()> {
         let root = self.pool.root();
-        let mut index = Index::default();
+        let mut leaves: Vec<(Vec<u8>, PPtr<Leaf>, [u8; SLOTS])> = Vec::new();
+        let mut count = 0;
         let mut p = root.head;
-        let mut first = true;
         let max_leaves = self.pool.size() / core::mem::size_of::<Leaf>() as u64 + 1;
         let mut seen = 0u64;
         while !p.is_null() {
@@ -307,170 +318,159 @@ impl Db {
             if seen > max_leaves {
                 return Err(corrupted("leaf list (cycle)", p.offset()));
             }
-            let (leaf_head, slots, magic) = self.pool.read(p, |l| (l.head, l.slots, l.magic))?;
-            if magic != LEAF_MAGIC {
+            let leaf = optimistic::leaf(&self.pool, p)?;
+            if leaf.magic != LEAF_MAGIC {
                 return Err(corrupted("leaf magic", p.offset()));
             }
             let mut fps = [0u8; SLOTS];
             let mut min: Option<Vec<u8>> = None;
-            let mut n = 0;
-            let mut b = leaf_head.bitmap & SLOT_MASK;
-            while b != 0 {
-                let i = b.trailing_zeros() as usize;
-                b &= b - 1;
-                let s = &slots[i];
-                let m = s.meta().ok_or(corrupted(
-                    "slot metadata",
-                    p.offset() + slot_offset(i) as u64,
-                ))?;
+            for i in leaf.valid() {
+                let s = &leaf.slots[i];
+                let m = s.meta().ok_or(corrupted("slot metadata", p.offset() + slot_offset(i) as u64))?;
                 fps[i] = m.fp;
-                n += 1;
-                if !first {
+                count += 1;
+                if !leaves.is_empty() {
                     let k = self.slot_key(s, p.offset())?;
                     if min.as_ref().is_none_or(|mk| k < *mk) {
                         min = Some(k);
                     }
                 }
             }
-            index.count += n;
-            if first {
-                index.map.insert(Vec::new(), LeafMeta { ptr: p, fps });
+            if leaves.is_empty() {
+                leaves.push((Vec::new(), p, fps));
             } else if let Some(k) = min {
-                index.map.insert(k, LeafMeta { ptr: p, fps });
+                leaves.push((k, p, fps));
             }
             // An empty leaf after the first is not indexed (its range falls to its predecessor);
             // `check` reports it.
-            first = false;
-            p = leaf_head.next;
+            p = leaf.head.next;
         }
-        if index.map.is_empty() {
-            return Err(corrupted(
-                "store has no leaves",
-                self.pool.root_ptr().offset(),
-            ));
+        for old in self.index.iter() {
+            old.value().dead.store(true, Ordering::Release);
         }
-        Ok(index)
-    }
-
-    /// Re-reads the whole tree after a failed transaction (whose DRAM changes may not match the
-    /// rolled-back leaves).
-    fn recover_index(&self, idx: &mut Index) {
-        if let Ok(fresh) = self.rebuild() {
-            *idx = fresh;
+        self.index.clear();
+        let n = leaves.len();
+        for i in 0..n {
+            let high = leaves.get(i + 1).map(|l| l.0.clone());
+            let (low, ptr, fps) = &leaves[i];
+            self.index.insert(low.clone(), LeafState::new(*ptr, low.clone(), high, *fps));
         }
+        self.count.store(count, Ordering::Release);
+        Ok(())
     }
 
     // ---- lookup ---------------------------------------------------------------------------
 
-    /// Finds `key` in the leaf `meta` (outside a transaction).
-    fn find(&self, meta: &LeafMeta, key: &[u8], fp: u8) -> Result<(LeafHead, Option<Hit>)> {
-        let mut cands: Vec<(usize, PBytes, usize)> = Vec::new();
-        let (head, hit) = self.pool.read(meta.ptr, |leaf| {
-            for i in leaf.valid() {
-                if meta.fps[i] != fp {
-                    continue;
-                }
-                let s = &leaf.slots[i];
-                let Some(m) = s.meta() else { continue };
-                if m.out_of_line {
-                    if m.klen == key.len() {
-                        if let Some(b) = s.buffer() {
-                            cands.push((i, b, m.klen));
-                        }
-                    }
-                } else if m.klen == key.len() && &s.data[..m.klen] == key {
-                    return (
-                        leaf.head,
-                        Some(Hit {
-                            slot: i,
-                            buffer: None,
-                        }),
-                    );
-                }
+    /// The state whose range holds `key` (waits out a rebuild in progress).
+    fn route(&self, key: &[u8]) -> Arc<LeafState> {
+        let mut attempt = 0;
+        loop {
+            if let Some(st) = inner::route(&self.index, key) {
+                return st;
             }
-            (leaf.head, None)
-        })?;
-        if hit.is_some() {
-            return Ok((head, hit));
+            backoff(attempt);
+            attempt += 1;
         }
-        for (i, b, klen) in cands {
-            if self
-                .pool
-                .read_bytes(b, |d| d.len() >= klen && &d[..klen] == key)?
-            {
-                return Ok((
-                    head,
-                    Some(Hit {
-                        slot: i,
-                        buffer: Some(b),
-                    }),
-                ));
+    }
+
+    /// Finds `key` in a leaf whose writers are excluded (lock held): bitmap and hit.
+    fn find_locked(&self, st: &LeafState, key: &[u8], fp: u8) -> Result<(LeafHead, Option<Hit>)> {
+        let leaf = optimistic::leaf(&self.pool, st.ptr)?;
+        let head = leaf.head;
+        for i in leaf.valid() {
+            if st.fp(i) != fp {
+                continue;
+            }
+            let s = &leaf.slots[i];
+            let Some(m) = s.meta() else { continue };
+            if m.klen != key.len() {
+                continue;
+            }
+            match s.buffer() {
+                None => {
+                    if &s.data[..m.klen] == key {
+                        return Ok((head, Some(Hit { slot: i, buffer: None })));
+                    }
+                }
+                Some(b) => {
+                    if optimistic::buffer(&self.pool, b, 0, m.klen)? == key {
+                        return Ok((head, Some(Hit { slot: i, buffer: Some(b) })));
+                    }
+                }
             }
         }
         Ok((head, None))
     }
 
-    /// Calls `f` with the value of `key` without copying it; `None` if absent.
-    pub fn get_with<U>(
-        &self,
-        key: impl AsRef<[u8]>,
-        f: impl FnOnce(&[u8]) -> U,
-    ) -> Result<Option<U>> {
-        let key = key.as_ref();
-        check_sizes(key, None)?;
-        let fp = fingerprint(key);
-        let idx = self.read_index();
-        let Some((_, meta)) = idx.route(key) else {
+    /// One optimistic lookup attempt in `st`: `Ok(None)` means "retry", `Ok(Some(v))` the
+    /// validated answer (`v` itself `None` when the key is absent).
+    fn try_get(&self, st: &LeafState, key: &[u8], fp: u8) -> Result<Option<Option<Vec<u8>>>> {
+        let Some(v) = st.version.read_begin() else { return Ok(None) };
+        if st.is_dead() || !st.contains(key) {
             return Ok(None);
-        };
-        let mut f = Some(f);
-        let mut cands: Vec<(PBytes, usize)> = Vec::new();
-        let inline = self.pool.read(meta.ptr, |leaf| {
-            for i in leaf.valid() {
-                if meta.fps[i] != fp {
+        }
+        let read = (|| -> Result<Option<Vec<u8>>> {
+            let bitmap = optimistic::bitmap(&self.pool, st.ptr)? & SLOT_MASK;
+            let mut b = bitmap;
+            while b != 0 {
+                let i = b.trailing_zeros() as usize;
+                b &= b - 1;
+                if st.fp(i) != fp {
                     continue;
                 }
-                let s = &leaf.slots[i];
+                let s = optimistic::slot(&self.pool, st.ptr, i)?;
                 let Some(m) = s.meta() else { continue };
                 if m.klen != key.len() {
                     continue;
                 }
-                if m.out_of_line {
-                    if let Some(b) = s.buffer() {
-                        cands.push((b, m.klen));
+                match s.buffer() {
+                    None => {
+                        if &s.data[..m.klen] == key {
+                            return Ok(Some(s.data[m.klen..m.klen + m.vlen].to_vec()));
+                        }
                     }
-                } else if &s.data[..m.klen] == key {
-                    return f.take().map(|f| f(&s.data[m.klen..m.klen + m.vlen]));
+                    Some(buf) => {
+                        let d = optimistic::buffer(&self.pool, buf, 0, m.klen + m.vlen)?;
+                        if &d[..m.klen] == key {
+                            return Ok(Some(d[m.klen..].to_vec()));
+                        }
+                    }
                 }
             }
-            None
-        })?;
-        if inline.is_some() {
-            return Ok(inline);
+            Ok(None)
+        })();
+        // Anything read (or any error from reading torn data) counts only if validated.
+        if !st.version.read_validate(v) || st.is_dead() {
+            return Ok(None);
         }
-        for (b, klen) in cands {
-            let r = self.pool.read_bytes(b, |d| {
-                if d.len() >= klen && &d[..klen] == key {
-                    f.take().map(|f| f(&d[klen..]))
-                } else {
-                    None
-                }
-            })?;
-            if r.is_some() {
-                return Ok(r);
-            }
-        }
-        Ok(None)
+        read.map(Some)
+    }
+
+    /// Calls `f` with the value of `key`; `None` if absent. The value is copied out of the
+    /// pool and validated before `f` sees it (readers take no lock).
+    pub fn get_with<U>(&self, key: impl AsRef<[u8]>, f: impl FnOnce(&[u8]) -> U) -> Result<Option<U>> {
+        Ok(self.get(key)?.map(|v| f(&v)))
     }
 
     /// The value of `key`, copied; `None` if absent.
     pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
-        self.get_with(key, <[u8]>::to_vec)
+        let key = key.as_ref();
+        check_sizes(key, None)?;
+        let fp = fingerprint(key);
+        let mut attempt = 0;
+        loop {
+            let st = self.route(key);
+            if let Some(r) = self.try_get(&st, key, fp)? {
+                return Ok(r);
+            }
+            backoff(attempt);
+            attempt += 1;
+        }
     }
 
     /// Whether `key` is present.
     pub fn exists(&self, key: impl AsRef<[u8]>) -> Result<bool> {
-        Ok(self.get_with(key, |_| ())?.is_some())
+        Ok(self.get(key)?.is_some())
     }
 
     // ---- put ------------------------------------------------------------------------------
@@ -480,103 +480,83 @@ impl Db {
         let (key, value) = (key.as_ref(), value.as_ref());
         check_sizes(key, Some(value))?;
         let fp = fingerprint(key);
-        let mut idx = self.write_index();
-        let (ptr, head, hit) = {
-            let (_, meta) = idx.route(key).ok_or(corrupted("empty index", 0))?;
-            let (head, hit) = self.find(meta, key, fp)?;
-            (meta.ptr, head, hit)
-        };
-        let free = !head.bitmap & SLOT_MASK;
-        if free == 0 {
-            // Full leaf: split and insert in one logged transaction.
-            let r = self
-                .pool
-                .transaction(|tx| self.put_tx(tx, &mut idx, key, value));
-            if r.is_err() {
-                self.recover_index(&mut idx);
+        let _w = self.writers.read().unwrap_or_else(|e| e.into_inner());
+        loop {
+            let st = self.route(key);
+            let _g = st.lock();
+            if st.is_dead() || !st.contains(key) {
+                continue;
             }
-            return r;
-        }
-        let slot_i = free.trailing_zeros() as usize;
-        let old_buf = hit.and_then(|h| h.buffer);
-        self.pool.transaction(|tx| {
-            let s = if fits_inline(key.len(), value.len()) {
-                slot::inline(key, value)
-            } else {
-                let b = tx.alloc_bytes_zeroed((key.len() + value.len()) as u64)?;
-                tx.write_bytes(b, 0, key)?;
-                tx.write_bytes(b, key.len() as u64, value)?;
-                slot::out_of_line(key, value.len(), b)
-            };
-            // A free slot's bytes are nobody's: no undo log needed for them.
-            tx.update_at_unlogged(ptr, slot_offset(slot_i), s)?;
-            let mut bitmap = head.bitmap | 1 << slot_i;
-            if let Some(h) = hit {
-                bitmap &= !(1 << h.slot);
-            }
-            if let Some(b) = old_buf {
-                tx.free_bytes(b)?;
-            }
-            tx.commit_word_at(ptr, BITMAP_OFFSET, bitmap)?;
-            Ok::<_, Error>(())
-        })?;
-        if let Some((_, meta)) = idx.route_mut(key) {
-            meta.fps[slot_i] = fp;
-        }
-        if hit.is_none() {
-            idx.count += 1;
-        }
-        Ok(())
-    }
-
-    /// Put inside a transaction, with logged writes (batches, and puts that split).
-    fn put_tx(
-        &self,
-        tx: &mut Tx<'_, KvRoot>,
-        idx: &mut Index,
-        key: &[u8],
-        value: &[u8],
-    ) -> Result<()> {
-        let fp = fingerprint(key);
-        for _ in 0..3 {
-            let (ptr, head, hit) = {
-                let (_, meta) = idx.route(key).ok_or(corrupted("empty index", 0))?;
-                let (head, hit) = find_tx(tx, meta, key, fp)?;
-                (meta.ptr, head, hit)
-            };
+            let (head, hit) = self.find_locked(&st, key, fp)?;
             let free = !head.bitmap & SLOT_MASK;
             if free == 0 {
-                let sep = idx.route(key).map(|(s, _)| s.clone()).unwrap_or_default();
-                split_tx(tx, idx, &sep)?;
+                self.split_locked(&st)?;
                 continue;
             }
             let slot_i = free.trailing_zeros() as usize;
-            let s = if fits_inline(key.len(), value.len()) {
-                slot::inline(key, value)
-            } else {
-                let b = tx.alloc_bytes_zeroed((key.len() + value.len()) as u64)?;
-                tx.write_bytes(b, 0, key)?;
-                tx.write_bytes(b, key.len() as u64, value)?;
-                slot::out_of_line(key, value.len(), b)
+            let ptr = st.ptr;
+            let wg = WriteGuard::new(&st);
+            #[expect(unsafe_code, reason = "shared transactions: the store does its own locking")]
+            // SAFETY: this transaction modifies only leaf `ptr`, whose writers are excluded by
+            // its lock, through atomic stores (`update_at_unlogged`, `commit_word_at`), and a
+            // buffer it allocates; the old buffer it frees is reachable only from this leaf.
+            // Readers use the racy-read primitives and validate with the leaf's version.
+            let r = unsafe {
+                self.pool.transaction_shared(|tx| {
+                    let s = new_slot(tx, key, value)?;
+                    // A free slot's bytes are nobody's: no undo log needed for them.
+                    tx.update_at_unlogged(ptr, slot_offset(slot_i), s)?;
+                    let mut bitmap = head.bitmap | 1 << slot_i;
+                    if let Some(h) = hit {
+                        bitmap &= !(1 << h.slot);
+                        if let Some(b) = h.buffer {
+                            tx.free_bytes(b)?;
+                        }
+                    }
+                    tx.commit_word_at(ptr, BITMAP_OFFSET, bitmap)?;
+                    Ok::<_, Error>(())
+                })
             };
-            tx.update_at(ptr, slot_offset(slot_i), s)?;
-            let mut bitmap = head.bitmap | 1 << slot_i;
-            if let Some(h) = hit {
-                bitmap &= !(1 << h.slot);
-                if let Some(b) = h.buffer {
-                    tx.free_bytes(b)?;
+            if r.is_ok() {
+                st.fps[slot_i].store(fp, std::sync::atomic::Ordering::Relaxed);
+                if hit.is_none() {
+                    self.count.fetch_add(1, Ordering::AcqRel);
                 }
             }
-            tx.update_at(ptr, BITMAP_OFFSET, bitmap)?;
-            if let Some((_, meta)) = idx.route_mut(key) {
-                meta.fps[slot_i] = fp;
-            }
-            if hit.is_none() {
-                idx.count += 1;
-            }
-            return Ok(());
+            drop(wg);
+            return r;
         }
-        Err(corrupted("leaf still full after a split", 0))
+    }
+
+    /// Splits the full leaf `st` (its lock held): a new leaf takes the upper half of the
+    /// entries; the two new states replace `st`, which dies.
+    fn split_locked(&self, st: &Arc<LeafState>) -> Result<()> {
+        let leaf = optimistic::leaf(&self.pool, st.ptr)?;
+        let plan = split_plan(&self.pool, st, &leaf)?;
+        let wg = WriteGuard::new(st);
+        #[expect(unsafe_code, reason = "shared transactions: the store does its own locking")]
+        // SAFETY: modifies only leaf `st.ptr` (lock held; atomic stores via `update_at`) and a
+        // leaf it allocates, which no one can reach before the index publishes it.
+        let r = unsafe {
+            self.pool.transaction_shared(|tx| {
+                let n = tx.alloc(plan.new_leaf)?;
+                tx.update_at(st.ptr, HEAD_OFFSET, LeafHead { bitmap: plan.keep_bitmap, next: n })?;
+                Ok::<_, Error>(n)
+            })
+        };
+        if let Ok(n) = r {
+            self.publish_split(st, n, &plan);
+        }
+        drop(wg);
+        r.map(|_| ())
+    }
+
+    fn publish_split(&self, st: &Arc<LeafState>, n: PPtr<Leaf>, plan: &SplitPlan) {
+        let right = LeafState::new(n, plan.bound.clone(), st.high.clone(), plan.right_fps);
+        let left = LeafState::new(st.ptr, st.low.clone(), Some(plan.bound.clone()), plan.left_fps);
+        self.index.insert(plan.bound.clone(), right);
+        self.index.insert(st.low.clone(), left);
+        st.dead.store(true, Ordering::Release);
     }
 
     // ---- remove ---------------------------------------------------------------------------
@@ -586,67 +566,75 @@ impl Db {
         let key = key.as_ref();
         check_sizes(key, None)?;
         let fp = fingerprint(key);
-        let mut idx = self.write_index();
-        let (sep_empty, ptr, head, hit) = {
-            let (sep, meta) = idx.route(key).ok_or(corrupted("empty index", 0))?;
-            let (head, hit) = self.find(meta, key, fp)?;
-            (sep.is_empty(), meta.ptr, head, hit)
-        };
-        let Some(hit) = hit else { return Ok(false) };
-        let bitmap = head.bitmap & !(1 << hit.slot);
-        if bitmap & SLOT_MASK == 0 && !sep_empty {
-            // The leaf empties: unlink and free it in one logged transaction.
-            let r = self
-                .pool
-                .transaction(|tx| self.remove_tx(tx, &mut idx, key));
-            if r.is_err() {
-                self.recover_index(&mut idx);
+        let _w = self.writers.read().unwrap_or_else(|e| e.into_inner());
+        loop {
+            let st = self.route(key);
+            let _g = st.lock();
+            if st.is_dead() || !st.contains(key) {
+                continue;
             }
-            return r;
-        }
-        self.pool.transaction(|tx| {
-            if let Some(b) = hit.buffer {
-                tx.free_bytes(b)?;
+            let (head, hit) = self.find_locked(&st, key, fp)?;
+            let Some(hit) = hit else { return Ok(false) };
+            let bitmap = head.bitmap & !(1 << hit.slot);
+            if bitmap & SLOT_MASK == 0 && !st.low.is_empty() {
+                // The leaf empties: unlink it from its predecessor (locked after it: locks are
+                // always taken from a leaf to its predecessor, never the other way).
+                let Some(pst) = inner::prev(&self.index, &st.low) else { continue };
+                let _pg = pst.lock();
+                if pst.is_dead() || pst.high.as_deref() != Some(st.low.as_slice()) {
+                    continue;
+                }
+                let (wg, pwg) = (WriteGuard::new(&st), WriteGuard::new(&pst));
+                #[expect(unsafe_code, reason = "shared transactions: the store does its own locking")]
+                // SAFETY: modifies the predecessor's `next` (its lock held; atomic stores) and
+                // frees this leaf (its lock held) and the entry's buffer.
+                let r = unsafe {
+                    self.pool.transaction_shared(|tx| {
+                        if let Some(b) = hit.buffer {
+                            tx.free_bytes(b)?;
+                        }
+                        tx.update_at(pst.ptr, NEXT_OFFSET, head.next)?;
+                        tx.free(st.ptr)?;
+                        Ok::<_, Error>(())
+                    })
+                };
+                if r.is_ok() {
+                    let merged = LeafState::new(pst.ptr, pst.low.clone(), st.high.clone(), pst.fps());
+                    self.index.insert(pst.low.clone(), merged);
+                    self.index.remove(&st.low);
+                    pst.dead.store(true, Ordering::Release);
+                    st.dead.store(true, Ordering::Release);
+                    self.count.fetch_sub(1, Ordering::AcqRel);
+                }
+                drop((wg, pwg));
+                return r.map(|()| true);
             }
-            tx.commit_word_at(ptr, BITMAP_OFFSET, bitmap)?;
-            Ok::<_, Error>(())
-        })?;
-        idx.count -= 1;
-        Ok(true)
-    }
-
-    /// Remove inside a transaction, with logged writes.
-    fn remove_tx(&self, tx: &mut Tx<'_, KvRoot>, idx: &mut Index, key: &[u8]) -> Result<bool> {
-        let fp = fingerprint(key);
-        let (sep, ptr, head, hit) = {
-            let (sep, meta) = idx.route(key).ok_or(corrupted("empty index", 0))?;
-            let (head, hit) = find_tx(tx, meta, key, fp)?;
-            (sep.clone(), meta.ptr, head, hit)
-        };
-        let Some(hit) = hit else { return Ok(false) };
-        if let Some(b) = hit.buffer {
-            tx.free_bytes(b)?;
+            let wg = WriteGuard::new(&st);
+            #[expect(unsafe_code, reason = "shared transactions: the store does its own locking")]
+            // SAFETY: modifies only this leaf's bitmap (lock held; a commit word) and frees the
+            // entry's buffer, reachable only from this leaf.
+            let r = unsafe {
+                self.pool.transaction_shared(|tx| {
+                    if let Some(b) = hit.buffer {
+                        tx.free_bytes(b)?;
+                    }
+                    tx.commit_word_at(st.ptr, BITMAP_OFFSET, bitmap)?;
+                    Ok::<_, Error>(())
+                })
+            };
+            if r.is_ok() {
+                self.count.fetch_sub(1, Ordering::AcqRel);
+            }
+            drop(wg);
+            return r.map(|()| true);
         }
-        let bitmap = head.bitmap & !(1 << hit.slot);
-        if bitmap & SLOT_MASK == 0 && !sep.is_empty() {
-            let prev = idx
-                .prev(&sep)
-                .map(|(_, m)| m.ptr)
-                .ok_or(corrupted("leaf without predecessor", ptr.offset()))?;
-            tx.update_at(prev, NEXT_OFFSET, head.next)?;
-            tx.free(ptr)?;
-            idx.map.remove(&sep);
-        } else {
-            tx.update_at(ptr, BITMAP_OFFSET, bitmap)?;
-        }
-        idx.count -= 1;
-        Ok(true)
     }
 
     // ---- batches --------------------------------------------------------------------------
 
     /// Applies a batch of puts and removes in one transaction: all or nothing, durable when it
-    /// returns.
+    /// returns. Other writers wait; readers see, for each leaf, its state before or after the
+    /// whole batch (every leaf the batch touches stays mid-write until it commits).
     pub fn write(&self, batch: &WriteBatch) -> Result<()> {
         for op in &batch.ops {
             match op {
@@ -654,115 +642,242 @@ impl Db {
                 BatchOp::Remove(k) => check_sizes(k, None)?,
             }
         }
-        let mut idx = self.write_index();
-        let r = self.pool.transaction(|tx| {
-            for op in &batch.ops {
-                match op {
-                    BatchOp::Put(k, v) => self.put_tx(tx, &mut idx, k, v)?,
-                    BatchOp::Remove(k) => {
-                        self.remove_tx(tx, &mut idx, k)?;
+        let _w = self.writers.write().unwrap_or_else(|e| e.into_inner());
+        let mut b = BatchState::default();
+        #[expect(unsafe_code, reason = "shared transactions: the store does its own locking")]
+        // SAFETY: other writers are excluded (`writers` held exclusively); the transaction
+        // writes only through atomic stores; every leaf it touches is mid-write for readers.
+        let r = unsafe {
+            self.pool.transaction_shared(|tx| {
+                for op in &batch.ops {
+                    match op {
+                        BatchOp::Put(k, v) => self.put_tx(tx, &mut b, k, v)?,
+                        BatchOp::Remove(k) => {
+                            self.remove_tx(tx, &mut b, k)?;
+                        }
                     }
                 }
+                Ok::<_, Error>(())
+            })
+        };
+        match &r {
+            Ok(()) => {
+                self.count.store((self.count.load(Ordering::Acquire) as i64 + b.delta) as u64, Ordering::Release);
             }
-            Ok::<_, Error>(())
-        });
-        if r.is_err() {
-            self.recover_index(&mut idx);
+            Err(_) => {
+                // The leaves are rolled back; the states this batch created or retired are not:
+                // rebuild the inner nodes from the leaves.
+                for st in &b.touched {
+                    st.dead.store(true, Ordering::Release);
+                }
+                let rebuilt = self.rebuild();
+                for st in b.touched.iter().rev() {
+                    st.version.write_end();
+                }
+                b.touched.clear();
+                rebuilt?;
+            }
+        }
+        for st in b.touched.iter().rev() {
+            st.version.write_end();
         }
         r
     }
 
+    /// Marks `st` as written by the batch (once).
+    fn touch(b: &mut BatchState, st: &Arc<LeafState>) {
+        if !b.touched.iter().any(|t| Arc::ptr_eq(t, st)) {
+            st.version.write_begin();
+            b.touched.push(Arc::clone(st));
+        }
+    }
+
+    /// Put inside a batch's transaction, with logged writes.
+    fn put_tx(&self, tx: &mut Tx<'_, KvRoot>, b: &mut BatchState, key: &[u8], value: &[u8]) -> Result<()> {
+        let fp = fingerprint(key);
+        for _ in 0..3 {
+            let st = self.route(key);
+            Self::touch(b, &st);
+            let (head, hit) = find_tx(tx, &st, key, fp)?;
+            let free = !head.bitmap & SLOT_MASK;
+            if free == 0 {
+                let leaf = *tx.get(st.ptr)?;
+                let plan = split_plan_tx(tx, &st, &leaf)?;
+                let n = tx.alloc(plan.new_leaf)?;
+                tx.update_at(st.ptr, HEAD_OFFSET, LeafHead { bitmap: plan.keep_bitmap, next: n })?;
+                self.publish_split(&st, n, &plan);
+                for k in [&st.low, &plan.bound] {
+                    if let Some(e) = self.index.get(k.as_slice()) {
+                        Self::touch(b, e.value());
+                    }
+                }
+                continue;
+            }
+            let slot_i = free.trailing_zeros() as usize;
+            let s = new_slot(tx, key, value)?;
+            tx.update_at(st.ptr, slot_offset(slot_i), s)?;
+            let mut bitmap = head.bitmap | 1 << slot_i;
+            if let Some(h) = hit {
+                bitmap &= !(1 << h.slot);
+                if let Some(buf) = h.buffer {
+                    tx.free_bytes(buf)?;
+                }
+            }
+            tx.update_at(st.ptr, BITMAP_OFFSET, bitmap)?;
+            st.fps[slot_i].store(fp, std::sync::atomic::Ordering::Relaxed);
+            if hit.is_none() {
+                b.delta += 1;
+            }
+            return Ok(());
+        }
+        Err(corrupted("leaf still full after a split", 0))
+    }
+
+    /// Remove inside a batch's transaction, with logged writes.
+    fn remove_tx(&self, tx: &mut Tx<'_, KvRoot>, b: &mut BatchState, key: &[u8]) -> Result<bool> {
+        let fp = fingerprint(key);
+        let st = self.route(key);
+        Self::touch(b, &st);
+        let (head, hit) = find_tx(tx, &st, key, fp)?;
+        let Some(hit) = hit else { return Ok(false) };
+        if let Some(buf) = hit.buffer {
+            tx.free_bytes(buf)?;
+        }
+        let bitmap = head.bitmap & !(1 << hit.slot);
+        if bitmap & SLOT_MASK == 0 && !st.low.is_empty() {
+            let pst = inner::prev(&self.index, &st.low).ok_or(corrupted("leaf without predecessor", st.ptr.offset()))?;
+            Self::touch(b, &pst);
+            tx.update_at(pst.ptr, NEXT_OFFSET, head.next)?;
+            tx.free(st.ptr)?;
+            let merged = LeafState::new(pst.ptr, pst.low.clone(), st.high.clone(), pst.fps());
+            Self::touch(b, &merged);
+            self.index.insert(pst.low.clone(), merged);
+            self.index.remove(&st.low);
+            pst.dead.store(true, Ordering::Release);
+            st.dead.store(true, Ordering::Release);
+        } else {
+            tx.update_at(st.ptr, BITMAP_OFFSET, bitmap)?;
+        }
+        b.delta -= 1;
+        Ok(true)
+    }
+
     // ---- scans ----------------------------------------------------------------------------
 
-    /// Entries of one leaf within `range`, sorted; `values` false leaves values empty.
-    pub(crate) fn leaf_entries<R: RangeBounds<[u8]>>(
-        &self,
-        ptr: PPtr<Leaf>,
-        range: &R,
-        values: bool,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let mut out = Vec::new();
-        let mut bufs: Vec<(PBytes, usize)> = Vec::new();
-        self.pool.read(ptr, |leaf| {
+    /// One validated read of the entries of `st` within `range` (and within the leaf's own
+    /// range), sorted; `None` if it must be retried (a concurrent write or a dead state).
+    fn try_leaf_entries<R: RangeBounds<[u8]>>(&self, st: &LeafState, range: &R, values: bool) -> Result<Option<Vec<(Vec<u8>, Vec<u8>)>>> {
+        let Some(v) = st.version.read_begin() else { return Ok(None) };
+        if st.is_dead() {
+            return Ok(None);
+        }
+        let read = (|| -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+            let leaf = optimistic::leaf(&self.pool, st.ptr)?;
+            let mut out = Vec::new();
             for i in leaf.valid() {
                 let s = &leaf.slots[i];
                 let Some(m) = s.meta() else { continue };
-                if m.out_of_line {
-                    if let Some(b) = s.buffer() {
-                        bufs.push((b, m.klen));
+                let (k, v) = match s.buffer() {
+                    None => (s.data[..m.klen].to_vec(), if values { s.data[m.klen..m.klen + m.vlen].to_vec() } else { Vec::new() }),
+                    Some(buf) => {
+                        let d = optimistic::buffer(&self.pool, buf, 0, if values { m.klen + m.vlen } else { m.klen })?;
+                        let k = d[..m.klen].to_vec();
+                        (k, if values { d[m.klen..].to_vec() } else { Vec::new() })
                     }
-                } else {
-                    let k = &s.data[..m.klen];
-                    if range.contains(k) {
-                        let v = if values {
-                            s.data[m.klen..m.klen + m.vlen].to_vec()
-                        } else {
-                            Vec::new()
-                        };
-                        out.push((k.to_vec(), v));
-                    }
+                };
+                if range.contains(k.as_slice()) && st.contains(&k) {
+                    out.push((k, v));
                 }
             }
-        })?;
-        for (b, klen) in bufs {
-            if let Some(e) = self.pool.read_bytes(b, |d| {
-                let k = d.get(..klen)?;
-                range.contains(k).then(|| {
-                    (
-                        k.to_vec(),
-                        if values {
-                            d[klen..].to_vec()
-                        } else {
-                            Vec::new()
-                        },
-                    )
-                })
-            })? {
-                out.push(e);
-            }
+            out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            Ok(out)
+        })();
+        if !st.version.read_validate(v) || st.is_dead() {
+            return Ok(None);
         }
-        out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        Ok(out)
+        read.map(Some)
     }
 
-    /// The leaves that may hold keys in `range`, in order, as (bound, pointer).
-    pub(crate) fn leaves_for<R: RangeBounds<[u8]>>(&self, range: &R) -> Vec<(Vec<u8>, PPtr<Leaf>)> {
-        let idx = self.read_index();
-        let start: &[u8] = match range.start_bound() {
-            Bound::Included(k) | Bound::Excluded(k) => k,
-            Bound::Unbounded => &[],
+    /// The next leaf state at or after `from` with entries in `range`, and those entries; none
+    /// when the range is exhausted. Visits one leaf at a time (O(log n) routing each).
+    pub(crate) fn next_entries(&self, from: Bound<&[u8]>, to: Bound<&[u8]>, values: bool) -> Result<Option<Vec<(Vec<u8>, Vec<u8>)>>> {
+        let mut lower: Bound<Vec<u8>> = match from {
+            Bound::Included(k) => Bound::Included(k.to_vec()),
+            Bound::Excluded(k) => Bound::Excluded(k.to_vec()),
+            Bound::Unbounded => Bound::Unbounded,
         };
-        let first = idx.route(start).map(|(s, _)| s.clone()).unwrap_or_default();
-        let mut out = Vec::new();
-        for (sep, meta) in idx
-            .map
-            .range::<[u8], _>((Bound::Included(&first[..]), Bound::Unbounded))
-        {
-            let past_end = match range.end_bound() {
-                Bound::Included(e) => sep.as_slice() > e,
-                Bound::Excluded(e) => sep.as_slice() >= e && !sep.is_empty(),
+        let mut attempt = 0;
+        loop {
+            let probe: &[u8] = match &lower {
+                Bound::Included(k) | Bound::Excluded(k) => k,
+                Bound::Unbounded => &[],
+            };
+            let st = self.route(probe);
+            let range = (lower.as_ref().map(Vec::as_slice), to);
+            // Past the end of the range?
+            let past = match to {
+                Bound::Included(e) => st.low.as_slice() > e,
+                Bound::Excluded(e) => st.low.as_slice() >= e && !st.low.is_empty(),
                 Bound::Unbounded => false,
             };
-            if past_end {
-                break;
+            if past && !st.contains(probe) {
+                return Ok(None);
             }
-            out.push((sep.clone(), meta.ptr));
+            match self.try_leaf_entries(&st, &range, values)? {
+                None => {
+                    backoff(attempt);
+                    attempt += 1;
+                }
+                Some(e) if !e.is_empty() => return Ok(Some(e)),
+                Some(_) => match &st.high {
+                    None => return Ok(None),
+                    Some(h) => {
+                        let beyond = match to {
+                            Bound::Included(e) => h.as_slice() > e,
+                            Bound::Excluded(e) => h.as_slice() >= e,
+                            Bound::Unbounded => false,
+                        };
+                        if beyond {
+                            return Ok(None);
+                        }
+                        lower = Bound::Included(h.clone());
+                    }
+                },
+            }
         }
-        out
+    }
+
+    /// Calls `f` for each entry in `range` in key order until it returns `false`.
+    fn scan<R: RangeBounds<[u8]>>(&self, range: R, values: bool, mut f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
+        let mut last: Option<Vec<u8>> = None;
+        loop {
+            let from = match &last {
+                Some(k) => Bound::Excluded(k.as_slice()),
+                None => range.start_bound(),
+            };
+            let Some(entries) = self.next_entries(from, range.end_bound(), values)? else { return Ok(()) };
+            for (k, v) in &entries {
+                if !f(k, v) {
+                    return Ok(());
+                }
+            }
+            last = entries.into_iter().next_back().map(|e| e.0);
+        }
     }
 
     /// Counts keys in `range` without copying values.
     fn count_range<R: RangeBounds<[u8]>>(&self, range: R) -> Result<u64> {
         let mut n = 0;
-        for (_, ptr) in self.leaves_for(&range) {
-            n += self.leaf_entries(ptr, &range, false)?.len() as u64;
-        }
+        self.scan(range, false, |_, _| {
+            n += 1;
+            true
+        })?;
         Ok(n)
     }
 
     /// Number of entries.
     pub fn count_all(&self) -> Result<u64> {
-        Ok(self.read_index().count)
+        Ok(self.count.load(Ordering::Acquire))
     }
 
     /// Keys greater than `key`.
@@ -794,87 +909,49 @@ impl Db {
         self.count_range((Bound::Excluded(a), Bound::Excluded(b)))
     }
 
-    fn get_range<R: RangeBounds<[u8]>>(
-        &self,
-        range: R,
-        mut f: impl FnMut(&[u8], &[u8]) -> bool,
-    ) -> Result<()> {
-        for (_, ptr) in self.leaves_for(&range) {
-            for (k, v) in self.leaf_entries(ptr, &range, true)? {
-                if !f(&k, &v) {
-                    return Ok(());
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// Calls `f(key, value)` for every entry in key order, until it returns `false`.
     pub fn get_all(&self, f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
-        self.get_range::<(Bound<&[u8]>, Bound<&[u8]>)>((Bound::Unbounded, Bound::Unbounded), f)
+        self.scan::<(Bound<&[u8]>, Bound<&[u8]>)>((Bound::Unbounded, Bound::Unbounded), true, f)
     }
 
     /// Entries with keys greater than `key`, in order, until `f` returns `false`.
-    pub fn get_above(
-        &self,
-        key: impl AsRef<[u8]>,
-        f: impl FnMut(&[u8], &[u8]) -> bool,
-    ) -> Result<()> {
-        self.get_range((Bound::Excluded(key.as_ref()), Bound::Unbounded), f)
+    pub fn get_above(&self, key: impl AsRef<[u8]>, f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
+        self.scan((Bound::Excluded(key.as_ref()), Bound::Unbounded), true, f)
     }
 
     /// Entries with keys greater than or equal to `key`.
-    pub fn get_equal_above(
-        &self,
-        key: impl AsRef<[u8]>,
-        f: impl FnMut(&[u8], &[u8]) -> bool,
-    ) -> Result<()> {
-        self.get_range((Bound::Included(key.as_ref()), Bound::Unbounded), f)
+    pub fn get_equal_above(&self, key: impl AsRef<[u8]>, f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
+        self.scan((Bound::Included(key.as_ref()), Bound::Unbounded), true, f)
     }
 
     /// Entries with keys less than `key`.
-    pub fn get_below(
-        &self,
-        key: impl AsRef<[u8]>,
-        f: impl FnMut(&[u8], &[u8]) -> bool,
-    ) -> Result<()> {
-        self.get_range((Bound::Unbounded, Bound::Excluded(key.as_ref())), f)
+    pub fn get_below(&self, key: impl AsRef<[u8]>, f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
+        self.scan((Bound::Unbounded, Bound::Excluded(key.as_ref())), true, f)
     }
 
     /// Entries with keys less than or equal to `key`.
-    pub fn get_equal_below(
-        &self,
-        key: impl AsRef<[u8]>,
-        f: impl FnMut(&[u8], &[u8]) -> bool,
-    ) -> Result<()> {
-        self.get_range((Bound::Unbounded, Bound::Included(key.as_ref())), f)
+    pub fn get_equal_below(&self, key: impl AsRef<[u8]>, f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
+        self.scan((Bound::Unbounded, Bound::Included(key.as_ref())), true, f)
     }
 
     /// Entries with keys strictly between `k1` and `k2`.
-    pub fn get_between(
-        &self,
-        k1: impl AsRef<[u8]>,
-        k2: impl AsRef<[u8]>,
-        f: impl FnMut(&[u8], &[u8]) -> bool,
-    ) -> Result<()> {
+    pub fn get_between(&self, k1: impl AsRef<[u8]>, k2: impl AsRef<[u8]>, f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
         let (a, b) = (k1.as_ref(), k2.as_ref());
         if a >= b {
             return Ok(());
         }
-        self.get_range((Bound::Excluded(a), Bound::Excluded(b)), f)
+        self.scan((Bound::Excluded(a), Bound::Excluded(b)), true, f)
     }
 
     // ---- check and stats ------------------------------------------------------------------
 
-    /// A full consistency check: the pool's own check, then the tree: leaf magics, slot
-    /// metadata, fingerprints, out-of-line buffers, key order within and across leaves, no
-    /// duplicates, no empty leaf but the first, and agreement with the inner nodes and count.
+    /// A full consistency check (writers wait while it runs): the pool's own check, then the
+    /// tree: leaf magics, slot metadata, fingerprints, out-of-line buffers, key order within
+    /// and across leaves, no duplicates, no empty leaf but the first, and agreement with the
+    /// inner nodes and the count.
     pub fn check(&self) -> CheckReport {
-        let mut report = CheckReport {
-            problems: self.pool.check().problems,
-            ..CheckReport::default()
-        };
-        let idx = self.read_index();
+        let _w = self.writers.write().unwrap_or_else(|e| e.into_inner());
+        let mut report = CheckReport { problems: self.pool.check().problems, ..CheckReport::default() };
         let root = self.pool.root();
         let mut p = root.head;
         let mut prev_max: Option<Vec<u8>> = None;
@@ -886,7 +963,7 @@ impl Db {
                 report.problems.push("leaf list has a cycle".into());
                 break;
             }
-            let leaf = match self.pool.get(p) {
+            let leaf = match optimistic::leaf(&self.pool, p) {
                 Ok(l) => l,
                 Err(e) => {
                     report.problems.push(format!("leaf {p:?}: {e}"));
@@ -897,26 +974,26 @@ impl Db {
                 report.problems.push(format!("leaf {p:?}: bad magic"));
             }
             if leaf.head.bitmap & !SLOT_MASK != 0 {
-                report
-                    .problems
-                    .push(format!("leaf {p:?}: bitmap bits past the last slot"));
+                report.problems.push(format!("leaf {p:?}: bitmap bits past the last slot"));
             }
+            let state = self.index.iter().map(|e| Arc::clone(e.value())).find(|s| s.ptr == p);
             let mut keys = Vec::new();
             for i in leaf.valid() {
                 let s = &leaf.slots[i];
                 match (s.meta(), self.slot_key(s, p.offset())) {
                     (Some(m), Ok(k)) => {
                         if m.fp != fingerprint(&k) {
-                            report.problems.push(format!(
-                                "leaf {p:?} slot {i}: fingerprint does not match the key"
-                            ));
+                            report.problems.push(format!("leaf {p:?} slot {i}: fingerprint does not match the key"));
+                        }
+                        if let Some(st) = &state {
+                            if st.fp(i) != m.fp {
+                                report.problems.push(format!("leaf {p:?} slot {i}: DRAM fingerprint differs"));
+                            }
                         }
                         keys.push(k);
                     }
                     (_, Err(e)) => report.problems.push(format!("leaf {p:?} slot {i}: {e}")),
-                    (None, _) => report
-                        .problems
-                        .push(format!("leaf {p:?} slot {i}: bad metadata")),
+                    (None, _) => report.problems.push(format!("leaf {p:?} slot {i}: bad metadata")),
                 }
             }
             keys.sort();
@@ -925,26 +1002,19 @@ impl Db {
             }
             if let (Some(pm), Some(first)) = (&prev_max, keys.first()) {
                 if first <= pm {
-                    report.problems.push(format!(
-                        "leaf {p:?}: keys out of order with the previous leaf"
-                    ));
+                    report.problems.push(format!("leaf {p:?}: keys out of order with the previous leaf"));
                 }
             }
             if keys.is_empty() && report.leaves > 1 {
-                report
-                    .problems
-                    .push(format!("leaf {p:?}: empty leaf left in the list"));
+                report.problems.push(format!("leaf {p:?}: empty leaf left in the list"));
             }
-            // The index routes each of this leaf's keys to this leaf.
             for k in &keys {
-                if idx.route(k).map(|(_, m)| m.ptr) != Some(p) {
-                    report
-                        .problems
-                        .push(format!("leaf {p:?}: the inner nodes route a key elsewhere"));
+                if inner::route(&self.index, k).map(|s| s.ptr) != Some(p) {
+                    report.problems.push(format!("leaf {p:?}: the inner nodes route a key elsewhere"));
                     break;
                 }
             }
-            if idx.map.values().any(|m| m.ptr == p) {
+            if state.is_some() {
                 indexed += 1;
             }
             report.keys += keys.len() as u64;
@@ -953,48 +1023,127 @@ impl Db {
             }
             p = leaf.head.next;
         }
-        if report.keys != idx.count {
-            report.problems.push(format!(
-                "count {} but {} keys in the leaves",
-                idx.count, report.keys
-            ));
+        let count = self.count.load(Ordering::Acquire);
+        if report.keys != count {
+            report.problems.push(format!("count {count} but {} keys in the leaves", report.keys));
         }
-        if indexed != idx.map.len() {
-            report.problems.push(format!(
-                "{} inner-node entries but {indexed} of them name a leaf in the list",
-                idx.map.len()
-            ));
+        if indexed != self.index.len() {
+            report.problems.push(format!("{} inner-node entries but {indexed} of them name a leaf in the list", self.index.len()));
+        }
+        // Adjacent states' ranges meet.
+        let states: Vec<Arc<LeafState>> = self.index.iter().map(|e| Arc::clone(e.value())).collect();
+        for w in states.windows(2) {
+            if w[0].high.as_deref() != Some(w[1].low.as_slice()) || w[0].is_dead() {
+                report.problems.push("inner nodes: ranges of adjacent leaves do not meet".into());
+                break;
+            }
         }
         report
     }
 
     /// Store statistics.
     pub fn stats(&self) -> Stats {
-        let idx = self.read_index();
         let ps = self.pool.stats();
         Stats {
-            keys: idx.count,
-            leaves: idx.map.len() as u64,
+            keys: self.count.load(Ordering::Acquire),
+            leaves: self.index.len() as u64,
             bytes_used: ps.heap.allocated_bytes,
             bytes_free: ps.heap.free_bytes,
-            dram_bytes: idx.dram_bytes(),
+            dram_bytes: inner::dram_bytes(&self.index),
             persist: ps.persist,
         }
     }
 }
 
+/// What a batch did, to publish after it commits (or undo in DRAM if it aborts).
+#[derive(Default)]
+struct BatchState {
+    touched: Vec<Arc<LeafState>>,
+    delta: i64,
+}
+
+/// A new slot for `key`/`value`, allocating the out-of-line buffer when needed.
+fn new_slot(tx: &mut Tx<'_, KvRoot>, key: &[u8], value: &[u8]) -> Result<Slot> {
+    if fits_inline(key.len(), value.len()) {
+        Ok(slot::inline(key, value))
+    } else {
+        let b = tx.alloc_bytes_zeroed((key.len() + value.len()) as u64)?;
+        tx.write_bytes(b, 0, key)?;
+        tx.write_bytes(b, key.len() as u64, value)?;
+        Ok(slot::out_of_line(key, value.len(), b))
+    }
+}
+
+const HEAD_OFFSET: usize = core::mem::offset_of!(Leaf, head);
+
+/// How a full leaf splits.
+struct SplitPlan {
+    new_leaf: Leaf,
+    keep_bitmap: u64,
+    bound: Vec<u8>,
+    left_fps: [u8; SLOTS],
+    right_fps: [u8; SLOTS],
+}
+
+fn plan_from(st: &LeafState, leaf: &Leaf, mut keyed: Vec<(Vec<u8>, usize)>) -> Result<SplitPlan> {
+    if keyed.len() < 2 {
+        return Err(corrupted("split of a leaf with fewer than two entries", st.ptr.offset()));
+    }
+    keyed.sort_unstable();
+    let moved = &keyed[keyed.len() / 2..];
+    let mut new_leaf = Leaf::empty(leaf.head.next);
+    let mut right_fps = [0u8; SLOTS];
+    let mut moved_bits = 0u64;
+    for (j, (_, i)) in moved.iter().enumerate() {
+        new_leaf.slots[j] = leaf.slots[*i];
+        new_leaf.head.bitmap |= 1 << j;
+        right_fps[j] = st.fp(*i);
+        moved_bits |= 1 << i;
+    }
+    Ok(SplitPlan {
+        new_leaf,
+        keep_bitmap: leaf.head.bitmap & !moved_bits,
+        bound: moved[0].0.clone(),
+        left_fps: st.fps(),
+        right_fps,
+    })
+}
+
+fn split_plan(pool: &Pool<KvRoot>, st: &LeafState, leaf: &Leaf) -> Result<SplitPlan> {
+    let mut keyed = Vec::with_capacity(SLOTS);
+    for i in leaf.valid() {
+        let s = &leaf.slots[i];
+        let m = s.meta().ok_or(corrupted("slot metadata", st.ptr.offset()))?;
+        let k = match s.buffer() {
+            None => s.data[..m.klen].to_vec(),
+            Some(b) => optimistic::buffer(pool, b, 0, m.klen)?,
+        };
+        keyed.push((k, i));
+    }
+    plan_from(st, leaf, keyed)
+}
+
+fn split_plan_tx(tx: &Tx<'_, KvRoot>, st: &LeafState, leaf: &Leaf) -> Result<SplitPlan> {
+    let mut keyed = Vec::with_capacity(SLOTS);
+    for i in leaf.valid() {
+        let s = &leaf.slots[i];
+        let m = s.meta().ok_or(corrupted("slot metadata", st.ptr.offset()))?;
+        let k = match s.buffer() {
+            None => s.data[..m.klen].to_vec(),
+            Some(b) => tx.bytes(b)?.get(..m.klen).ok_or(corrupted("out-of-line entry", b.offset()))?.to_vec(),
+        };
+        keyed.push((k, i));
+    }
+    plan_from(st, leaf, keyed)
+}
+
 /// Finds `key` in a leaf inside a transaction.
-fn find_tx(
-    tx: &Tx<'_, KvRoot>,
-    meta: &LeafMeta,
-    key: &[u8],
-    fp: u8,
-) -> Result<(LeafHead, Option<Hit>)> {
-    let leaf = tx.get(meta.ptr)?;
+fn find_tx(tx: &Tx<'_, KvRoot>, st: &LeafState, key: &[u8], fp: u8) -> Result<(LeafHead, Option<Hit>)> {
+    let leaf = tx.get(st.ptr)?;
     let head = leaf.head;
     let mut cands = Vec::new();
     for i in leaf.valid() {
-        if meta.fps[i] != fp {
+        if st.fp(i) != fp {
             continue;
         }
         let s = &leaf.slots[i];
@@ -1002,93 +1151,20 @@ fn find_tx(
         if m.klen != key.len() {
             continue;
         }
-        if m.out_of_line {
-            if let Some(b) = s.buffer() {
-                cands.push((i, b));
+        match s.buffer() {
+            Some(b) => cands.push((i, b)),
+            None => {
+                if &s.data[..m.klen] == key {
+                    return Ok((head, Some(Hit { slot: i, buffer: None })));
+                }
             }
-        } else if &s.data[..m.klen] == key {
-            return Ok((
-                head,
-                Some(Hit {
-                    slot: i,
-                    buffer: None,
-                }),
-            ));
         }
     }
     for (i, b) in cands {
         let d = tx.bytes(b)?;
         if d.len() >= key.len() && &d[..key.len()] == key {
-            return Ok((
-                head,
-                Some(Hit {
-                    slot: i,
-                    buffer: Some(b),
-                }),
-            ));
+            return Ok((head, Some(Hit { slot: i, buffer: Some(b) })));
         }
     }
     Ok((head, None))
-}
-
-/// Splits the full leaf with bound `sep` inside a transaction: the upper half of its entries
-/// moves to a new leaf linked after it.
-fn split_tx(tx: &mut Tx<'_, KvRoot>, idx: &mut Index, sep: &[u8]) -> Result<()> {
-    let meta = idx
-        .map
-        .get(sep)
-        .cloned()
-        .ok_or(corrupted("split of an unknown leaf", 0))?;
-    let (head, slots) = {
-        let leaf = tx.get(meta.ptr)?;
-        (leaf.head, leaf.slots)
-    };
-    let mut keyed: Vec<(Vec<u8>, usize)> = Vec::with_capacity(SLOTS);
-    let mut b = head.bitmap & SLOT_MASK;
-    while b != 0 {
-        let i = b.trailing_zeros() as usize;
-        b &= b - 1;
-        let s = &slots[i];
-        let m = s
-            .meta()
-            .ok_or(corrupted("slot metadata", meta.ptr.offset()))?;
-        let k = match s.buffer() {
-            None => s.data[..m.klen].to_vec(),
-            Some(buf) => tx
-                .bytes(buf)?
-                .get(..m.klen)
-                .ok_or(corrupted("out-of-line entry", buf.offset()))?
-                .to_vec(),
-        };
-        keyed.push((k, i));
-    }
-    if keyed.len() < 2 {
-        return Err(corrupted(
-            "split of a leaf with fewer than two entries",
-            meta.ptr.offset(),
-        ));
-    }
-    keyed.sort_unstable();
-    let moved = &keyed[keyed.len() / 2..];
-    let mut new_leaf = Leaf::empty(head.next);
-    let mut fps = [0u8; SLOTS];
-    let mut moved_bits = 0u64;
-    for (j, (_, i)) in moved.iter().enumerate() {
-        new_leaf.slots[j] = slots[*i];
-        new_leaf.head.bitmap |= 1 << j;
-        fps[j] = meta.fps[*i];
-        moved_bits |= 1 << i;
-    }
-    let n = tx.alloc(new_leaf)?;
-    tx.update_at(
-        meta.ptr,
-        core::mem::offset_of!(Leaf, head),
-        LeafHead {
-            bitmap: head.bitmap & !moved_bits,
-            next: n,
-        },
-    )?;
-    let new_sep = moved[0].0.clone();
-    idx.map.insert(new_sep, LeafMeta { ptr: n, fps });
-    Ok(())
 }

@@ -1,9 +1,11 @@
 //! Iterators over a key range, in key order.
 //!
-//! An iterator loads one leaf at a time (its entries in the range, sorted) and then moves to the
-//! leaf after the last one it visited, looked up again in the inner nodes, so it holds no lock
-//! between items. Each key is returned at most once and in order; with concurrent writers, each
-//! value returned was the key's value at some moment during the scan.
+//! An iterator reads one leaf at a time (its entries in the range, sorted, validated against
+//! the leaf's version) and then continues after the last key it returned, routed again through
+//! the inner nodes: it holds no lock between items. Guarantee under concurrent writers: each key
+//! is returned at most once and in increasing order, and each value returned was the key's
+//! value at some moment during the scan; keys inserted or removed during the scan may or may
+//! not appear.
 
 use std::collections::VecDeque;
 use std::ops::{Bound, RangeBounds};
@@ -28,40 +30,18 @@ impl<'a> Iter<'a> {
             Bound::Excluded(k) => Bound::Excluded(k.as_ref().to_vec()),
             Bound::Unbounded => Bound::Unbounded,
         };
-        Iter {
-            db,
-            start: own(range.start_bound()),
-            end: own(range.end_bound()),
-            buf: VecDeque::new(),
-            last: None,
-            done: false,
-        }
+        Iter { db, start: own(range.start_bound()), end: own(range.end_bound()), buf: VecDeque::new(), last: None, done: false }
     }
 
-    /// Loads the entries after the last returned key from the next leaf that has any.
     fn refill(&mut self) -> Result<()> {
-        let lower: Bound<&[u8]> = match &self.last {
+        let from = match &self.last {
             Some(k) => Bound::Excluded(k.as_slice()),
-            None => match &self.start {
-                Bound::Included(k) => Bound::Included(k.as_slice()),
-                Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
-                Bound::Unbounded => Bound::Unbounded,
-            },
+            None => self.start.as_ref().map(Vec::as_slice),
         };
-        let upper: Bound<&[u8]> = match &self.end {
-            Bound::Included(k) => Bound::Included(k.as_slice()),
-            Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
-            Bound::Unbounded => Bound::Unbounded,
-        };
-        let range = (lower, upper);
-        for (_, ptr) in self.db.leaves_for(&range) {
-            let entries = self.db.leaf_entries(ptr, &range, true)?;
-            if !entries.is_empty() {
-                self.buf.extend(entries);
-                return Ok(());
-            }
+        match self.db.next_entries(from, self.end.as_ref().map(Vec::as_slice), true)? {
+            Some(e) => self.buf.extend(e),
+            None => self.done = true,
         }
-        self.done = true;
         Ok(())
     }
 }

@@ -27,6 +27,9 @@ mod db;
 mod error;
 mod inner;
 mod iter;
+mod optimistic;
+mod sync;
+mod version;
 pub mod leaf;
 pub mod slot;
 

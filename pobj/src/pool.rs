@@ -798,6 +798,64 @@ impl<R: Persistent> Pool<R> {
         self.read_bytes(p, <[u8]>::to_vec)
     }
 
+    /// Copies `out.len()` 8-byte words of the object at `p`, starting at byte `offset` (a
+    /// multiple of 8), with atomic loads and **without** the pool's lock: for optimistic readers
+    /// that validate what they read with their own protocol (a version counter), as the KV
+    /// store does. The words may be torn between concurrent writes.
+    ///
+    /// # Safety
+    /// While this runs, no thread may write the object's bytes except through pobj's own
+    /// stores, which are atomic word by word: the `Tx` methods that take values (`write`,
+    /// `update_at`, `update_at_unlogged`, `update_field*`, `commit_word*`, `alloc*`,
+    /// `write_bytes`) and rollback. In particular no `&mut` from `Tx::get_mut`, `root_mut` or
+    /// `bytes_mut` may be live for it in another thread, and no safe transaction may run on the
+    /// pool without such a guarantee (shared transactions are the intended writers). The
+    /// object may be freed concurrently only if the caller tolerates an error or garbage.
+    pub unsafe fn read_words<T: Persistent>(&self, p: PPtr<T>, offset: usize, out: &mut [u64]) -> Result<()> {
+        let off = p.offset();
+        let (_, h) = self.sh.heap.resolve(off)?;
+        check_type::<T>(off, &h)?;
+        let len = out.len() * 8;
+        if !offset.is_multiple_of(8) || offset.checked_add(len).is_none_or(|e| e > core::mem::size_of::<T>()) {
+            return Err(Error::OutOfBounds { offset: off, start: offset as u64, end: (offset + len) as u64, len: h.size });
+        }
+        // SAFETY: `u64` has no padding and any bytes are a valid `u64`; the byte slice covers
+        // exactly `out`, which is borrowed mutably here.
+        let bytes = unsafe { core::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), len) };
+        // SAFETY: in bounds of a live object (checked by `read_into`); concurrent writers store
+        // atomically (contract), and `read_into` loads atomically.
+        unsafe { self.sh.region.read_into(off + offset as u64, bytes) }
+    }
+
+    /// Copies bytes `at..at + out.len()` of the byte buffer at `p` with atomic loads and
+    /// without the pool's lock (see [`Pool::read_words`]).
+    ///
+    /// # Safety
+    /// As [`Pool::read_words`].
+    pub unsafe fn read_bytes_racy(&self, p: PBytes, at: u64, out: &mut [u8]) -> Result<()> {
+        let off = p.offset();
+        let (_, h) = self.sh.heap.resolve(off)?;
+        if h.type_id != BYTES_TYPE_ID {
+            return Err(Error::TypeMismatch { offset: off, expected: BYTES_TYPE_ID, found: h.type_id });
+        }
+        let end = at.checked_add(out.len() as u64).filter(|&e| e <= h.size);
+        if end.is_none() {
+            return Err(Error::OutOfBounds { offset: off, start: at, end: at.saturating_add(out.len() as u64), len: h.size });
+        }
+        // SAFETY: in bounds of a live buffer; atomic loads; writers atomic (contract).
+        unsafe { self.sh.region.read_into(off + at, out) }
+    }
+
+    /// The recorded length of the byte buffer at `p`, without the pool's lock (it reads only
+    /// allocator metadata, atomically).
+    pub fn bytes_len_racy(&self, p: PBytes) -> Result<u64> {
+        let (_, h) = self.sh.heap.resolve(p.offset())?;
+        if h.type_id != BYTES_TYPE_ID {
+            return Err(Error::TypeMismatch { offset: p.offset(), expected: BYTES_TYPE_ID, found: h.type_id });
+        }
+        Ok(h.size)
+    }
+
     /// Runs `f` as a transaction: all of its changes become durable together when this returns
     /// `Ok`, or none of them if `f` returns `Err` or panics (the panic then resumes).
     ///
@@ -821,9 +879,11 @@ impl<R: Persistent> Pool<R> {
     ///
     /// # Safety
     /// While `f` runs, no other thread may read or write any object (or byte range) that `f`
-    /// modifies, nor free or modify an object that `f` reads. Structures that lock their own
-    /// nodes meet this. Allocation and free are safe to run
-    /// concurrently: the allocator synchronizes itself.
+    /// modifies — except readers using [`Pool::read_words`] / [`Pool::read_bytes_racy`] while
+    /// `f` modifies only through pobj's atomic stores (`write`, `update_at*`, `commit_word*`,
+    /// not `get_mut`) — nor free or modify an object that `f` reads. Structures that lock their
+    /// own nodes meet this. Allocation and free are safe to run concurrently: the allocator
+    /// synchronizes itself.
     pub unsafe fn transaction_shared<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut Tx<'_, R>) -> Result<T, E>,

@@ -6,7 +6,7 @@
 //! the transaction's borrow rules) uphold. See `docs/format.md`, "Soundness of the mapping".
 
 use core::ptr::NonNull;
-use core::sync::atomic::AtomicU64;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
 use crate::persistent::Persistent;
@@ -69,28 +69,97 @@ impl Region {
         Ok(unsafe { AtomicU64::from_ptr(self.ptr(off).cast::<u64>()) })
     }
 
+    /// Copies bytes out with relaxed atomic loads (8-byte words where aligned, bytes at the
+    /// ends), so that a copy racing with the stores of `store_bytes` is a torn read, never a
+    /// data race.
+    ///
+    /// # Safety
+    /// In bounds (checked by the caller); no concurrent non-atomic writer of these bytes.
+    #[inline]
+    unsafe fn load_bytes(&self, off: u64, out: &mut [u8]) {
+        let mut p = self.ptr(off);
+        let mut i = 0;
+        let n = out.len();
+        while i < n && (p as usize) % 8 != 0 {
+            // SAFETY: in bounds; `AtomicU8` has alignment 1; accesses are atomic (contract).
+            out[i] = unsafe { core::sync::atomic::AtomicU8::from_ptr(p) }.load(Ordering::Relaxed);
+            p = p.wrapping_add(1);
+            i += 1;
+        }
+        while i + 8 <= n {
+            // SAFETY: in bounds and 8-aligned (the loop above aligned `p`).
+            let w = unsafe { AtomicU64::from_ptr(p.cast::<u64>()) }.load(Ordering::Relaxed);
+            out[i..i + 8].copy_from_slice(&w.to_ne_bytes());
+            p = p.wrapping_add(8);
+            i += 8;
+        }
+        while i < n {
+            // SAFETY: in bounds; alignment 1.
+            out[i] = unsafe { core::sync::atomic::AtomicU8::from_ptr(p) }.load(Ordering::Relaxed);
+            p = p.wrapping_add(1);
+            i += 1;
+        }
+    }
+
+    /// Copies bytes in with relaxed atomic stores (8-byte words where aligned, bytes at the
+    /// ends): every store pobj makes to object bytes is atomic, so that optimistic readers
+    /// (`Pool::read_words`) never race with plain stores.
+    ///
+    /// # Safety
+    /// In bounds (checked by the caller); no live reference to these bytes.
+    #[inline]
+    unsafe fn store_bytes(&self, off: u64, data: &[u8]) {
+        let mut p = self.ptr(off);
+        let mut i = 0;
+        let n = data.len();
+        while i < n && (p as usize) % 8 != 0 {
+            // SAFETY: in bounds; alignment 1; no live reference (contract).
+            unsafe { core::sync::atomic::AtomicU8::from_ptr(p) }.store(data[i], Ordering::Relaxed);
+            p = p.wrapping_add(1);
+            i += 1;
+        }
+        while i + 8 <= n {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&data[i..i + 8]);
+            // SAFETY: in bounds and 8-aligned.
+            unsafe { AtomicU64::from_ptr(p.cast::<u64>()) }.store(u64::from_ne_bytes(w), Ordering::Relaxed);
+            p = p.wrapping_add(8);
+            i += 8;
+        }
+        while i < n {
+            // SAFETY: in bounds; alignment 1.
+            unsafe { core::sync::atomic::AtomicU8::from_ptr(p) }.store(data[i], Ordering::Relaxed);
+            p = p.wrapping_add(1);
+            i += 1;
+        }
+    }
+
     /// Copies a value out of the region (any alignment).
     ///
     /// # Safety
-    /// No other thread may write these bytes concurrently, and no `&mut` reference to them may be
-    /// live.
+    /// No `&mut` reference to these bytes may be live, and no other thread may write them
+    /// except with pobj's own (atomic) stores, in which case the value may be torn.
     #[inline]
     pub(crate) unsafe fn read<T: Persistent>(&self, off: u64) -> Result<T> {
-        self.check(off, core::mem::size_of::<T>() as u64, "read")?;
-        // SAFETY: in bounds; every bit pattern is a valid `T`; no concurrent writer (contract).
-        Ok(unsafe { core::ptr::read_unaligned(self.ptr(off).cast::<T>()) })
+        let len = core::mem::size_of::<T>();
+        self.check(off, len as u64, "read")?;
+        let mut v: T = crate::persistent::zeroed();
+        // SAFETY: `T` has no padding, so its bytes may be written as a byte slice, and every bit
+        // pattern is a valid `T`; the slice covers exactly `v`.
+        let out = unsafe { core::slice::from_raw_parts_mut((&raw mut v).cast::<u8>(), len) };
+        // SAFETY: in bounds (checked); atomic loads (contract).
+        unsafe { self.load_bytes(off, out) };
+        Ok(v)
     }
 
-    /// Copies a value into the region (any alignment).
+    /// Copies a value into the region (any alignment), with atomic word stores.
     ///
     /// # Safety
-    /// No other thread may access these bytes concurrently, and no reference to them may be live.
+    /// No reference to these bytes may be live, and no other thread may write them.
     #[inline]
     pub(crate) unsafe fn write<T: Persistent>(&self, off: u64, v: &T) -> Result<()> {
-        self.check(off, core::mem::size_of::<T>() as u64, "write")?;
-        // SAFETY: in bounds, writable mapping; exclusive access (contract).
-        unsafe { core::ptr::write_unaligned(self.ptr(off).cast::<T>(), *v) };
-        Ok(())
+        // SAFETY: forwarded contract.
+        unsafe { self.write_from(off, crate::persistent::as_bytes(v)) }
     }
 
     /// Copies bytes out of the region.
@@ -100,32 +169,37 @@ impl Region {
     #[inline]
     pub(crate) unsafe fn read_into(&self, off: u64, out: &mut [u8]) -> Result<()> {
         self.check(off, out.len() as u64, "read")?;
-        // SAFETY: in bounds; `out` is a distinct DRAM buffer; no concurrent writer (contract).
-        unsafe { core::ptr::copy_nonoverlapping(self.ptr(off), out.as_mut_ptr(), out.len()) };
+        // SAFETY: in bounds; atomic loads (contract).
+        unsafe { self.load_bytes(off, out) };
         Ok(())
     }
 
-    /// Copies bytes into the region.
+    /// Copies bytes into the region, with atomic word stores.
     ///
     /// # Safety
-    /// As [`Region::write`].
+    /// As [`Region::write`]; `data` must not overlap the target range.
     #[inline]
     pub(crate) unsafe fn write_from(&self, off: u64, data: &[u8]) -> Result<()> {
         self.check(off, data.len() as u64, "write")?;
-        // SAFETY: in bounds; `data` is not inside the region's written range (callers pass DRAM
-        // buffers or disjoint pool ranges); exclusive access (contract).
-        unsafe { core::ptr::copy(data.as_ptr(), self.ptr(off), data.len()) };
+        // SAFETY: in bounds; no live reference, no other writer (contract).
+        unsafe { self.store_bytes(off, data) };
         Ok(())
     }
 
-    /// Fills bytes with zero.
+    /// Fills bytes with zero, with atomic word stores.
     ///
     /// # Safety
     /// As [`Region::write`].
     pub(crate) unsafe fn zero(&self, off: u64, len: u64) -> Result<()> {
         self.check(off, len, "zero")?;
-        // SAFETY: in bounds; exclusive access (contract).
-        unsafe { core::ptr::write_bytes(self.ptr(off), 0, len as usize) };
+        const Z: [u8; 4096] = [0; 4096];
+        let mut done = 0;
+        while done < len {
+            let n = (len - done).min(Z.len() as u64);
+            // SAFETY: in bounds; contract forwarded.
+            unsafe { self.store_bytes(off + done, &Z[..n as usize]) };
+            done += n;
+        }
         Ok(())
     }
 

@@ -359,8 +359,12 @@ impl<'a, R: Persistent> Tx<'a, R> {
 
     /// Replaces the object at `p` with `value`.
     pub fn write<T: Persistent>(&mut self, p: PPtr<T>, value: T) -> Result<()> {
-        *self.get_mut(p)? = value;
-        Ok(())
+        self.live()?;
+        let off = self.resolve_typed(p)?;
+        self.snapshot(off, core::mem::size_of::<T>() as u64)?;
+        // SAFETY: a live object of type T; no reference into it is live (`&mut self`); the
+        // store is atomic word by word (optimistic readers may race with it).
+        unsafe { self.sh.region.write(off, &value) }
     }
 
     /// Modifies one field of the object at `p`, logging only that field's bytes (a smaller undo

@@ -1,0 +1,60 @@
+//! Lock-free reads of leaves and out-of-line buffers for optimistic readers.
+//!
+//! The only `unsafe` of the crate: calls to pobj's racy-read primitives. Their contract is met
+//! because every write the store makes to a leaf or buffer goes through a pobj transaction's
+//! value-taking methods (`update_at`, `update_at_unlogged`, `commit_word_at`, `alloc`,
+//! `write_bytes`) or rollback, all of which store atomically word by word; the store never takes
+//! a `&mut` into the pool. The one safe `Pool::transaction` the store runs initialises a new
+//! pool before any reader can exist. What is read may be torn by a concurrent write: callers
+//! validate it with the leaf's version (`version.rs`).
+#![expect(unsafe_code, reason = "optimistic reads need pobj's racy-read primitives")]
+
+use pobj::{PBytes, PPtr, Pool};
+
+use crate::error::Result;
+use crate::leaf::{KvRoot, Leaf};
+use crate::slot::Slot;
+
+const WORDS: usize = core::mem::size_of::<Leaf>() / 8;
+const SLOT_WORDS: usize = core::mem::size_of::<Slot>() / 8;
+const SLOTS_AT: usize = core::mem::offset_of!(Leaf, slots);
+
+/// The leaf's bitmap word.
+pub(crate) fn bitmap(pool: &Pool<KvRoot>, p: PPtr<Leaf>) -> Result<u64> {
+    let mut w = [0u64; 1];
+    // SAFETY: see the module documentation.
+    unsafe { pool.read_words(p, 0, &mut w)? };
+    Ok(w[0])
+}
+
+/// Slot `i` of the leaf.
+pub(crate) fn slot(pool: &Pool<KvRoot>, p: PPtr<Leaf>, i: usize) -> Result<Slot> {
+    let mut w = [0u64; SLOT_WORDS];
+    // SAFETY: see the module documentation.
+    unsafe { pool.read_words(p, SLOTS_AT + i * core::mem::size_of::<Slot>(), &mut w)? };
+    let mut bytes = [0u8; SLOT_WORDS * 8];
+    for (c, x) in bytes.chunks_exact_mut(8).zip(w) {
+        c.copy_from_slice(&x.to_ne_bytes());
+    }
+    pobj::from_bytes(&bytes).ok_or(crate::Error::Corrupted { what: "slot size", offset: p.offset() })
+}
+
+/// The whole leaf.
+pub(crate) fn leaf(pool: &Pool<KvRoot>, p: PPtr<Leaf>) -> Result<Box<Leaf>> {
+    let mut w = vec![0u64; WORDS];
+    // SAFETY: see the module documentation.
+    unsafe { pool.read_words(p, 0, &mut w)? };
+    let mut bytes = vec![0u8; WORDS * 8];
+    for (c, x) in bytes.chunks_exact_mut(8).zip(w) {
+        c.copy_from_slice(&x.to_ne_bytes());
+    }
+    pobj::from_bytes::<Leaf>(&bytes).map(Box::new).ok_or(crate::Error::Corrupted { what: "leaf size", offset: p.offset() })
+}
+
+/// Bytes `at..at + len` of an out-of-line buffer.
+pub(crate) fn buffer(pool: &Pool<KvRoot>, b: PBytes, at: u64, len: usize) -> Result<Vec<u8>> {
+    let mut out = vec![0u8; len];
+    // SAFETY: see the module documentation.
+    unsafe { pool.read_bytes_racy(b, at, &mut out)? };
+    Ok(out)
+}
