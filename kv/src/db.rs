@@ -161,6 +161,9 @@ impl CheckReport {
     }
 }
 
+/// Key-value pairs read from one leaf, sorted.
+pub(crate) type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// A slot found to hold a key.
 #[derive(Clone, Copy, Debug)]
 struct Hit {
@@ -181,17 +184,25 @@ pub struct Db {
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db").field("pool", &self.pool.path()).finish()
+        f.debug_struct("Db")
+            .field("pool", &self.pool.path())
+            .finish()
     }
 }
 
 fn check_sizes(key: &[u8], value: Option<&[u8]>) -> Result<()> {
     if key.len() > MAX_KEY_LEN {
-        return Err(Error::KeyTooLarge { len: key.len(), max: MAX_KEY_LEN });
+        return Err(Error::KeyTooLarge {
+            len: key.len(),
+            max: MAX_KEY_LEN,
+        });
     }
     if let Some(v) = value {
         if v.len() > MAX_VALUE_LEN {
-            return Err(Error::ValueTooLarge { len: v.len(), max: MAX_VALUE_LEN });
+            return Err(Error::ValueTooLarge {
+                len: v.len(),
+                max: MAX_VALUE_LEN,
+            });
         }
     }
     Ok(())
@@ -274,10 +285,21 @@ impl Db {
                 r.slots_per_leaf = SLOTS as u64;
                 Ok::<_, pobj::Error>(())
             })?;
-        } else if root.magic != KV_MAGIC || root.version != KV_VERSION || root.slots_per_leaf != SLOTS as u64 {
-            return Err(corrupted("store root (magic, version or leaf geometry)", pool.root_ptr().offset()));
+        } else if root.magic != KV_MAGIC
+            || root.version != KV_VERSION
+            || root.slots_per_leaf != SLOTS as u64
+        {
+            return Err(corrupted(
+                "store root (magic, version or leaf geometry)",
+                pool.root_ptr().offset(),
+            ));
         }
-        let db = Db { pool, index: Index::new(), count: AtomicU64::new(0), writers: RwLock::new(()) };
+        let db = Db {
+            pool,
+            index: Index::new(),
+            count: AtomicU64::new(0),
+            writers: RwLock::new(()),
+        };
         db.rebuild()?;
         Ok(db)
     }
@@ -326,7 +348,10 @@ impl Db {
             let mut min: Option<Vec<u8>> = None;
             for i in leaf.valid() {
                 let s = &leaf.slots[i];
-                let m = s.meta().ok_or(corrupted("slot metadata", p.offset() + slot_offset(i) as u64))?;
+                let m = s.meta().ok_or(corrupted(
+                    "slot metadata",
+                    p.offset() + slot_offset(i) as u64,
+                ))?;
                 fps[i] = m.fp;
                 count += 1;
                 if !leaves.is_empty() {
@@ -353,7 +378,8 @@ impl Db {
         for i in 0..n {
             let high = leaves.get(i + 1).map(|l| l.0.clone());
             let (low, ptr, fps) = &leaves[i];
-            self.index.insert(low.clone(), LeafState::new(*ptr, low.clone(), high, *fps));
+            self.index
+                .insert(low.clone(), LeafState::new(*ptr, low.clone(), high, *fps));
         }
         self.count.store(count, Ordering::Release);
         Ok(())
@@ -389,12 +415,24 @@ impl Db {
             match s.buffer() {
                 None => {
                     if &s.data[..m.klen] == key {
-                        return Ok((head, Some(Hit { slot: i, buffer: None })));
+                        return Ok((
+                            head,
+                            Some(Hit {
+                                slot: i,
+                                buffer: None,
+                            }),
+                        ));
                     }
                 }
                 Some(b) => {
                     if optimistic::buffer(&self.pool, b, 0, m.klen)? == key {
-                        return Ok((head, Some(Hit { slot: i, buffer: Some(b) })));
+                        return Ok((
+                            head,
+                            Some(Hit {
+                                slot: i,
+                                buffer: Some(b),
+                            }),
+                        ));
                     }
                 }
             }
@@ -405,7 +443,9 @@ impl Db {
     /// One optimistic lookup attempt in `st`: `Ok(None)` means "retry", `Ok(Some(v))` the
     /// validated answer (`v` itself `None` when the key is absent).
     fn try_get(&self, st: &LeafState, key: &[u8], fp: u8) -> Result<Option<Option<Vec<u8>>>> {
-        let Some(v) = st.version.read_begin() else { return Ok(None) };
+        let Some(v) = st.version.read_begin() else {
+            return Ok(None);
+        };
         if st.is_dead() || !st.contains(key) {
             return Ok(None);
         }
@@ -448,7 +488,11 @@ impl Db {
 
     /// Calls `f` with the value of `key`; `None` if absent. The value is copied out of the
     /// pool and validated before `f` sees it (readers take no lock).
-    pub fn get_with<U>(&self, key: impl AsRef<[u8]>, f: impl FnOnce(&[u8]) -> U) -> Result<Option<U>> {
+    pub fn get_with<U>(
+        &self,
+        key: impl AsRef<[u8]>,
+        f: impl FnOnce(&[u8]) -> U,
+    ) -> Result<Option<U>> {
         Ok(self.get(key)?.map(|v| f(&v)))
     }
 
@@ -496,7 +540,10 @@ impl Db {
             let slot_i = free.trailing_zeros() as usize;
             let ptr = st.ptr;
             let wg = WriteGuard::new(&st);
-            #[expect(unsafe_code, reason = "shared transactions: the store does its own locking")]
+            #[expect(
+                unsafe_code,
+                reason = "shared transactions: the store does its own locking"
+            )]
             // SAFETY: this transaction modifies only leaf `ptr`, whose writers are excluded by
             // its lock, through atomic stores (`update_at_unlogged`, `commit_word_at`), and a
             // buffer it allocates; the old buffer it frees is reachable only from this leaf.
@@ -534,13 +581,23 @@ impl Db {
         let leaf = optimistic::leaf(&self.pool, st.ptr)?;
         let plan = split_plan(&self.pool, st, &leaf)?;
         let wg = WriteGuard::new(st);
-        #[expect(unsafe_code, reason = "shared transactions: the store does its own locking")]
+        #[expect(
+            unsafe_code,
+            reason = "shared transactions: the store does its own locking"
+        )]
         // SAFETY: modifies only leaf `st.ptr` (lock held; atomic stores via `update_at`) and a
         // leaf it allocates, which no one can reach before the index publishes it.
         let r = unsafe {
             self.pool.transaction_shared(|tx| {
                 let n = tx.alloc(plan.new_leaf)?;
-                tx.update_at(st.ptr, HEAD_OFFSET, LeafHead { bitmap: plan.keep_bitmap, next: n })?;
+                tx.update_at(
+                    st.ptr,
+                    HEAD_OFFSET,
+                    LeafHead {
+                        bitmap: plan.keep_bitmap,
+                        next: n,
+                    },
+                )?;
                 Ok::<_, Error>(n)
             })
         };
@@ -553,7 +610,12 @@ impl Db {
 
     fn publish_split(&self, st: &Arc<LeafState>, n: PPtr<Leaf>, plan: &SplitPlan) {
         let right = LeafState::new(n, plan.bound.clone(), st.high.clone(), plan.right_fps);
-        let left = LeafState::new(st.ptr, st.low.clone(), Some(plan.bound.clone()), plan.left_fps);
+        let left = LeafState::new(
+            st.ptr,
+            st.low.clone(),
+            Some(plan.bound.clone()),
+            plan.left_fps,
+        );
         self.index.insert(plan.bound.clone(), right);
         self.index.insert(st.low.clone(), left);
         st.dead.store(true, Ordering::Release);
@@ -579,13 +641,18 @@ impl Db {
             if bitmap & SLOT_MASK == 0 && !st.low.is_empty() {
                 // The leaf empties: unlink it from its predecessor (locked after it: locks are
                 // always taken from a leaf to its predecessor, never the other way).
-                let Some(pst) = inner::prev(&self.index, &st.low) else { continue };
+                let Some(pst) = inner::prev(&self.index, &st.low) else {
+                    continue;
+                };
                 let _pg = pst.lock();
                 if pst.is_dead() || pst.high.as_deref() != Some(st.low.as_slice()) {
                     continue;
                 }
                 let (wg, pwg) = (WriteGuard::new(&st), WriteGuard::new(&pst));
-                #[expect(unsafe_code, reason = "shared transactions: the store does its own locking")]
+                #[expect(
+                    unsafe_code,
+                    reason = "shared transactions: the store does its own locking"
+                )]
                 // SAFETY: modifies the predecessor's `next` (its lock held; atomic stores) and
                 // frees this leaf (its lock held) and the entry's buffer.
                 let r = unsafe {
@@ -599,7 +666,8 @@ impl Db {
                     })
                 };
                 if r.is_ok() {
-                    let merged = LeafState::new(pst.ptr, pst.low.clone(), st.high.clone(), pst.fps());
+                    let merged =
+                        LeafState::new(pst.ptr, pst.low.clone(), st.high.clone(), pst.fps());
                     self.index.insert(pst.low.clone(), merged);
                     self.index.remove(&st.low);
                     pst.dead.store(true, Ordering::Release);
@@ -610,7 +678,10 @@ impl Db {
                 return r.map(|()| true);
             }
             let wg = WriteGuard::new(&st);
-            #[expect(unsafe_code, reason = "shared transactions: the store does its own locking")]
+            #[expect(
+                unsafe_code,
+                reason = "shared transactions: the store does its own locking"
+            )]
             // SAFETY: modifies only this leaf's bitmap (lock held; a commit word) and frees the
             // entry's buffer, reachable only from this leaf.
             let r = unsafe {
@@ -644,7 +715,10 @@ impl Db {
         }
         let _w = self.writers.write().unwrap_or_else(|e| e.into_inner());
         let mut b = BatchState::default();
-        #[expect(unsafe_code, reason = "shared transactions: the store does its own locking")]
+        #[expect(
+            unsafe_code,
+            reason = "shared transactions: the store does its own locking"
+        )]
         // SAFETY: other writers are excluded (`writers` held exclusively); the transaction
         // writes only through atomic stores; every leaf it touches is mid-write for readers.
         let r = unsafe {
@@ -662,7 +736,10 @@ impl Db {
         };
         match &r {
             Ok(()) => {
-                self.count.store((self.count.load(Ordering::Acquire) as i64 + b.delta) as u64, Ordering::Release);
+                self.count.store(
+                    (self.count.load(Ordering::Acquire) as i64 + b.delta) as u64,
+                    Ordering::Release,
+                );
             }
             Err(_) => {
                 // The leaves are rolled back; the states this batch created or retired are not:
@@ -693,7 +770,13 @@ impl Db {
     }
 
     /// Put inside a batch's transaction, with logged writes.
-    fn put_tx(&self, tx: &mut Tx<'_, KvRoot>, b: &mut BatchState, key: &[u8], value: &[u8]) -> Result<()> {
+    fn put_tx(
+        &self,
+        tx: &mut Tx<'_, KvRoot>,
+        b: &mut BatchState,
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<()> {
         let fp = fingerprint(key);
         for _ in 0..3 {
             let st = self.route(key);
@@ -704,7 +787,14 @@ impl Db {
                 let leaf = *tx.get(st.ptr)?;
                 let plan = split_plan_tx(tx, &st, &leaf)?;
                 let n = tx.alloc(plan.new_leaf)?;
-                tx.update_at(st.ptr, HEAD_OFFSET, LeafHead { bitmap: plan.keep_bitmap, next: n })?;
+                tx.update_at(
+                    st.ptr,
+                    HEAD_OFFSET,
+                    LeafHead {
+                        bitmap: plan.keep_bitmap,
+                        next: n,
+                    },
+                )?;
                 self.publish_split(&st, n, &plan);
                 for k in [&st.low, &plan.bound] {
                     if let Some(e) = self.index.get(k.as_slice()) {
@@ -745,7 +835,8 @@ impl Db {
         }
         let bitmap = head.bitmap & !(1 << hit.slot);
         if bitmap & SLOT_MASK == 0 && !st.low.is_empty() {
-            let pst = inner::prev(&self.index, &st.low).ok_or(corrupted("leaf without predecessor", st.ptr.offset()))?;
+            let pst = inner::prev(&self.index, &st.low)
+                .ok_or(corrupted("leaf without predecessor", st.ptr.offset()))?;
             Self::touch(b, &pst);
             tx.update_at(pst.ptr, NEXT_OFFSET, head.next)?;
             tx.free(st.ptr)?;
@@ -766,8 +857,15 @@ impl Db {
 
     /// One validated read of the entries of `st` within `range` (and within the leaf's own
     /// range), sorted; `None` if it must be retried (a concurrent write or a dead state).
-    fn try_leaf_entries<R: RangeBounds<[u8]>>(&self, st: &LeafState, range: &R, values: bool) -> Result<Option<Vec<(Vec<u8>, Vec<u8>)>>> {
-        let Some(v) = st.version.read_begin() else { return Ok(None) };
+    fn try_leaf_entries<R: RangeBounds<[u8]>>(
+        &self,
+        st: &LeafState,
+        range: &R,
+        values: bool,
+    ) -> Result<Option<Entries>> {
+        let Some(v) = st.version.read_begin() else {
+            return Ok(None);
+        };
         if st.is_dead() {
             return Ok(None);
         }
@@ -778,11 +876,30 @@ impl Db {
                 let s = &leaf.slots[i];
                 let Some(m) = s.meta() else { continue };
                 let (k, v) = match s.buffer() {
-                    None => (s.data[..m.klen].to_vec(), if values { s.data[m.klen..m.klen + m.vlen].to_vec() } else { Vec::new() }),
+                    None => (
+                        s.data[..m.klen].to_vec(),
+                        if values {
+                            s.data[m.klen..m.klen + m.vlen].to_vec()
+                        } else {
+                            Vec::new()
+                        },
+                    ),
                     Some(buf) => {
-                        let d = optimistic::buffer(&self.pool, buf, 0, if values { m.klen + m.vlen } else { m.klen })?;
+                        let d = optimistic::buffer(
+                            &self.pool,
+                            buf,
+                            0,
+                            if values { m.klen + m.vlen } else { m.klen },
+                        )?;
                         let k = d[..m.klen].to_vec();
-                        (k, if values { d[m.klen..].to_vec() } else { Vec::new() })
+                        (
+                            k,
+                            if values {
+                                d[m.klen..].to_vec()
+                            } else {
+                                Vec::new()
+                            },
+                        )
                     }
                 };
                 if range.contains(k.as_slice()) && st.contains(&k) {
@@ -800,7 +917,12 @@ impl Db {
 
     /// The next leaf state at or after `from` with entries in `range`, and those entries; none
     /// when the range is exhausted. Visits one leaf at a time (O(log n) routing each).
-    pub(crate) fn next_entries(&self, from: Bound<&[u8]>, to: Bound<&[u8]>, values: bool) -> Result<Option<Vec<(Vec<u8>, Vec<u8>)>>> {
+    pub(crate) fn next_entries(
+        &self,
+        from: Bound<&[u8]>,
+        to: Bound<&[u8]>,
+        values: bool,
+    ) -> Result<Option<Entries>> {
         let mut lower: Bound<Vec<u8>> = match from {
             Bound::Included(k) => Bound::Included(k.to_vec()),
             Bound::Excluded(k) => Bound::Excluded(k.to_vec()),
@@ -848,14 +970,21 @@ impl Db {
     }
 
     /// Calls `f` for each entry in `range` in key order until it returns `false`.
-    fn scan<R: RangeBounds<[u8]>>(&self, range: R, values: bool, mut f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
+    fn scan<R: RangeBounds<[u8]>>(
+        &self,
+        range: R,
+        values: bool,
+        mut f: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
         let mut last: Option<Vec<u8>> = None;
         loop {
             let from = match &last {
                 Some(k) => Bound::Excluded(k.as_slice()),
                 None => range.start_bound(),
             };
-            let Some(entries) = self.next_entries(from, range.end_bound(), values)? else { return Ok(()) };
+            let Some(entries) = self.next_entries(from, range.end_bound(), values)? else {
+                return Ok(());
+            };
             for (k, v) in &entries {
                 if !f(k, v) {
                     return Ok(());
@@ -915,27 +1044,48 @@ impl Db {
     }
 
     /// Entries with keys greater than `key`, in order, until `f` returns `false`.
-    pub fn get_above(&self, key: impl AsRef<[u8]>, f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
+    pub fn get_above(
+        &self,
+        key: impl AsRef<[u8]>,
+        f: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
         self.scan((Bound::Excluded(key.as_ref()), Bound::Unbounded), true, f)
     }
 
     /// Entries with keys greater than or equal to `key`.
-    pub fn get_equal_above(&self, key: impl AsRef<[u8]>, f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
+    pub fn get_equal_above(
+        &self,
+        key: impl AsRef<[u8]>,
+        f: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
         self.scan((Bound::Included(key.as_ref()), Bound::Unbounded), true, f)
     }
 
     /// Entries with keys less than `key`.
-    pub fn get_below(&self, key: impl AsRef<[u8]>, f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
+    pub fn get_below(
+        &self,
+        key: impl AsRef<[u8]>,
+        f: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
         self.scan((Bound::Unbounded, Bound::Excluded(key.as_ref())), true, f)
     }
 
     /// Entries with keys less than or equal to `key`.
-    pub fn get_equal_below(&self, key: impl AsRef<[u8]>, f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
+    pub fn get_equal_below(
+        &self,
+        key: impl AsRef<[u8]>,
+        f: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
         self.scan((Bound::Unbounded, Bound::Included(key.as_ref())), true, f)
     }
 
     /// Entries with keys strictly between `k1` and `k2`.
-    pub fn get_between(&self, k1: impl AsRef<[u8]>, k2: impl AsRef<[u8]>, f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
+    pub fn get_between(
+        &self,
+        k1: impl AsRef<[u8]>,
+        k2: impl AsRef<[u8]>,
+        f: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
         let (a, b) = (k1.as_ref(), k2.as_ref());
         if a >= b {
             return Ok(());
@@ -951,7 +1101,10 @@ impl Db {
     /// inner nodes and the count.
     pub fn check(&self) -> CheckReport {
         let _w = self.writers.write().unwrap_or_else(|e| e.into_inner());
-        let mut report = CheckReport { problems: self.pool.check().problems, ..CheckReport::default() };
+        let mut report = CheckReport {
+            problems: self.pool.check().problems,
+            ..CheckReport::default()
+        };
         let root = self.pool.root();
         let mut p = root.head;
         let mut prev_max: Option<Vec<u8>> = None;
@@ -974,26 +1127,38 @@ impl Db {
                 report.problems.push(format!("leaf {p:?}: bad magic"));
             }
             if leaf.head.bitmap & !SLOT_MASK != 0 {
-                report.problems.push(format!("leaf {p:?}: bitmap bits past the last slot"));
+                report
+                    .problems
+                    .push(format!("leaf {p:?}: bitmap bits past the last slot"));
             }
-            let state = self.index.iter().map(|e| Arc::clone(e.value())).find(|s| s.ptr == p);
+            let state = self
+                .index
+                .iter()
+                .map(|e| Arc::clone(e.value()))
+                .find(|s| s.ptr == p);
             let mut keys = Vec::new();
             for i in leaf.valid() {
                 let s = &leaf.slots[i];
                 match (s.meta(), self.slot_key(s, p.offset())) {
                     (Some(m), Ok(k)) => {
                         if m.fp != fingerprint(&k) {
-                            report.problems.push(format!("leaf {p:?} slot {i}: fingerprint does not match the key"));
+                            report.problems.push(format!(
+                                "leaf {p:?} slot {i}: fingerprint does not match the key"
+                            ));
                         }
                         if let Some(st) = &state {
                             if st.fp(i) != m.fp {
-                                report.problems.push(format!("leaf {p:?} slot {i}: DRAM fingerprint differs"));
+                                report
+                                    .problems
+                                    .push(format!("leaf {p:?} slot {i}: DRAM fingerprint differs"));
                             }
                         }
                         keys.push(k);
                     }
                     (_, Err(e)) => report.problems.push(format!("leaf {p:?} slot {i}: {e}")),
-                    (None, _) => report.problems.push(format!("leaf {p:?} slot {i}: bad metadata")),
+                    (None, _) => report
+                        .problems
+                        .push(format!("leaf {p:?} slot {i}: bad metadata")),
                 }
             }
             keys.sort();
@@ -1002,15 +1167,21 @@ impl Db {
             }
             if let (Some(pm), Some(first)) = (&prev_max, keys.first()) {
                 if first <= pm {
-                    report.problems.push(format!("leaf {p:?}: keys out of order with the previous leaf"));
+                    report.problems.push(format!(
+                        "leaf {p:?}: keys out of order with the previous leaf"
+                    ));
                 }
             }
             if keys.is_empty() && report.leaves > 1 {
-                report.problems.push(format!("leaf {p:?}: empty leaf left in the list"));
+                report
+                    .problems
+                    .push(format!("leaf {p:?}: empty leaf left in the list"));
             }
             for k in &keys {
                 if inner::route(&self.index, k).map(|s| s.ptr) != Some(p) {
-                    report.problems.push(format!("leaf {p:?}: the inner nodes route a key elsewhere"));
+                    report
+                        .problems
+                        .push(format!("leaf {p:?}: the inner nodes route a key elsewhere"));
                     break;
                 }
             }
@@ -1025,16 +1196,25 @@ impl Db {
         }
         let count = self.count.load(Ordering::Acquire);
         if report.keys != count {
-            report.problems.push(format!("count {count} but {} keys in the leaves", report.keys));
+            report.problems.push(format!(
+                "count {count} but {} keys in the leaves",
+                report.keys
+            ));
         }
         if indexed != self.index.len() {
-            report.problems.push(format!("{} inner-node entries but {indexed} of them name a leaf in the list", self.index.len()));
+            report.problems.push(format!(
+                "{} inner-node entries but {indexed} of them name a leaf in the list",
+                self.index.len()
+            ));
         }
         // Adjacent states' ranges meet.
-        let states: Vec<Arc<LeafState>> = self.index.iter().map(|e| Arc::clone(e.value())).collect();
+        let states: Vec<Arc<LeafState>> =
+            self.index.iter().map(|e| Arc::clone(e.value())).collect();
         for w in states.windows(2) {
             if w[0].high.as_deref() != Some(w[1].low.as_slice()) || w[0].is_dead() {
-                report.problems.push("inner nodes: ranges of adjacent leaves do not meet".into());
+                report
+                    .problems
+                    .push("inner nodes: ranges of adjacent leaves do not meet".into());
                 break;
             }
         }
@@ -1087,7 +1267,10 @@ struct SplitPlan {
 
 fn plan_from(st: &LeafState, leaf: &Leaf, mut keyed: Vec<(Vec<u8>, usize)>) -> Result<SplitPlan> {
     if keyed.len() < 2 {
-        return Err(corrupted("split of a leaf with fewer than two entries", st.ptr.offset()));
+        return Err(corrupted(
+            "split of a leaf with fewer than two entries",
+            st.ptr.offset(),
+        ));
     }
     keyed.sort_unstable();
     let moved = &keyed[keyed.len() / 2..];
@@ -1113,7 +1296,9 @@ fn split_plan(pool: &Pool<KvRoot>, st: &LeafState, leaf: &Leaf) -> Result<SplitP
     let mut keyed = Vec::with_capacity(SLOTS);
     for i in leaf.valid() {
         let s = &leaf.slots[i];
-        let m = s.meta().ok_or(corrupted("slot metadata", st.ptr.offset()))?;
+        let m = s
+            .meta()
+            .ok_or(corrupted("slot metadata", st.ptr.offset()))?;
         let k = match s.buffer() {
             None => s.data[..m.klen].to_vec(),
             Some(b) => optimistic::buffer(pool, b, 0, m.klen)?,
@@ -1127,10 +1312,16 @@ fn split_plan_tx(tx: &Tx<'_, KvRoot>, st: &LeafState, leaf: &Leaf) -> Result<Spl
     let mut keyed = Vec::with_capacity(SLOTS);
     for i in leaf.valid() {
         let s = &leaf.slots[i];
-        let m = s.meta().ok_or(corrupted("slot metadata", st.ptr.offset()))?;
+        let m = s
+            .meta()
+            .ok_or(corrupted("slot metadata", st.ptr.offset()))?;
         let k = match s.buffer() {
             None => s.data[..m.klen].to_vec(),
-            Some(b) => tx.bytes(b)?.get(..m.klen).ok_or(corrupted("out-of-line entry", b.offset()))?.to_vec(),
+            Some(b) => tx
+                .bytes(b)?
+                .get(..m.klen)
+                .ok_or(corrupted("out-of-line entry", b.offset()))?
+                .to_vec(),
         };
         keyed.push((k, i));
     }
@@ -1138,7 +1329,12 @@ fn split_plan_tx(tx: &Tx<'_, KvRoot>, st: &LeafState, leaf: &Leaf) -> Result<Spl
 }
 
 /// Finds `key` in a leaf inside a transaction.
-fn find_tx(tx: &Tx<'_, KvRoot>, st: &LeafState, key: &[u8], fp: u8) -> Result<(LeafHead, Option<Hit>)> {
+fn find_tx(
+    tx: &Tx<'_, KvRoot>,
+    st: &LeafState,
+    key: &[u8],
+    fp: u8,
+) -> Result<(LeafHead, Option<Hit>)> {
     let leaf = tx.get(st.ptr)?;
     let head = leaf.head;
     let mut cands = Vec::new();
@@ -1155,7 +1351,13 @@ fn find_tx(tx: &Tx<'_, KvRoot>, st: &LeafState, key: &[u8], fp: u8) -> Result<(L
             Some(b) => cands.push((i, b)),
             None => {
                 if &s.data[..m.klen] == key {
-                    return Ok((head, Some(Hit { slot: i, buffer: None })));
+                    return Ok((
+                        head,
+                        Some(Hit {
+                            slot: i,
+                            buffer: None,
+                        }),
+                    ));
                 }
             }
         }
@@ -1163,7 +1365,13 @@ fn find_tx(tx: &Tx<'_, KvRoot>, st: &LeafState, key: &[u8], fp: u8) -> Result<(L
     for (i, b) in cands {
         let d = tx.bytes(b)?;
         if d.len() >= key.len() && &d[..key.len()] == key {
-            return Ok((head, Some(Hit { slot: i, buffer: Some(b) })));
+            return Ok((
+                head,
+                Some(Hit {
+                    slot: i,
+                    buffer: Some(b),
+                }),
+            ));
         }
     }
     Ok((head, None))

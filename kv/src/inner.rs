@@ -30,7 +30,12 @@ pub(crate) struct LeafState {
 }
 
 impl LeafState {
-    pub fn new(ptr: PPtr<Leaf>, low: Vec<u8>, high: Option<Vec<u8>>, fps: [u8; SLOTS]) -> Arc<LeafState> {
+    pub fn new(
+        ptr: PPtr<Leaf>,
+        low: Vec<u8>,
+        high: Option<Vec<u8>>,
+        fps: [u8; SLOTS],
+    ) -> Arc<LeafState> {
         Arc::new(LeafState {
             ptr,
             low,
@@ -68,12 +73,16 @@ pub(crate) type Index = SkipMap<Vec<u8>, Arc<LeafState>>;
 
 /// The state whose bound is the greatest not above `key`.
 pub(crate) fn route(index: &Index, key: &[u8]) -> Option<Arc<LeafState>> {
-    index.upper_bound(std::ops::Bound::Included(key)).map(|e| Arc::clone(e.value()))
+    index
+        .upper_bound(std::ops::Bound::Included(key))
+        .map(|e| Arc::clone(e.value()))
 }
 
 /// The state before the one with bound `low`.
 pub(crate) fn prev(index: &Index, low: &[u8]) -> Option<Arc<LeafState>> {
-    index.upper_bound(std::ops::Bound::Excluded(low)).map(|e| Arc::clone(e.value()))
+    index
+        .upper_bound(std::ops::Bound::Excluded(low))
+        .map(|e| Arc::clone(e.value()))
 }
 
 /// An estimate of the DRAM the index takes: skip-list nodes, bounds and per-leaf states.
@@ -81,6 +90,10 @@ pub(crate) fn dram_bytes(index: &Index) -> u64 {
     let per = core::mem::size_of::<LeafState>() + core::mem::size_of::<Vec<u8>>() + 64;
     index
         .iter()
-        .map(|e| (per + e.key().capacity() + e.value().low.capacity() + e.value().high.as_ref().map_or(0, Vec::capacity)) as u64)
+        .map(|e| {
+            (per + e.key().capacity()
+                + e.value().low.capacity()
+                + e.value().high.as_ref().map_or(0, Vec::capacity)) as u64
+        })
         .sum()
 }

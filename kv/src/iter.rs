@@ -30,7 +30,14 @@ impl<'a> Iter<'a> {
             Bound::Excluded(k) => Bound::Excluded(k.as_ref().to_vec()),
             Bound::Unbounded => Bound::Unbounded,
         };
-        Iter { db, start: own(range.start_bound()), end: own(range.end_bound()), buf: VecDeque::new(), last: None, done: false }
+        Iter {
+            db,
+            start: own(range.start_bound()),
+            end: own(range.end_bound()),
+            buf: VecDeque::new(),
+            last: None,
+            done: false,
+        }
     }
 
     fn refill(&mut self) -> Result<()> {
@@ -38,7 +45,10 @@ impl<'a> Iter<'a> {
             Some(k) => Bound::Excluded(k.as_slice()),
             None => self.start.as_ref().map(Vec::as_slice),
         };
-        match self.db.next_entries(from, self.end.as_ref().map(Vec::as_slice), true)? {
+        match self
+            .db
+            .next_entries(from, self.end.as_ref().map(Vec::as_slice), true)?
+        {
             Some(e) => self.buf.extend(e),
             None => self.done = true,
         }

@@ -27,11 +27,11 @@ mod db;
 mod error;
 mod inner;
 mod iter;
+pub mod leaf;
 mod optimistic;
+pub mod slot;
 mod sync;
 mod version;
-pub mod leaf;
-pub mod slot;
 
 pub use db::{CheckReport, Db, Options, Stats, WriteBatch, DEFAULT_SIZE, LAYOUT};
 pub use error::{Error, Result};

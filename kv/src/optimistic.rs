@@ -7,7 +7,10 @@
 //! a `&mut` into the pool. The one safe `Pool::transaction` the store runs initialises a new
 //! pool before any reader can exist. What is read may be torn by a concurrent write: callers
 //! validate it with the leaf's version (`version.rs`).
-#![expect(unsafe_code, reason = "optimistic reads need pobj's racy-read primitives")]
+#![expect(
+    unsafe_code,
+    reason = "optimistic reads need pobj's racy-read primitives"
+)]
 
 use pobj::{PBytes, PPtr, Pool};
 
@@ -36,7 +39,10 @@ pub(crate) fn slot(pool: &Pool<KvRoot>, p: PPtr<Leaf>, i: usize) -> Result<Slot>
     for (c, x) in bytes.chunks_exact_mut(8).zip(w) {
         c.copy_from_slice(&x.to_ne_bytes());
     }
-    pobj::from_bytes(&bytes).ok_or(crate::Error::Corrupted { what: "slot size", offset: p.offset() })
+    pobj::from_bytes(&bytes).ok_or(crate::Error::Corrupted {
+        what: "slot size",
+        offset: p.offset(),
+    })
 }
 
 /// The whole leaf.
@@ -48,7 +54,12 @@ pub(crate) fn leaf(pool: &Pool<KvRoot>, p: PPtr<Leaf>) -> Result<Box<Leaf>> {
     for (c, x) in bytes.chunks_exact_mut(8).zip(w) {
         c.copy_from_slice(&x.to_ne_bytes());
     }
-    pobj::from_bytes::<Leaf>(&bytes).map(Box::new).ok_or(crate::Error::Corrupted { what: "leaf size", offset: p.offset() })
+    pobj::from_bytes::<Leaf>(&bytes)
+        .map(Box::new)
+        .ok_or(crate::Error::Corrupted {
+            what: "leaf size",
+            offset: p.offset(),
+        })
 }
 
 /// Bytes `at..at + len` of an out-of-line buffer.

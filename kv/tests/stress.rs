@@ -11,7 +11,10 @@ use pobj_kv::{Db, WriteBatch};
 const THREADS: usize = 4;
 
 fn ops_per_thread() -> u64 {
-    std::env::var("PKV_STRESS_OPS").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000)
+    std::env::var("PKV_STRESS_OPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200_000)
 }
 
 fn rng(seed: u64) -> impl FnMut() -> u64 {
@@ -43,15 +46,24 @@ fn shared_value(t: usize, seq: u64, k: u64) -> Vec<u8> {
 fn valid_shared(k: u64, v: &[u8]) -> bool {
     let s = String::from_utf8_lossy(v);
     let mut parts = s.splitn(4, ':');
-    let (Some(t), Some(seq), Some(kk)) = (parts.next(), parts.next(), parts.next()) else { return false };
-    let (Ok(t), Ok(seq), Ok(kk)) = (t.parse::<usize>(), seq.parse::<u64>(), kk.parse::<u64>()) else { return false };
+    let (Some(t), Some(seq), Some(kk)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let (Ok(t), Ok(seq), Ok(kk)) = (t.parse::<usize>(), seq.parse::<u64>(), kk.parse::<u64>())
+    else {
+        return false;
+    };
     t < THREADS && kk == k && v == shared_value(t, seq, k).as_slice()
 }
 
 #[test]
 fn four_threads_mixed_operations() {
     let shm = std::path::Path::new("/dev/shm");
-    let dir = if shm.is_dir() { tempfile::tempdir_in(shm).unwrap() } else { tempfile::tempdir().unwrap() };
+    let dir = if shm.is_dir() {
+        tempfile::tempdir_in(shm).unwrap()
+    } else {
+        tempfile::tempdir().unwrap()
+    };
     let path = dir.path().join("stress.pool");
     let db = Arc::new(Db::create(&path, 512 << 20).unwrap());
     let n = ops_per_thread();
@@ -73,10 +85,18 @@ fn four_threads_mixed_operations() {
                         }
                         5..=6 => {
                             let removed = db.remove(owned_key(t, k)).unwrap();
-                            assert_eq!(removed, model.remove(&owned_key(t, k)).is_some(), "thread {t} remove {k}");
+                            assert_eq!(
+                                removed,
+                                model.remove(&owned_key(t, k)).is_some(),
+                                "thread {t} remove {k}"
+                            );
                         }
                         7..=9 => {
-                            assert_eq!(db.get(owned_key(t, k)).unwrap(), model.get(&owned_key(t, k)).cloned(), "thread {t} get {k}");
+                            assert_eq!(
+                                db.get(owned_key(t, k)).unwrap(),
+                                model.get(&owned_key(t, k)).cloned(),
+                                "thread {t} get {k}"
+                            );
                         }
                         10..=11 => {
                             let sk = k % 200;
@@ -85,7 +105,10 @@ fn four_threads_mixed_operations() {
                         12..=13 => {
                             let sk = k % 200;
                             if let Some(v) = db.get(shared_key(sk)).unwrap() {
-                                assert!(valid_shared(sk, &v), "shared key {sk} holds a value no thread wrote: {v:?}");
+                                assert!(
+                                    valid_shared(sk, &v),
+                                    "shared key {sk} holds a value no thread wrote: {v:?}"
+                                );
                             }
                             shared_reads += 1;
                         }
@@ -93,8 +116,14 @@ fn four_threads_mixed_operations() {
                             // A short scan of this thread's keys: in order, each at most once.
                             let from = owned_key(t, k);
                             let to = owned_key(t, k + 50);
-                            let got: Vec<_> = db.range(from.clone()..to.clone()).collect::<Result<_, _>>().unwrap();
-                            let want: Vec<_> = model.range(from..to).map(|(a, b)| (a.clone(), b.clone())).collect();
+                            let got: Vec<_> = db
+                                .range(from.clone()..to.clone())
+                                .collect::<Result<_, _>>()
+                                .unwrap();
+                            let want: Vec<_> = model
+                                .range(from..to)
+                                .map(|(a, b)| (a.clone(), b.clone()))
+                                .collect();
                             assert_eq!(got, want, "thread {t} scan from {k}");
                         }
                         _ => {
@@ -121,7 +150,8 @@ fn four_threads_mixed_operations() {
             let prefix = format!("own-{t}-").into_bytes();
             let mut end = prefix.clone();
             end.push(0xff);
-            let got: BTreeMap<Vec<u8>, Vec<u8>> = db.range(prefix..end).collect::<Result<_, _>>().unwrap();
+            let got: BTreeMap<Vec<u8>, Vec<u8>> =
+                db.range(prefix..end).collect::<Result<_, _>>().unwrap();
             assert_eq!(&got, model, "thread {t}'s keys");
         }
         for sk in 0..200 {
@@ -136,5 +166,8 @@ fn four_threads_mixed_operations() {
     drop(db);
     let db = Db::open(&path).unwrap();
     check(&db);
-    eprintln!("stress: {THREADS} threads × {n} operations; {} keys at the end", db.count_all().unwrap());
+    eprintln!(
+        "stress: {THREADS} threads × {n} operations; {} keys at the end",
+        db.count_all().unwrap()
+    );
 }

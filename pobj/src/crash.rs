@@ -179,7 +179,7 @@ struct Target<R, St> {
 }
 
 /// A crash-test configuration.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct CrashTest {
     seed: u64,
     granularities: Vec<Granularity>,
@@ -189,6 +189,22 @@ pub struct CrashTest {
     point_probability: f64,
     recovery_every: u64,
     replay: Option<Case>,
+    on_fence: Option<Arc<dyn Fn() + Send + Sync>>,
+}
+
+impl std::fmt::Debug for CrashTest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CrashTest")
+            .field("seed", &self.seed)
+            .field("granularities", &self.granularities)
+            .field("exhaustive_max", &self.exhaustive_max)
+            .field("random_subsets", &self.random_subsets)
+            .field("max_images_per_point", &self.max_images_per_point)
+            .field("point_probability", &self.point_probability)
+            .field("recovery_every", &self.recovery_every)
+            .field("replay", &self.replay)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for CrashTest {
@@ -212,6 +228,7 @@ impl CrashTest {
             point_probability: 1.0,
             recovery_every: 16,
             replay: None,
+            on_fence: None,
         }
     }
 
@@ -261,6 +278,15 @@ impl CrashTest {
     #[must_use]
     pub fn recovery_every(mut self, n: u64) -> Self {
         self.recovery_every = n;
+        self
+    }
+
+    /// Calls `f` after every fence of the workload, in the thread that fenced and outside the
+    /// medium's lock: a scheduling point for tests that interleave several writer threads
+    /// deterministically (hand over to another thread here).
+    #[must_use]
+    pub fn on_fence(mut self, f: impl Fn() + Send + Sync + 'static) -> Self {
+        self.on_fence = Some(Arc::new(f));
         self
     }
 
@@ -349,11 +375,13 @@ impl CrashTest {
             sim.set_hook(Some(Box::new(move |cp: &CrashPoint<'_>| {
                 shared.at_point(cp.index - base, cp, &target);
             })));
+            sim.set_after_fence(self.on_fence.clone());
         }
         for i in 0..ops {
             shared.completed.store(i, Ordering::SeqCst);
             if let Err(m) = op(&store, i) {
                 sim.set_hook(None);
+                sim.set_after_fence(None);
                 return Err(fail(format!("operation {i} failed: {m}"), i));
             }
             if shared.failed() {
@@ -362,6 +390,7 @@ impl CrashTest {
         }
         shared.completed.store(ops, Ordering::SeqCst);
         sim.set_hook(None);
+        sim.set_after_fence(None);
         let points = sim.fences() - base;
         drop(store);
         let (mut report, failure) = {

@@ -811,13 +811,27 @@ impl<R: Persistent> Pool<R> {
     /// `bytes_mut` may be live for it in another thread, and no safe transaction may run on the
     /// pool without such a guarantee (shared transactions are the intended writers). The
     /// object may be freed concurrently only if the caller tolerates an error or garbage.
-    pub unsafe fn read_words<T: Persistent>(&self, p: PPtr<T>, offset: usize, out: &mut [u64]) -> Result<()> {
+    pub unsafe fn read_words<T: Persistent>(
+        &self,
+        p: PPtr<T>,
+        offset: usize,
+        out: &mut [u64],
+    ) -> Result<()> {
         let off = p.offset();
         let (_, h) = self.sh.heap.resolve(off)?;
         check_type::<T>(off, &h)?;
         let len = out.len() * 8;
-        if !offset.is_multiple_of(8) || offset.checked_add(len).is_none_or(|e| e > core::mem::size_of::<T>()) {
-            return Err(Error::OutOfBounds { offset: off, start: offset as u64, end: (offset + len) as u64, len: h.size });
+        if !offset.is_multiple_of(8)
+            || offset
+                .checked_add(len)
+                .is_none_or(|e| e > core::mem::size_of::<T>())
+        {
+            return Err(Error::OutOfBounds {
+                offset: off,
+                start: offset as u64,
+                end: (offset + len) as u64,
+                len: h.size,
+            });
         }
         // SAFETY: `u64` has no padding and any bytes are a valid `u64`; the byte slice covers
         // exactly `out`, which is borrowed mutably here.
@@ -836,11 +850,20 @@ impl<R: Persistent> Pool<R> {
         let off = p.offset();
         let (_, h) = self.sh.heap.resolve(off)?;
         if h.type_id != BYTES_TYPE_ID {
-            return Err(Error::TypeMismatch { offset: off, expected: BYTES_TYPE_ID, found: h.type_id });
+            return Err(Error::TypeMismatch {
+                offset: off,
+                expected: BYTES_TYPE_ID,
+                found: h.type_id,
+            });
         }
         let end = at.checked_add(out.len() as u64).filter(|&e| e <= h.size);
         if end.is_none() {
-            return Err(Error::OutOfBounds { offset: off, start: at, end: at.saturating_add(out.len() as u64), len: h.size });
+            return Err(Error::OutOfBounds {
+                offset: off,
+                start: at,
+                end: at.saturating_add(out.len() as u64),
+                len: h.size,
+            });
         }
         // SAFETY: in bounds of a live buffer; atomic loads; writers atomic (contract).
         unsafe { self.sh.region.read_into(off + at, out) }
@@ -851,7 +874,11 @@ impl<R: Persistent> Pool<R> {
     pub fn bytes_len_racy(&self, p: PBytes) -> Result<u64> {
         let (_, h) = self.sh.heap.resolve(p.offset())?;
         if h.type_id != BYTES_TYPE_ID {
-            return Err(Error::TypeMismatch { offset: p.offset(), expected: BYTES_TYPE_ID, found: h.type_id });
+            return Err(Error::TypeMismatch {
+                offset: p.offset(),
+                expected: BYTES_TYPE_ID,
+                found: h.type_id,
+            });
         }
         Ok(h.size)
     }

@@ -80,7 +80,7 @@ impl Region {
         let mut p = self.ptr(off);
         let mut i = 0;
         let n = out.len();
-        while i < n && (p as usize) % 8 != 0 {
+        while i < n && !(p as usize).is_multiple_of(8) {
             // SAFETY: in bounds; `AtomicU8` has alignment 1; accesses are atomic (contract).
             out[i] = unsafe { core::sync::atomic::AtomicU8::from_ptr(p) }.load(Ordering::Relaxed);
             p = p.wrapping_add(1);
@@ -112,7 +112,7 @@ impl Region {
         let mut p = self.ptr(off);
         let mut i = 0;
         let n = data.len();
-        while i < n && (p as usize) % 8 != 0 {
+        while i < n && !(p as usize).is_multiple_of(8) {
             // SAFETY: in bounds; alignment 1; no live reference (contract).
             unsafe { core::sync::atomic::AtomicU8::from_ptr(p) }.store(data[i], Ordering::Relaxed);
             p = p.wrapping_add(1);
@@ -122,7 +122,8 @@ impl Region {
             let mut w = [0u8; 8];
             w.copy_from_slice(&data[i..i + 8]);
             // SAFETY: in bounds and 8-aligned.
-            unsafe { AtomicU64::from_ptr(p.cast::<u64>()) }.store(u64::from_ne_bytes(w), Ordering::Relaxed);
+            unsafe { AtomicU64::from_ptr(p.cast::<u64>()) }
+                .store(u64::from_ne_bytes(w), Ordering::Relaxed);
             p = p.wrapping_add(8);
             i += 8;
         }

@@ -31,7 +31,10 @@ struct State {
     /// Empty for an untracked medium (no persisted image is kept).
     persisted: Vec<u8>,
     tracked: bool,
-    pending: Vec<(u64, [u8; CACHE_LINE as usize])>,
+    /// Flushed lines not yet fenced, per flushing thread: a fence (`sfence`) orders only the
+    /// issuing thread's flushes.
+    pending: Vec<(std::thread::ThreadId, u64, [u8; CACHE_LINE as usize])>,
+    after_fence: Option<Arc<dyn Fn() + Send + Sync>>,
     fences: u64,
     hook: Option<FenceHook>,
 }
@@ -98,6 +101,7 @@ impl SimMedium {
                 persisted,
                 tracked,
                 pending: Vec::new(),
+                after_fence: None,
                 fences: 0,
                 hook: None,
             }),
@@ -139,12 +143,13 @@ impl SimMedium {
         let start = off / CACHE_LINE * CACHE_LINE;
         let end = (off + len).div_ceil(CACHE_LINE) * CACHE_LINE;
         let w = self.working_slice();
+        let me = std::thread::current().id();
         let mut st = self.lock();
         let mut l = start;
         while l < end && (l + CACHE_LINE) as usize <= w.len() {
             let mut line = [0u8; CACHE_LINE as usize];
             line.copy_from_slice(&w[l as usize..(l + CACHE_LINE) as usize]);
-            st.pending.push((l, line));
+            st.pending.push((me, l, line));
             l += CACHE_LINE;
         }
     }
@@ -157,28 +162,44 @@ impl SimMedium {
             st.fences += 1;
             return;
         }
+        // The hook runs with the medium locked: another thread's flush or fence waits for it.
+        // (It must not use this medium itself; checks open images on media of their own.)
         if let Some(mut hook) = st.hook.take() {
             let index = st.fences;
             let persisted = std::mem::take(&mut st.persisted);
-            drop(st);
             hook(&CrashPoint {
                 index,
                 persisted: &persisted,
                 working: self.working_slice(),
             });
-            st = self.lock();
             st.persisted = persisted;
             if st.hook.is_none() {
                 st.hook = Some(hook);
             }
         }
+        let me = std::thread::current().id();
         let pending = std::mem::take(&mut st.pending);
-        for (l, line) in &pending {
-            st.persisted[*l as usize..*l as usize + CACHE_LINE as usize].copy_from_slice(line);
+        let mut keep = Vec::new();
+        for (t, l, line) in pending {
+            if t == me {
+                st.persisted[l as usize..(l + CACHE_LINE) as usize].copy_from_slice(&line);
+            } else {
+                keep.push((t, l, line));
+            }
         }
-        st.pending = pending;
-        st.pending.clear();
+        st.pending = keep;
         st.fences += 1;
+        let after = st.after_fence.clone();
+        drop(st);
+        if let Some(f) = after {
+            f();
+        }
+    }
+
+    /// Installs (or removes) a callback run after every fence, outside the medium's lock: a
+    /// scheduling point for tests that interleave several threads deterministically.
+    pub fn set_after_fence(&self, f: Option<Arc<dyn Fn() + Send + Sync>>) {
+        self.lock().after_fence = f;
     }
 
     /// Installs (or removes) the fence hook.
