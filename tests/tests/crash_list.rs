@@ -83,7 +83,7 @@ fn op(pool: &Pool<Root>, i: usize) -> Result<(), String> {
 
 #[test]
 fn list_insert_and_remove() {
-    const OPS: usize = 150;
+    const OPS: usize = 200;
     let mut states = vec![Vec::new()];
     for i in 0..OPS {
         let mut m = states.last().cloned().unwrap_or_default();

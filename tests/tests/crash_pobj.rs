@@ -74,7 +74,7 @@ fn multi_writes(i: usize) -> (Vec<(usize, usize, u64)>, bool) {
 
 #[test]
 fn multi_range_transactions_with_aborts() {
-    const OPS: usize = 160;
+    const OPS: usize = 220;
     let mut states: Vec<MultiState> = vec![(vec![0; 32], vec![[0; 24]; 3])];
     for i in 0..OPS {
         let mut s = states[states.len() - 1].clone();
@@ -176,7 +176,7 @@ fn churn_op(i: usize) -> (usize, Option<Vec<u8>>) {
 
 #[test]
 fn allocation_churn() {
-    const OPS: usize = 120;
+    const OPS: usize = 150;
     let mut states: Vec<Slots> = vec![vec![None; 12]];
     for i in 0..OPS {
         let mut s = states[states.len() - 1].clone();
