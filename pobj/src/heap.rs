@@ -109,7 +109,7 @@ struct RunState {
 
 #[derive(Debug, Default)]
 struct State {
-    runs: HashMap<u64, RunState>,
+    runs: HashMap<u64, RunState, crate::tx::BuildOffset>,
     /// Per class, runs that may have free blocks (stale entries are skipped).
     avail: Vec<Vec<u64>>,
     free_by_start: BTreeMap<u64, u64>,
@@ -604,7 +604,7 @@ impl Heap {
         }
         let rel = off
             .checked_sub(g.chunk_base)
-            .ok_or(bad("outside the heap"))?;
+            .ok_or_else(|| bad("outside the heap"))?;
         let chunk = rel / CHUNK_SIZE;
         if chunk >= g.chunk_count {
             return Err(bad("outside the heap"));
@@ -644,19 +644,19 @@ impl Heap {
                     .region
                     .atomic(coff + 8)?
                     .load(core::sync::atomic::Ordering::Acquire);
-                let (bs, n) = run::decode_geometry(geo).ok_or(Error::Corrupted {
+                let (bs, n) = run::decode_geometry(geo).ok_or_else(|| Error::Corrupted {
                     what: "run descriptor",
                     offset: coff,
                 })?;
                 let r = in_chunk
                     .checked_sub(RUN_DATA + OBJ_HEADER)
-                    .ok_or(bad("not the start of an object"))?;
+                    .ok_or_else(|| bad("not the start of an object"))?;
                 if r % bs != 0 || r / bs >= n {
                     return Err(bad("not the start of an object"));
                 }
                 let index = r / bs;
                 let blk = Block::Small { chunk, index, bs };
-                let (woff, mask) = blk.bit(g).ok_or(bad("not a small block"))?;
+                let (woff, mask) = blk.bit(g).ok_or_else(|| bad("not a small block"))?;
                 if self
                     .region
                     .atomic(woff)?

@@ -60,6 +60,10 @@ impl Drop for ActiveGuard {
 pub(crate) struct LaneSlot {
     pub(crate) index: u32,
     pub(crate) exts: Vec<(u64, u64, Block)>,
+    /// The checksum seed of the lane's own log buffer (computed once).
+    pub(crate) seed: Option<u32>,
+    /// DRAM bookkeeping reused by the lane's transactions.
+    pub(crate) scratch: Option<Box<crate::tx::Scratch>>,
 }
 
 /// Which lanes are in use. A thread starts looking at a lane of its own (spread by a counter),
@@ -67,6 +71,8 @@ pub(crate) struct LaneSlot {
 #[derive(Debug)]
 struct Lanes {
     busy: Vec<AtomicBool>,
+    /// The slot of each lane while it is free (taken by the transaction that holds the lane).
+    slots: Vec<std::sync::Mutex<Option<LaneSlot>>>,
 }
 
 static NEXT_LANE_HINT: AtomicU32 = AtomicU32::new(0);
@@ -86,10 +92,16 @@ impl Lanes {
                     .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
                     .is_ok()
                 {
-                    return LaneSlot {
+                    let kept = self.slots[i]
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .take();
+                    return kept.unwrap_or_else(|| LaneSlot {
                         index: i as u32,
                         exts: Vec::new(),
-                    };
+                        seed: None,
+                        scratch: None,
+                    });
                 }
             }
             // More transactions in flight than lanes: wait for one to finish.
@@ -98,7 +110,11 @@ impl Lanes {
     }
 
     fn release(&self, s: LaneSlot) {
-        if let Some(b) = self.busy.get(s.index as usize) {
+        let i = s.index as usize;
+        if let Some(slot) = self.slots.get(i) {
+            *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(s);
+        }
+        if let Some(b) = self.busy.get(i) {
             b.store(false, Ordering::Release);
         }
     }
@@ -628,6 +644,9 @@ impl<R: Persistent> Pool<R> {
         let lanes = Lanes {
             busy: (0..geo.lane_count)
                 .map(|_| AtomicBool::new(false))
+                .collect(),
+            slots: (0..geo.lane_count)
+                .map(|_| std::sync::Mutex::new(None))
                 .collect(),
         };
         Ok(Pool {

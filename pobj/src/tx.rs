@@ -32,6 +32,65 @@ use crate::ptr::{PBytes, PPtr, BYTES_TYPE_ID};
 use crate::rangeset::RangeSet;
 use crate::Persistent;
 
+/// A hasher for pool offsets (unique `u64`s chosen by the allocator, not by users).
+#[derive(Default, Clone, Copy)]
+pub(crate) struct OffsetHash(u64);
+
+impl std::hash::Hasher for OffsetHash {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 31)
+    }
+}
+
+pub(crate) type BuildOffset = std::hash::BuildHasherDefault<OffsetHash>;
+
+/// A transaction's DRAM bookkeeping, kept per lane so that its buffers are reused.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    pub(crate) covered: RangeSet,
+    meta: Vec<u64>,
+    pending_bits: Vec<(u64, u64)>,
+    pending_headers: Vec<(u64, u64)>,
+    commit_words: Vec<(u64, u64)>,
+    allocs: Vec<Block>,
+    new_objs: HashMap<u64, (Block, ObjHeader), BuildOffset>,
+    frees: Vec<(u64, Block)>,
+    freed: HashSet<u64, BuildOffset>,
+    scratch: Vec<u8>,
+}
+
+impl std::fmt::Debug for Scratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scratch").finish_non_exhaustive()
+    }
+}
+
+impl Scratch {
+    fn clear(&mut self) {
+        self.covered.clear();
+        self.meta.clear();
+        self.pending_bits.clear();
+        self.pending_headers.clear();
+        self.commit_words.clear();
+        self.allocs.clear();
+        self.new_objs.clear();
+        self.frees.clear();
+        self.freed.clear();
+        // Do not keep a large snapshot buffer around.
+        if self.scratch.capacity() > 64 << 10 {
+            self.scratch = Vec::new();
+        }
+    }
+}
+
 /// The lane's log writer.
 struct Log {
     gen: u64,
@@ -53,18 +112,10 @@ pub struct Tx<'a, R> {
     sh: &'a Shared,
     slot: LaneSlot,
     log: Log,
-    covered: RangeSet,
-    meta: Vec<u64>,
-    pending_bits: Vec<(u64, u64)>,
-    pending_headers: Vec<(u64, u64)>,
-    commit_words: Vec<(u64, u64)>,
-    allocs: Vec<Block>,
-    new_objs: HashMap<u64, (Block, ObjHeader)>,
-    frees: Vec<(u64, Block)>,
-    freed: HashSet<u64>,
+    /// DRAM bookkeeping, borrowed from the lane (reused across its transactions).
+    s: Box<Scratch>,
     batch: Batch,
     aborted: bool,
-    scratch: Vec<u8>,
     _root: PhantomData<fn() -> R>,
 }
 
@@ -78,9 +129,14 @@ impl<'a, R: Persistent> Tx<'a, R> {
             Ok(g) => g,
             Err(e) => return Err((e, slot)),
         };
-        let seed = lane::buffer_seed(slot.index, 0);
+        let mut slot = slot;
+        let seed = *slot
+            .seed
+            .get_or_insert_with(|| lane::buffer_seed(slot.index, 0));
         let buf = sh.geo.lane(slot.index) + lane::LANE_HEADER;
         let cap = u64::from(sh.geo.lane_size) - lane::LANE_HEADER;
+        // The DRAM bookkeeping is reused from the lane's previous transaction (cleared).
+        let sc = slot.scratch.take().unwrap_or_default();
         Ok(Tx {
             sh,
             slot,
@@ -94,24 +150,20 @@ impl<'a, R: Persistent> Tx<'a, R> {
                 entries: 0,
                 unfenced: false,
             },
-            covered: RangeSet::default(),
-            meta: Vec::new(),
-            pending_bits: Vec::new(),
-            pending_headers: Vec::new(),
-            commit_words: Vec::new(),
-            allocs: Vec::new(),
-            new_objs: HashMap::new(),
-            frees: Vec::new(),
-            freed: HashSet::new(),
+            s: sc,
             batch: Batch::new(),
             aborted: false,
-            scratch: Vec::new(),
             _root: PhantomData,
         })
     }
 
+    /// Ends the transaction's use of the lane, keeping its DRAM bookkeeping for the next one.
     pub(crate) fn into_slot(self) -> LaneSlot {
-        self.slot
+        let mut slot = self.slot;
+        let mut sc = self.s;
+        sc.clear();
+        slot.scratch = Some(sc);
+        slot
     }
 
     fn live(&self) -> Result<()> {
@@ -254,13 +306,13 @@ impl<'a, R: Persistent> Tx<'a, R> {
             return Err(e);
         }
         self.log.unfenced = false;
-        for (w, m) in self.pending_bits.drain(..) {
+        for (w, m) in self.s.pending_bits.drain(..) {
             sh.region.atomic(w)?.fetch_or(m, Ordering::AcqRel);
-            self.meta.push(w);
+            self.s.meta.push(w);
         }
-        for (h, v) in self.pending_headers.drain(..) {
+        for (h, v) in self.s.pending_headers.drain(..) {
             sh.region.atomic(h)?.store(v, Ordering::Release);
-            self.meta.push(h);
+            self.s.meta.push(h);
         }
         Ok(())
     }
@@ -273,11 +325,11 @@ impl<'a, R: Persistent> Tx<'a, R> {
             offset: off,
         })?;
         self.sh.region.check(off, len, "snapshot range")?;
-        let pieces = self.covered.uncovered(off, end);
+        let pieces = self.s.covered.uncovered(off, end);
         if pieces.is_empty() {
             return Ok(());
         }
-        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut scratch = std::mem::take(&mut self.s.scratch);
         for (s, e) in pieces {
             let mut p = s;
             while p < e {
@@ -289,21 +341,21 @@ impl<'a, R: Persistent> Tx<'a, R> {
                 unsafe { self.sh.region.read_into(p, &mut scratch)? };
                 let r = self.append(KIND_SNAPSHOT, p, n, &scratch);
                 if let Err(e) = r {
-                    self.scratch = scratch;
+                    self.s.scratch = scratch;
                     return Err(e);
                 }
                 p += n;
             }
         }
-        self.scratch = scratch;
-        self.covered.insert(off, end);
+        self.s.scratch = scratch;
+        self.s.covered.insert(off, end);
         self.fence_and_apply()
     }
 
     /// Logs an arbitrary byte range of an object so that it can then be modified through
     /// references obtained elsewhere (advanced use; the typed methods do this themselves).
     fn resolve(&self, off: u64) -> Result<(Block, ObjHeader)> {
-        if let Some(&v) = self.new_objs.get(&off) {
+        if let Some(&v) = self.s.new_objs.get(&off) {
             return Ok(v);
         }
         self.sh.heap.resolve(off)
@@ -434,7 +486,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
         let len = core::mem::size_of::<F>() as u64;
         // SAFETY: in bounds of a live object; no reference into it is live (`&mut self`).
         unsafe { self.sh.region.write(foff, &value)? };
-        self.covered.insert(foff, foff + len);
+        self.s.covered.insert(foff, foff + len);
         Ok(())
     }
 
@@ -458,9 +510,9 @@ impl<'a, R: Persistent> Tx<'a, R> {
                 reason: "a commit word must be an aligned 8-byte field",
             });
         }
-        match self.commit_words.iter_mut().find(|(w, _)| *w == foff) {
+        match self.s.commit_words.iter_mut().find(|(w, _)| *w == foff) {
             Some(e) => e.1 = v,
-            None => self.commit_words.push((foff, v)),
+            None => self.s.commit_words.push((foff, v)),
         }
         Ok(())
     }
@@ -508,7 +560,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
         let len = core::mem::size_of::<F>() as u64;
         // SAFETY: in bounds of a live object; no reference into it is live (`&mut self`).
         unsafe { self.sh.region.write(foff, &value)? };
-        self.covered.insert(foff, foff + len);
+        self.s.covered.insert(foff, foff + len);
         Ok(())
     }
 
@@ -553,7 +605,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
             }
             Err(e) => return Err(e),
         };
-        self.allocs.push(block);
+        self.s.allocs.push(block);
         let g = &sh.geo;
         // The header first: the block is reserved, and once its bit is set (after the entry's
         // fence) a resolver must find a valid header.
@@ -565,7 +617,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
         let r = match block.bit(g) {
             Some((w, m)) => self
                 .append(KIND_ALLOC_BITS, w, m, &[])
-                .map(|()| self.pending_bits.push((w, m))),
+                .map(|()| self.s.pending_bits.push((w, m))),
             None => {
                 let Block::Large { chunk, len } = block else {
                     unreachable_block()
@@ -574,7 +626,8 @@ impl<'a, R: Persistent> Tx<'a, R> {
                 let old = sh.region.atomic(hoff)?.load(Ordering::Acquire);
                 self.append(KIND_SNAPSHOT, hoff, 8, &old.to_le_bytes())
                     .map(|()| {
-                        self.pending_headers
+                        self.s
+                            .pending_headers
                             .push((hoff, ChunkHeader::Used { len }.encode()))
                     })
             }
@@ -586,8 +639,9 @@ impl<'a, R: Persistent> Tx<'a, R> {
             self.fence_and_apply()?;
         }
         let payload = block.payload_offset(g);
-        self.covered.insert(hoff, payload + size);
-        self.new_objs
+        self.s.covered.insert(hoff, payload + size);
+        self.s
+            .new_objs
             .insert(payload, (block, ObjHeader { size, type_id }));
         Ok(payload)
     }
@@ -630,7 +684,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
                 reason: "the root object cannot be freed",
             });
         }
-        if self.freed.contains(&off) {
+        if self.s.freed.contains(&off) {
             return Err(Error::InvalidFree {
                 offset: off,
                 reason: "already freed in this transaction",
@@ -649,6 +703,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
                 let hoff = g.chunk_header_offset(chunk);
                 // A block allocated in this transaction may not have its header applied yet.
                 let pending = self
+                    .s
                     .pending_headers
                     .iter()
                     .find(|(h, _)| *h == hoff)
@@ -663,8 +718,8 @@ impl<'a, R: Persistent> Tx<'a, R> {
         if self.sh.persister.mode() == crate::PersistMode::Msync {
             self.fence_and_apply()?;
         }
-        self.freed.insert(off);
-        self.frees.push((off, block));
+        self.s.freed.insert(off);
+        self.s.frees.push((off, block));
         Ok(())
     }
 
@@ -787,16 +842,16 @@ impl<'a, R: Persistent> Tx<'a, R> {
     pub(crate) fn commit(&mut self) -> Result<()> {
         let sh = self.sh;
         self.live()?;
-        if self.log.entries == 0 && self.frees.is_empty() && self.commit_words.len() <= 1 {
+        if self.log.entries == 0 && self.s.frees.is_empty() && self.s.commit_words.len() <= 1 {
             // No undo log: only unlogged ranges and at most one commit word. The ranges are
             // durable before the word, whose 8-byte atomicity commits the transaction.
-            if !self.covered.is_empty() {
-                for (s, e) in self.covered.iter() {
+            if !self.s.covered.is_empty() {
+                for (s, e) in self.s.covered.iter() {
                     sh.persister.flush(&mut self.batch, s, e - s);
                 }
                 sh.persister.fence(&mut self.batch)?;
             }
-            if let Some((w, v)) = self.commit_words.pop() {
+            if let Some((w, v)) = self.s.commit_words.pop() {
                 sh.region.atomic(w)?.store(v, Ordering::Release);
                 sh.persister.flush(&mut self.batch, w, 8);
                 sh.persister.fence(&mut self.batch)?;
@@ -805,7 +860,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
         }
         // Commit words become logged writes: each word's current bytes are logged (whatever
         // else covered them), one fence makes the entries durable, then the words are stored.
-        let words = std::mem::take(&mut self.commit_words);
+        let words = std::mem::take(&mut self.s.commit_words);
         for &(w, _) in &words {
             let cur = sh.region.atomic(w)?.load(Ordering::Acquire);
             self.append(KIND_SNAPSHOT, w, 8, &cur.to_le_bytes())?;
@@ -815,17 +870,17 @@ impl<'a, R: Persistent> Tx<'a, R> {
         }
         for (w, v) in words {
             sh.region.atomic(w)?.store(v, Ordering::Release);
-            self.meta.push(w);
+            self.s.meta.push(w);
         }
         let g = &sh.geo;
         if self.log.unfenced {
             self.fence_and_apply()?;
         }
-        for (_, block) in &self.frees {
+        for (_, block) in &self.s.frees {
             match block.bit(g) {
                 Some((w, m)) => {
                     sh.region.atomic(w)?.fetch_and(!m, Ordering::AcqRel);
-                    self.meta.push(w);
+                    self.s.meta.push(w);
                 }
                 None => {
                     let Block::Large { chunk, .. } = *block else {
@@ -835,7 +890,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
                     sh.region
                         .atomic(hoff)?
                         .store(ChunkHeader::Free.encode(), Ordering::Release);
-                    self.meta.push(hoff);
+                    self.s.meta.push(hoff);
                 }
             }
         }
@@ -848,12 +903,12 @@ impl<'a, R: Persistent> Tx<'a, R> {
                 &mut self.batch,
             )?;
         }
-        for (s, e) in self.covered.iter() {
+        for (s, e) in self.s.covered.iter() {
             sh.persister.flush(&mut self.batch, s, e - s);
         }
-        self.meta.sort_unstable();
-        self.meta.dedup();
-        for &w in &self.meta {
+        self.s.meta.sort_unstable();
+        self.s.meta.dedup();
+        for &w in &self.s.meta {
             sh.persister.flush(&mut self.batch, w, 8);
         }
         if sh.fault(crate::pool::FAULT_RETIRE_BEFORE_DATA_FLUSH) {
@@ -873,10 +928,10 @@ impl<'a, R: Persistent> Tx<'a, R> {
             )?;
         }
         // Durable: hand freed blocks back.
-        for (_, block) in self.frees.drain(..) {
+        for (_, block) in self.s.frees.drain(..) {
             sh.heap.release(block);
         }
-        self.allocs.clear();
+        self.s.allocs.clear();
         self.trim_exts()
     }
 
@@ -892,12 +947,12 @@ impl<'a, R: Persistent> Tx<'a, R> {
         } else {
             Ok(())
         };
-        self.pending_bits.clear();
-        self.pending_headers.clear();
-        self.commit_words.clear();
-        self.frees.clear();
+        self.s.pending_bits.clear();
+        self.s.pending_headers.clear();
+        self.s.commit_words.clear();
+        self.s.frees.clear();
         if r.is_ok() {
-            for b in self.allocs.drain(..) {
+            for b in self.s.allocs.drain(..) {
                 sh.heap.release(b);
             }
         }
