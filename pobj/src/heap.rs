@@ -644,7 +644,7 @@ impl Heap {
                     .region
                     .atomic(coff + 8)?
                     .load(core::sync::atomic::Ordering::Acquire);
-                let (bs, n) = run::decode_geometry(geo).ok_or_else(|| Error::Corrupted {
+                let (bs, n) = run::decode_geometry(geo).ok_or(Error::Corrupted {
                     what: "run descriptor",
                     offset: coff,
                 })?;
