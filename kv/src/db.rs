@@ -180,6 +180,8 @@ pub struct Db {
     count: AtomicU64,
     /// Common-path writers hold it shared; batches and `check` exclusively. Readers never.
     writers: RwLock<()>,
+    /// Set when a failed write may have left the DRAM state out of step with the leaves.
+    failed: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Db {
@@ -294,11 +296,13 @@ impl Db {
                 pool.root_ptr().offset(),
             ));
         }
+        unlink_empty_leaves(&pool)?;
         let db = Db {
             pool,
             index: Index::new(),
             count: AtomicU64::new(0),
             writers: RwLock::new(()),
+            failed: std::sync::atomic::AtomicBool::new(false),
         };
         db.rebuild()?;
         Ok(db)
@@ -503,6 +507,9 @@ impl Db {
         let fp = fingerprint(key);
         let mut attempt = 0;
         loop {
+            if attempt > 0 {
+                self.check_failed()?;
+            }
             let st = self.route(key);
             if let Some(r) = self.try_get(&st, key, fp)? {
                 return Ok(r);
@@ -525,6 +532,7 @@ impl Db {
         check_sizes(key, Some(value))?;
         let fp = fingerprint(key);
         let _w = self.writers.read().unwrap_or_else(|e| e.into_inner());
+        self.check_failed()?;
         loop {
             let st = self.route(key);
             let _g = st.lock();
@@ -534,7 +542,15 @@ impl Db {
             let (head, hit) = self.find_locked(&st, key, fp)?;
             let free = !head.bitmap & SLOT_MASK;
             if free == 0 {
-                self.split_locked(&st)?;
+                if let Some(h) = hit {
+                    // An overwrite in a full leaf: replace the slot in place, logged.
+                    return self.overwrite_in_place(&st, h, key, value);
+                }
+                let r = self.split_locked(&st);
+                if r.is_err() {
+                    self.after_failed_write();
+                }
+                r?;
                 continue;
             }
             let slot_i = free.trailing_zeros() as usize;
@@ -569,10 +585,44 @@ impl Db {
                 if hit.is_none() {
                     self.count.fetch_add(1, Ordering::AcqRel);
                 }
+            } else {
+                self.after_failed_write();
             }
             drop(wg);
             return r;
         }
+    }
+
+    /// Replaces the entry in slot `h` of a full leaf (its lock held) in one logged transaction.
+    fn overwrite_in_place(
+        &self,
+        st: &Arc<LeafState>,
+        h: Hit,
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<()> {
+        let wg = WriteGuard::new(st);
+        #[expect(
+            unsafe_code,
+            reason = "shared transactions: the store does its own locking"
+        )]
+        // SAFETY: modifies only slot `h.slot` of this leaf (lock held; a logged atomic store),
+        // allocates a buffer and frees the old one, reachable only from this leaf.
+        let r = unsafe {
+            self.pool.transaction_shared(|tx| {
+                let s = new_slot(tx, key, value)?;
+                tx.update_at(st.ptr, slot_offset(h.slot), s)?;
+                if let Some(b) = h.buffer {
+                    tx.free_bytes(b)?;
+                }
+                Ok::<_, Error>(())
+            })
+        };
+        if r.is_err() {
+            self.after_failed_write();
+        }
+        drop(wg);
+        r
     }
 
     /// Splits the full leaf `st` (its lock held): a new leaf takes the upper half of the
@@ -602,13 +652,21 @@ impl Db {
             })
         };
         if let Ok(n) = r {
-            self.publish_split(st, n, &plan);
+            self.publish_split(st, n, &plan, None);
         }
         drop(wg);
         r.map(|_| ())
     }
 
-    fn publish_split(&self, st: &Arc<LeafState>, n: PPtr<Leaf>, plan: &SplitPlan) {
+    /// Replaces `st` by the two halves of its split. Inside a batch, the new states are
+    /// marked mid-write before readers can find them.
+    fn publish_split(
+        &self,
+        st: &Arc<LeafState>,
+        n: PPtr<Leaf>,
+        plan: &SplitPlan,
+        batch: Option<&mut BatchState>,
+    ) {
         let right = LeafState::new(n, plan.bound.clone(), st.high.clone(), plan.right_fps);
         let left = LeafState::new(
             st.ptr,
@@ -616,8 +674,35 @@ impl Db {
             Some(plan.bound.clone()),
             plan.left_fps,
         );
+        if let Some(b) = batch {
+            Self::touch(b, &right);
+            Self::touch(b, &left);
+        }
         self.index.insert(plan.bound.clone(), right);
         self.index.insert(st.low.clone(), left);
+        st.dead.store(true, Ordering::Release);
+    }
+
+    /// Replaces the predecessor `pst` and the unlinked `st` by one state covering both ranges.
+    /// The index entry of `st` is removed only if it still names `st`, and before the merged
+    /// state is published (so that no split of the merged state can be removed by mistake).
+    fn publish_unlink(
+        &self,
+        pst: &Arc<LeafState>,
+        st: &Arc<LeafState>,
+        batch: Option<&mut BatchState>,
+    ) {
+        let merged = LeafState::new(pst.ptr, pst.low.clone(), st.high.clone(), pst.fps());
+        if let Some(b) = batch {
+            Self::touch(b, &merged);
+        }
+        if let Some(e) = self.index.get(st.low.as_slice()) {
+            if Arc::ptr_eq(e.value(), st) {
+                e.remove();
+            }
+        }
+        self.index.insert(pst.low.clone(), merged);
+        pst.dead.store(true, Ordering::Release);
         st.dead.store(true, Ordering::Release);
     }
 
@@ -629,6 +714,7 @@ impl Db {
         check_sizes(key, None)?;
         let fp = fingerprint(key);
         let _w = self.writers.read().unwrap_or_else(|e| e.into_inner());
+        self.check_failed()?;
         loop {
             let st = self.route(key);
             let _g = st.lock();
@@ -648,6 +734,11 @@ impl Db {
                 if pst.is_dead() || pst.high.as_deref() != Some(st.low.as_slice()) {
                     continue;
                 }
+                // The predecessor must link to this leaf (an empty leaf left by damage could sit
+                // between them unindexed); otherwise only the bit is cleared.
+                if optimistic::leaf(&self.pool, pst.ptr)?.head.next != st.ptr {
+                    return self.clear_bit(&st, hit, bitmap);
+                }
                 let (wg, pwg) = (WriteGuard::new(&st), WriteGuard::new(&pst));
                 #[expect(
                     unsafe_code,
@@ -666,38 +757,60 @@ impl Db {
                     })
                 };
                 if r.is_ok() {
-                    let merged =
-                        LeafState::new(pst.ptr, pst.low.clone(), st.high.clone(), pst.fps());
-                    self.index.insert(pst.low.clone(), merged);
-                    self.index.remove(&st.low);
-                    pst.dead.store(true, Ordering::Release);
-                    st.dead.store(true, Ordering::Release);
+                    self.publish_unlink(&pst, &st, None);
                     self.count.fetch_sub(1, Ordering::AcqRel);
+                } else {
+                    self.after_failed_write();
                 }
                 drop((wg, pwg));
                 return r.map(|()| true);
             }
-            let wg = WriteGuard::new(&st);
-            #[expect(
-                unsafe_code,
-                reason = "shared transactions: the store does its own locking"
-            )]
-            // SAFETY: modifies only this leaf's bitmap (lock held; a commit word) and frees the
-            // entry's buffer, reachable only from this leaf.
-            let r = unsafe {
-                self.pool.transaction_shared(|tx| {
-                    if let Some(b) = hit.buffer {
-                        tx.free_bytes(b)?;
-                    }
-                    tx.commit_word_at(st.ptr, BITMAP_OFFSET, bitmap)?;
-                    Ok::<_, Error>(())
-                })
-            };
-            if r.is_ok() {
-                self.count.fetch_sub(1, Ordering::AcqRel);
-            }
-            drop(wg);
-            return r.map(|()| true);
+            return self.clear_bit(&st, hit, bitmap);
+        }
+    }
+
+    /// Removes an entry by clearing its bit with a commit word (the leaf's lock held).
+    fn clear_bit(&self, st: &Arc<LeafState>, hit: Hit, bitmap: u64) -> Result<bool> {
+        let wg = WriteGuard::new(st);
+        #[expect(
+            unsafe_code,
+            reason = "shared transactions: the store does its own locking"
+        )]
+        // SAFETY: modifies only this leaf's bitmap (lock held; a commit word) and frees the
+        // entry's buffer, reachable only from this leaf.
+        let r = unsafe {
+            self.pool.transaction_shared(|tx| {
+                if let Some(b) = hit.buffer {
+                    tx.free_bytes(b)?;
+                }
+                tx.commit_word_at(st.ptr, BITMAP_OFFSET, bitmap)?;
+                Ok::<_, Error>(())
+            })
+        };
+        if r.is_ok() {
+            self.count.fetch_sub(1, Ordering::AcqRel);
+        } else {
+            self.after_failed_write();
+        }
+        drop(wg);
+        r.map(|()| true)
+    }
+
+    /// After a write that failed: if the pool is poisoned (a persistence failure after the
+    /// point of no return), the DRAM state may not match the leaves; the store then refuses
+    /// writes like the pool, and must be reopened.
+    fn after_failed_write(&self) {
+        if self.pool.is_poisoned() {
+            self.failed.store(true, Ordering::Release);
+        }
+    }
+
+    /// The error of a store that refuses operations (see `after_failed_write`).
+    fn check_failed(&self) -> Result<()> {
+        if self.failed.load(Ordering::Acquire) {
+            Err(Error::Pool(pobj::Error::Poisoned))
+        } else {
+            Ok(())
         }
     }
 
@@ -714,7 +827,15 @@ impl Db {
             }
         }
         let _w = self.writers.write().unwrap_or_else(|e| e.into_inner());
-        let mut b = BatchState::default();
+        self.check_failed()?;
+        // Ends the batch whatever happens: on failure (an error, or a panic unwinding through
+        // here) the states it created or retired do not match the rolled-back leaves, so the
+        // inner nodes are rebuilt from the leaves; every touched leaf's write then ends.
+        let mut guard = BatchGuard {
+            db: self,
+            b: BatchState::default(),
+            committed: false,
+        };
         #[expect(
             unsafe_code,
             reason = "shared transactions: the store does its own locking"
@@ -725,39 +846,24 @@ impl Db {
             self.pool.transaction_shared(|tx| {
                 for op in &batch.ops {
                     match op {
-                        BatchOp::Put(k, v) => self.put_tx(tx, &mut b, k, v)?,
+                        BatchOp::Put(k, v) => self.put_tx(tx, &mut guard.b, k, v)?,
                         BatchOp::Remove(k) => {
-                            self.remove_tx(tx, &mut b, k)?;
+                            self.remove_tx(tx, &mut guard.b, k)?;
                         }
                     }
                 }
                 Ok::<_, Error>(())
             })
         };
-        match &r {
-            Ok(()) => {
-                self.count.store(
-                    (self.count.load(Ordering::Acquire) as i64 + b.delta) as u64,
-                    Ordering::Release,
-                );
-            }
-            Err(_) => {
-                // The leaves are rolled back; the states this batch created or retired are not:
-                // rebuild the inner nodes from the leaves.
-                for st in &b.touched {
-                    st.dead.store(true, Ordering::Release);
-                }
-                let rebuilt = self.rebuild();
-                for st in b.touched.iter().rev() {
-                    st.version.write_end();
-                }
-                b.touched.clear();
-                rebuilt?;
-            }
+        if r.is_ok() {
+            let delta = guard.b.delta;
+            self.count.store(
+                (self.count.load(Ordering::Acquire) as i64 + delta) as u64,
+                Ordering::Release,
+            );
+            guard.committed = true;
         }
-        for st in b.touched.iter().rev() {
-            st.version.write_end();
-        }
+        drop(guard);
         r
     }
 
@@ -795,12 +901,7 @@ impl Db {
                         next: n,
                     },
                 )?;
-                self.publish_split(&st, n, &plan);
-                for k in [&st.low, &plan.bound] {
-                    if let Some(e) = self.index.get(k.as_slice()) {
-                        Self::touch(b, e.value());
-                    }
-                }
+                self.publish_split(&st, n, &plan, Some(b));
                 continue;
             }
             let slot_i = free.trailing_zeros() as usize;
@@ -840,12 +941,7 @@ impl Db {
             Self::touch(b, &pst);
             tx.update_at(pst.ptr, NEXT_OFFSET, head.next)?;
             tx.free(st.ptr)?;
-            let merged = LeafState::new(pst.ptr, pst.low.clone(), st.high.clone(), pst.fps());
-            Self::touch(b, &merged);
-            self.index.insert(pst.low.clone(), merged);
-            self.index.remove(&st.low);
-            pst.dead.store(true, Ordering::Release);
-            st.dead.store(true, Ordering::Release);
+            self.publish_unlink(&pst, &st, Some(b));
         } else {
             tx.update_at(st.ptr, BITMAP_OFFSET, bitmap)?;
         }
@@ -930,40 +1026,43 @@ impl Db {
         };
         let mut attempt = 0;
         loop {
+            self.check_failed()?;
             let probe: &[u8] = match &lower {
                 Bound::Included(k) | Bound::Excluded(k) => k,
                 Bound::Unbounded => &[],
             };
-            let st = self.route(probe);
-            let range = (lower.as_ref().map(Vec::as_slice), to);
-            // Past the end of the range?
-            let past = match to {
-                Bound::Included(e) => st.low.as_slice() > e,
-                Bound::Excluded(e) => st.low.as_slice() >= e && !st.low.is_empty(),
-                Bound::Unbounded => false,
+            // Nothing left between the lower bound and the end?
+            let empty = match (&lower, to) {
+                (_, Bound::Unbounded) | (Bound::Unbounded, _) => false,
+                (Bound::Included(k), Bound::Included(e)) => k.as_slice() > e,
+                (Bound::Included(k), Bound::Excluded(e))
+                | (Bound::Excluded(k), Bound::Excluded(e) | Bound::Included(e)) => {
+                    k.as_slice() >= e
+                }
             };
-            if past && !st.contains(probe) {
+            if empty {
                 return Ok(None);
             }
+            let st = self.route(probe);
+            if st.is_dead() || !st.contains(probe) {
+                // The index is being updated (a split or an unlink publishing): never use a
+                // state that does not hold the lower bound, or the scan could go backwards.
+                backoff(attempt);
+                attempt += 1;
+                continue;
+            }
+            let range = (lower.as_ref().map(Vec::as_slice), to);
             match self.try_leaf_entries(&st, &range, values)? {
                 None => {
                     backoff(attempt);
                     attempt += 1;
                 }
                 Some(e) if !e.is_empty() => return Ok(Some(e)),
+                // Nothing here: continue at the next leaf's bound, which is above the lower
+                // bound since this leaf holds it.
                 Some(_) => match &st.high {
                     None => return Ok(None),
-                    Some(h) => {
-                        let beyond = match to {
-                            Bound::Included(e) => h.as_slice() > e,
-                            Bound::Excluded(e) => h.as_slice() >= e,
-                            Bound::Unbounded => false,
-                        };
-                        if beyond {
-                            return Ok(None);
-                        }
-                        lower = Bound::Included(h.clone());
-                    }
+                    Some(h) => lower = Bound::Included(h.clone()),
                 },
             }
         }
@@ -1235,11 +1334,66 @@ impl Db {
     }
 }
 
+/// Unlinks and frees every empty leaf after the first (they cannot arise from the store's own
+/// protocols, which unlink a leaf in the transaction that empties it, but a damaged or foreign
+/// pool may hold some). Runs at open, before the store is shared.
+fn unlink_empty_leaves(pool: &Pool<KvRoot>) -> Result<()> {
+    let max_leaves = pool.size() / core::mem::size_of::<Leaf>() as u64 + 1;
+    let mut prev = pool.root().head;
+    let mut seen = 0u64;
+    while !prev.is_null() {
+        seen += 1;
+        if seen > max_leaves {
+            return Err(corrupted("leaf list (cycle)", prev.offset()));
+        }
+        let next = pool.get(prev)?.head.next;
+        if next.is_null() {
+            break;
+        }
+        let leaf = pool.get(next)?;
+        if leaf.head.bitmap & SLOT_MASK == 0 {
+            pool.transaction(|tx| {
+                tx.update_at(prev, NEXT_OFFSET, leaf.head.next)?;
+                tx.free(next)
+            })?;
+            continue;
+        }
+        prev = next;
+    }
+    Ok(())
+}
+
 /// What a batch did, to publish after it commits (or undo in DRAM if it aborts).
 #[derive(Default)]
 struct BatchState {
     touched: Vec<Arc<LeafState>>,
     delta: i64,
+}
+
+/// Ends a batch: rebuilds the inner nodes if it did not commit, then ends every touched
+/// leaf's write.
+struct BatchGuard<'a> {
+    db: &'a Db,
+    b: BatchState,
+    committed: bool,
+}
+
+impl Drop for BatchGuard<'_> {
+    fn drop(&mut self) {
+        if !self.committed {
+            for st in &self.b.touched {
+                st.dead.store(true, Ordering::Release);
+            }
+            if self.db.rebuild().is_err() {
+                // The leaves could not be read back: refuse everything until reopened.
+                self.db.failed.store(true, Ordering::Release);
+            }
+            self.db.after_failed_write();
+        }
+        for st in self.b.touched.iter().rev() {
+            st.version.write_end();
+        }
+    }
 }
 
 /// A new slot for `key`/`value`, allocating the out-of-line buffer when needed.

@@ -45,6 +45,15 @@ impl Geometry {
                 max: MAX_POOL_SIZE,
             });
         }
+        // Pools are whole pages (so that every aligned word of the mapping is the file's).
+        let size = size / PAGE * PAGE;
+        if !(MIN_POOL_SIZE..=MAX_POOL_SIZE).contains(&size) {
+            return Err(Error::SizeOutOfRange {
+                size,
+                min: MIN_POOL_SIZE,
+                max: MAX_POOL_SIZE,
+            });
+        }
         let lane_offset = HEADER_AREA;
         let chunk_table = lane_offset + u64::from(LANE_COUNT) * u64::from(LANE_SIZE);
         let rest = size - chunk_table;

@@ -1097,6 +1097,12 @@ impl<R: Persistent> Pool<R> {
         self.sh.persister.stats()
     }
 
+    /// Whether the pool refuses writes because a persistence failure left its state unknown
+    /// (reopen it: recovery decides).
+    pub fn is_poisoned(&self) -> bool {
+        self.sh.persister.poisoned()
+    }
+
     /// How this pool is made durable.
     pub fn persist_mode(&self) -> PersistMode {
         self.sh.persister.mode()

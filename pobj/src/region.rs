@@ -69,69 +69,79 @@ impl Region {
         Ok(unsafe { AtomicU64::from_ptr(self.ptr(off).cast::<u64>()) })
     }
 
-    /// Copies bytes out with relaxed atomic loads (8-byte words where aligned, bytes at the
-    /// ends), so that a copy racing with the stores of `store_bytes` is a torn read, never a
-    /// data race.
+    /// Copies bytes out with relaxed atomic loads of whole aligned 8-byte words (the edge
+    /// words too, whose other bytes are simply not copied), so that a copy racing with
+    /// `store_bytes` is a torn read, never a data race, and every racing access has the same
+    /// size.
     ///
     /// # Safety
-    /// In bounds (checked by the caller); no concurrent non-atomic writer of these bytes.
+    /// In bounds (checked by the caller; the region's length is a multiple of 8, so the aligned
+    /// words around the range are in bounds too); no concurrent non-atomic writer.
     #[inline]
     unsafe fn load_bytes(&self, off: u64, out: &mut [u8]) {
-        let mut p = self.ptr(off);
-        let mut i = 0;
-        let n = out.len();
-        while i < n && !(p as usize).is_multiple_of(8) {
-            // SAFETY: in bounds; `AtomicU8` has alignment 1; accesses are atomic (contract).
-            out[i] = unsafe { core::sync::atomic::AtomicU8::from_ptr(p) }.load(Ordering::Relaxed);
-            p = p.wrapping_add(1);
-            i += 1;
+        let n = out.len() as u64;
+        if n == 0 {
+            return;
         }
-        while i + 8 <= n {
-            // SAFETY: in bounds and 8-aligned (the loop above aligned `p`).
-            let w = unsafe { AtomicU64::from_ptr(p.cast::<u64>()) }.load(Ordering::Relaxed);
-            out[i..i + 8].copy_from_slice(&w.to_ne_bytes());
-            p = p.wrapping_add(8);
-            i += 8;
-        }
-        while i < n {
-            // SAFETY: in bounds; alignment 1.
-            out[i] = unsafe { core::sync::atomic::AtomicU8::from_ptr(p) }.load(Ordering::Relaxed);
-            p = p.wrapping_add(1);
-            i += 1;
+        let base = self.base_addr() as u64;
+        let (start, end) = (base + off, base + off + n);
+        let mut w = start & !7;
+        while w < end {
+            // SAFETY: `w` is 8-aligned and inside the mapping (see the contract); atomic load.
+            let v = unsafe { AtomicU64::from_ptr(self.ptr(w - base).cast::<u64>()) }
+                .load(Ordering::Relaxed);
+            let bytes = v.to_ne_bytes();
+            let lo = start.max(w);
+            let hi = end.min(w + 8);
+            out[(lo - start) as usize..(hi - start) as usize]
+                .copy_from_slice(&bytes[(lo - w) as usize..(hi - w) as usize]);
+            w += 8;
         }
     }
 
-    /// Copies bytes in with relaxed atomic stores (8-byte words where aligned, bytes at the
-    /// ends): every store pobj makes to object bytes is atomic, so that optimistic readers
-    /// (`Pool::read_words`) never race with plain stores.
+    /// Copies bytes in with relaxed atomic stores of whole aligned 8-byte words; a word only
+    /// partly in the range is updated with a compare-and-swap loop that keeps its other bytes.
+    /// Every store pobj makes to pool bytes goes through here, so optimistic readers
+    /// (`Pool::read_words`) never race with plain stores or with accesses of another size.
     ///
     /// # Safety
     /// In bounds (checked by the caller); no live reference to these bytes.
     #[inline]
     unsafe fn store_bytes(&self, off: u64, data: &[u8]) {
-        let mut p = self.ptr(off);
-        let mut i = 0;
-        let n = data.len();
-        while i < n && !(p as usize).is_multiple_of(8) {
-            // SAFETY: in bounds; alignment 1; no live reference (contract).
-            unsafe { core::sync::atomic::AtomicU8::from_ptr(p) }.store(data[i], Ordering::Relaxed);
-            p = p.wrapping_add(1);
-            i += 1;
+        let n = data.len() as u64;
+        if n == 0 {
+            return;
         }
-        while i + 8 <= n {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(&data[i..i + 8]);
-            // SAFETY: in bounds and 8-aligned.
-            unsafe { AtomicU64::from_ptr(p.cast::<u64>()) }
-                .store(u64::from_ne_bytes(w), Ordering::Relaxed);
-            p = p.wrapping_add(8);
-            i += 8;
-        }
-        while i < n {
-            // SAFETY: in bounds; alignment 1.
-            unsafe { core::sync::atomic::AtomicU8::from_ptr(p) }.store(data[i], Ordering::Relaxed);
-            p = p.wrapping_add(1);
-            i += 1;
+        let base = self.base_addr() as u64;
+        let (start, end) = (base + off, base + off + n);
+        let mut w = start & !7;
+        while w < end {
+            // SAFETY: `w` is 8-aligned and inside the mapping (see the contract).
+            let a = unsafe { AtomicU64::from_ptr(self.ptr(w - base).cast::<u64>()) };
+            let lo = start.max(w);
+            let hi = end.min(w + 8);
+            let src = &data[(lo - start) as usize..(hi - start) as usize];
+            if lo == w && hi == w + 8 {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(src);
+                a.store(u64::from_ne_bytes(b), Ordering::Relaxed);
+            } else {
+                let mut cur = a.load(Ordering::Relaxed);
+                loop {
+                    let mut b = cur.to_ne_bytes();
+                    b[(lo - w) as usize..(hi - w) as usize].copy_from_slice(src);
+                    match a.compare_exchange_weak(
+                        cur,
+                        u64::from_ne_bytes(b),
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    ) {
+                        Ok(_) => break,
+                        Err(x) => cur = x,
+                    }
+                }
+            }
+            w += 8;
         }
     }
 

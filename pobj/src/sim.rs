@@ -33,7 +33,11 @@ struct State {
     tracked: bool,
     /// Flushed lines not yet fenced, per flushing thread: a fence (`sfence`) orders only the
     /// issuing thread's flushes.
-    pending: Vec<(std::thread::ThreadId, u64, [u8; CACHE_LINE as usize])>,
+    pending: Vec<(std::thread::ThreadId, u64, u64, [u8; CACHE_LINE as usize])>,
+    /// Sequence number of each flush; a line's persisted copy never goes back to an older
+    /// flush's content (a later write-back of the line by another thread wins).
+    flush_seq: u64,
+    persisted_seq: std::collections::HashMap<u64, u64>,
     after_fence: Option<Arc<dyn Fn() + Send + Sync>>,
     fences: u64,
     hook: Option<FenceHook>,
@@ -101,6 +105,8 @@ impl SimMedium {
                 persisted,
                 tracked,
                 pending: Vec::new(),
+                flush_seq: 0,
+                persisted_seq: std::collections::HashMap::new(),
                 after_fence: None,
                 fences: 0,
                 hook: None,
@@ -149,7 +155,9 @@ impl SimMedium {
         while l < end && (l + CACHE_LINE) as usize <= w.len() {
             let mut line = [0u8; CACHE_LINE as usize];
             line.copy_from_slice(&w[l as usize..(l + CACHE_LINE) as usize]);
-            st.pending.push((me, l, line));
+            st.flush_seq += 1;
+            let seq = st.flush_seq;
+            st.pending.push((me, l, seq, line));
             l += CACHE_LINE;
         }
     }
@@ -180,11 +188,15 @@ impl SimMedium {
         let me = std::thread::current().id();
         let pending = std::mem::take(&mut st.pending);
         let mut keep = Vec::new();
-        for (t, l, line) in pending {
+        for (t, l, seq, line) in pending {
             if t == me {
-                st.persisted[l as usize..(l + CACHE_LINE) as usize].copy_from_slice(&line);
+                let newer = st.persisted_seq.get(&l).is_some_and(|&p| p > seq);
+                if !newer {
+                    st.persisted[l as usize..(l + CACHE_LINE) as usize].copy_from_slice(&line);
+                    st.persisted_seq.insert(l, seq);
+                }
             } else {
-                keep.push((t, l, line));
+                keep.push((t, l, seq, line));
             }
         }
         st.pending = keep;

@@ -116,6 +116,9 @@ pub struct Tx<'a, R> {
     s: Box<Scratch>,
     batch: Batch,
     aborted: bool,
+    /// Set once commit made its changes irreversible (the commit word or the retire stored):
+    /// from then on a failure must not roll back or release anything.
+    committed: bool,
     _root: PhantomData<fn() -> R>,
 }
 
@@ -153,6 +156,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
             s: sc,
             batch: Batch::new(),
             aborted: false,
+            committed: false,
             _root: PhantomData,
         })
     }
@@ -853,6 +857,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
             }
             if let Some((w, v)) = self.s.commit_words.pop() {
                 sh.region.atomic(w)?.store(v, Ordering::Release);
+                self.committed = true;
                 sh.persister.flush(&mut self.batch, w, 8);
                 sh.persister.fence(&mut self.batch)?;
             }
@@ -895,6 +900,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
             }
         }
         if sh.fault(crate::pool::FAULT_RETIRE_BEFORE_DATA_FLUSH) {
+            self.committed = true;
             lane::retire(
                 &sh.region,
                 g,
@@ -919,6 +925,8 @@ impl<'a, R: Persistent> Tx<'a, R> {
             if !sh.fault(crate::pool::FAULT_SKIP_COMMIT_FENCE) {
                 sh.persister.fence(&mut self.batch)?;
             }
+            // From the retire store on, the transaction cannot be undone.
+            self.committed = true;
             lane::retire(
                 &sh.region,
                 g,
@@ -938,6 +946,18 @@ impl<'a, R: Persistent> Tx<'a, R> {
     /// Undoes everything and retires the log.
     pub(crate) fn abort(&mut self) -> Result<()> {
         let sh = self.sh;
+        if self.committed {
+            // Commit failed after its point of no return (a fence of an irreversible step): the
+            // changes stand, or recovery decides at the next open. Roll back nothing, release
+            // nothing (allocations are live, frees are kept until reopen), refuse further writes.
+            sh.persister.poison();
+            self.s.allocs.clear();
+            self.s.frees.clear();
+            self.s.pending_bits.clear();
+            self.s.pending_headers.clear();
+            self.s.commit_words.clear();
+            return Err(Error::Poisoned);
+        }
         let r = if self.log.entries > 0 {
             // SAFETY: this transaction holds the lane; the closure has returned, so no reference
             // into the logged ranges is live; other threads are excluded by the pool lock or the
