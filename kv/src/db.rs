@@ -344,14 +344,27 @@ impl Db {
             if seen > max_leaves {
                 return Err(corrupted("leaf list (cycle)", p.offset()));
             }
-            let leaf = optimistic::leaf(&self.pool, p)?;
-            if leaf.magic != LEAF_MAGIC {
+            // Header line only, then per valid slot its meta word and key (not the values).
+            let reader = optimistic::LeafReader::new(&self.pool, p)?;
+            let (leaf_head, magic) = reader.header()?;
+            if magic != LEAF_MAGIC {
                 return Err(corrupted("leaf magic", p.offset()));
             }
             let mut fps = [0u8; SLOTS];
             let mut min: Option<Vec<u8>> = None;
-            for i in leaf.valid() {
-                let s = &leaf.slots[i];
+            let mut bits = leaf_head.bitmap & SLOT_MASK;
+            while bits != 0 {
+                let i = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                // Meta and the start of the key together (16-byte keys fit), then more if needed.
+                let first = reader.slot_prefix(i, 32)?;
+                let klen = first.meta().map_or(0, |m| m.klen);
+                let slot = if leaves.is_empty() || klen <= 24 {
+                    first
+                } else {
+                    reader.slot_prefix(i, 8 + klen)?
+                };
+                let s = &slot;
                 let m = s.meta().ok_or(corrupted(
                     "slot metadata",
                     p.offset() + slot_offset(i) as u64,
@@ -359,9 +372,19 @@ impl Db {
                 fps[i] = m.fp;
                 count += 1;
                 if !leaves.is_empty() {
-                    let k = self.slot_key(s, p.offset())?;
-                    if min.as_ref().is_none_or(|mk| k < *mk) {
-                        min = Some(k);
+                    match s.inline_key() {
+                        // Inline keys are compared in place; only a new minimum is copied.
+                        Some(k) => {
+                            if min.as_deref().is_none_or(|mk| k < mk) {
+                                min = Some(k.to_vec());
+                            }
+                        }
+                        None => {
+                            let k = self.slot_key(s, p.offset())?;
+                            if min.as_ref().is_none_or(|mk| k < *mk) {
+                                min = Some(k);
+                            }
+                        }
                     }
                 }
             }
@@ -372,7 +395,7 @@ impl Db {
             }
             // An empty leaf after the first is not indexed (its range falls to its predecessor);
             // `check` reports it.
-            p = leaf.head.next;
+            p = leaf_head.next;
         }
         for old in self.index.iter() {
             old.value().dead.store(true, Ordering::Release);
@@ -405,13 +428,18 @@ impl Db {
 
     /// Finds `key` in a leaf whose writers are excluded (lock held): bitmap and hit.
     fn find_locked(&self, st: &LeafState, key: &[u8], fp: u8) -> Result<(LeafHead, Option<Hit>)> {
-        let leaf = optimistic::leaf(&self.pool, st.ptr)?;
-        let head = leaf.head;
-        for i in leaf.valid() {
+        // Only the header and the slots whose fingerprint matches are read.
+        let reader = optimistic::LeafReader::new(&self.pool, st.ptr)?;
+        let (head, _) = reader.header()?;
+        let mut bits = head.bitmap & SLOT_MASK;
+        while bits != 0 {
+            let i = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
             if st.fp(i) != fp {
                 continue;
             }
-            let s = &leaf.slots[i];
+            let slot = reader.slot_prefix(i, 8 + key.len().max(8))?;
+            let s = &slot;
             let Some(m) = s.meta() else { continue };
             if m.klen != key.len() {
                 continue;
@@ -454,7 +482,8 @@ impl Db {
             return Ok(None);
         }
         let read = (|| -> Result<Option<Vec<u8>>> {
-            let bitmap = optimistic::bitmap(&self.pool, st.ptr)? & SLOT_MASK;
+            let reader = optimistic::LeafReader::new(&self.pool, st.ptr)?;
+            let bitmap = reader.header()?.0.bitmap & SLOT_MASK;
             let mut b = bitmap;
             while b != 0 {
                 let i = b.trailing_zeros() as usize;
@@ -462,7 +491,7 @@ impl Db {
                 if st.fp(i) != fp {
                     continue;
                 }
-                let s = optimistic::slot(&self.pool, st.ptr, i)?;
+                let s = reader.slot_prefix(i, core::mem::size_of::<Slot>())?;
                 let Some(m) = s.meta() else { continue };
                 if m.klen != key.len() {
                     continue;
@@ -1346,14 +1375,15 @@ fn unlink_empty_leaves(pool: &Pool<KvRoot>) -> Result<()> {
         if seen > max_leaves {
             return Err(corrupted("leaf list (cycle)", prev.offset()));
         }
-        let next = pool.get(prev)?.head.next;
+        // Only the headers are read (no copy of whole leaves).
+        let next = pool.read(prev, |l| l.head.next)?;
         if next.is_null() {
             break;
         }
-        let leaf = pool.get(next)?;
-        if leaf.head.bitmap & SLOT_MASK == 0 {
+        let head = pool.read(next, |l| l.head)?;
+        if head.bitmap & SLOT_MASK == 0 {
             pool.transaction(|tx| {
-                tx.update_at(prev, NEXT_OFFSET, leaf.head.next)?;
+                tx.update_at(prev, NEXT_OFFSET, head.next)?;
                 tx.free(next)
             })?;
             continue;

@@ -22,29 +22,6 @@ const WORDS: usize = core::mem::size_of::<Leaf>() / 8;
 const SLOT_WORDS: usize = core::mem::size_of::<Slot>() / 8;
 const SLOTS_AT: usize = core::mem::offset_of!(Leaf, slots);
 
-/// The leaf's bitmap word.
-pub(crate) fn bitmap(pool: &Pool<KvRoot>, p: PPtr<Leaf>) -> Result<u64> {
-    let mut w = [0u64; 1];
-    // SAFETY: see the module documentation.
-    unsafe { pool.read_words(p, 0, &mut w)? };
-    Ok(w[0])
-}
-
-/// Slot `i` of the leaf.
-pub(crate) fn slot(pool: &Pool<KvRoot>, p: PPtr<Leaf>, i: usize) -> Result<Slot> {
-    let mut w = [0u64; SLOT_WORDS];
-    // SAFETY: see the module documentation.
-    unsafe { pool.read_words(p, SLOTS_AT + i * core::mem::size_of::<Slot>(), &mut w)? };
-    let mut bytes = [0u8; SLOT_WORDS * 8];
-    for (c, x) in bytes.chunks_exact_mut(8).zip(w) {
-        c.copy_from_slice(&x.to_ne_bytes());
-    }
-    pobj::from_bytes(&bytes).ok_or(crate::Error::Corrupted {
-        what: "slot size",
-        offset: p.offset(),
-    })
-}
-
 /// The whole leaf.
 pub(crate) fn leaf(pool: &Pool<KvRoot>, p: PPtr<Leaf>) -> Result<Box<Leaf>> {
     let mut w = vec![0u64; WORDS];
@@ -68,4 +45,43 @@ pub(crate) fn buffer(pool: &Pool<KvRoot>, b: PBytes, at: u64, len: usize) -> Res
     // SAFETY: see the module documentation.
     unsafe { pool.read_bytes_racy(b, at, &mut out)? };
     Ok(out)
+}
+
+/// A leaf resolved once for several racy reads.
+pub(crate) struct LeafReader<'a>(pobj::RacyRef<'a, Leaf>, u64);
+
+impl<'a> LeafReader<'a> {
+    pub(crate) fn new(pool: &'a Pool<KvRoot>, p: PPtr<Leaf>) -> Result<Self> {
+        // SAFETY: see the module documentation.
+        Ok(LeafReader(unsafe { pool.racy(p)? }, p.offset()))
+    }
+
+    /// Bitmap, next pointer and magic.
+    pub(crate) fn header(&self) -> Result<(crate::leaf::LeafHead, u64)> {
+        let mut w = [0u64; 3];
+        self.0.read_words(0, &mut w)?;
+        Ok((
+            crate::leaf::LeafHead {
+                bitmap: w[0],
+                next: PPtr::from_offset(w[1]),
+            },
+            w[2],
+        ))
+    }
+
+    /// The first `len` bytes (whole words, at most a slot) of slot `i`; the rest is zero.
+    pub(crate) fn slot_prefix(&self, i: usize, len: usize) -> Result<Slot> {
+        let words = len.div_ceil(8).clamp(1, SLOT_WORDS);
+        let mut w = [0u64; SLOT_WORDS];
+        self.0
+            .read_words(SLOTS_AT + i * core::mem::size_of::<Slot>(), &mut w[..words])?;
+        let mut bytes = [0u8; SLOT_WORDS * 8];
+        for (c, x) in bytes.chunks_exact_mut(8).zip(w) {
+            c.copy_from_slice(&x.to_ne_bytes());
+        }
+        pobj::from_bytes(&bytes).ok_or(crate::Error::Corrupted {
+            what: "slot size",
+            offset: self.1,
+        })
+    }
 }

@@ -347,3 +347,63 @@ fn bench_runs_every_workload() {
         2,
     ));
 }
+
+#[test]
+fn bench_options_json_and_chart() {
+    let d = dir();
+    let p = d.path().join("bench.pool");
+    let ps = p.to_str().expect("path");
+    let json = d.path().join("out.json");
+    let chart = d.path().join("chart.svg");
+    let out = ok(&[
+        "bench",
+        "--keys",
+        "1500",
+        "--ops",
+        "1000",
+        "--threads",
+        "2",
+        "--seed",
+        "7",
+        "--workloads",
+        "readrandom,ycsb-a,ycsb-e,readwhilewriting",
+        "--pool",
+        ps,
+        "--json",
+        json.to_str().expect("path"),
+        "--chart",
+        chart.to_str().expect("path"),
+    ]);
+    for w in [
+        "readrandom",
+        "ycsb-a",
+        "ycsb-e",
+        "readwhilewriting",
+        "p99.9",
+        "peak RSS",
+    ] {
+        assert!(out.contains(w), "{w} missing from:\n{out}");
+    }
+    // Only the named workloads ran (the load before them is not a row).
+    assert!(!out.contains("fillrandom "), "{out}");
+    assert!(!p.exists(), "the bench pool is removed afterwards");
+    let j = std::fs::read_to_string(&json).expect("JSON written");
+    for field in [
+        "\"tool\":\"pkv bench\"",
+        "\"name\":\"ycsb-e\"",
+        "\"ops_per_sec\":",
+        "\"p999\":",
+        "\"open_ms\":",
+        "\"threads\":2",
+        "\"peak_rss_bytes\":",
+    ] {
+        assert!(j.contains(field), "{field} missing from {j}");
+    }
+    let svg = std::fs::read_to_string(&chart).expect("SVG written");
+    assert!(svg.starts_with("<svg") && svg.contains("ycsb-e"), "{svg}");
+    let png = std::fs::read(d.path().join("chart.png")).expect("PNG written");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    // Bad options: one line, exit 2.
+    one_line_error(&fails(&["bench", "--workloads", "nope", "--pool", ps], 2));
+    fails(&["bench", "--threads", "0", "--pool", ps], 2);
+}

@@ -69,7 +69,7 @@ pub use persistent::{as_bytes, from_bytes, zeroed, Persistent};
 pub use pobj_derive::Persistent;
 #[cfg(feature = "fault-injection")]
 pub use pool::Fault;
-pub use pool::{CheckReport, Pool, Stats};
+pub use pool::{CheckReport, Pool, RacyRef, Stats};
 pub use ptr::{PBytes, PPtr};
 pub use tx::Tx;
 pub use typeid::TypeHasher;

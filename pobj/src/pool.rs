@@ -174,6 +174,40 @@ impl Shared {
     }
 }
 
+/// A resolved object for several racy reads (from [`Pool::racy`]).
+#[derive(Debug)]
+pub struct RacyRef<'a, T> {
+    region: Region,
+    off: u64,
+    _pool: PhantomData<&'a ()>,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T: Persistent> RacyRef<'_, T> {
+    /// Copies `out.len()` words from byte `offset` (a multiple of 8) of the object with atomic
+    /// loads; they may be torn by concurrent writes.
+    pub fn read_words(&self, offset: usize, out: &mut [u64]) -> Result<()> {
+        let len = out.len() * 8;
+        if !offset.is_multiple_of(8)
+            || offset
+                .checked_add(len)
+                .is_none_or(|e| e > core::mem::size_of::<T>())
+        {
+            return Err(Error::OutOfBounds {
+                offset: self.off,
+                start: offset as u64,
+                end: (offset + len) as u64,
+                len: core::mem::size_of::<T>() as u64,
+            });
+        }
+        // SAFETY: `u64` has no padding and any bytes are a valid `u64`; the slice covers `out`.
+        let bytes = unsafe { core::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), len) };
+        // SAFETY: in bounds of the object resolved by `Pool::racy`, whose caller promised the
+        // racy-read contract (only pobj's atomic stores race with these atomic loads).
+        unsafe { self.region.read_into(self.off + offset as u64, bytes) }
+    }
+}
+
 /// Pool statistics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -858,6 +892,22 @@ impl<R: Persistent> Pool<R> {
         // SAFETY: in bounds of a live object (checked by `read_into`); concurrent writers store
         // atomically (contract), and `read_into` loads atomically.
         unsafe { self.sh.region.read_into(off + offset as u64, bytes) }
+    }
+
+    /// Resolves `p` once for several racy reads of the object (see [`Pool::read_words`]).
+    ///
+    /// # Safety
+    /// As [`Pool::read_words`], for every read made through the returned handle.
+    pub unsafe fn racy<T: Persistent>(&self, p: PPtr<T>) -> Result<RacyRef<'_, T>> {
+        let off = p.offset();
+        let (_, h) = self.sh.heap.resolve(off)?;
+        check_type::<T>(off, &h)?;
+        Ok(RacyRef {
+            region: self.sh.region,
+            off,
+            _pool: PhantomData,
+            _t: PhantomData,
+        })
     }
 
     /// Copies bytes `at..at + out.len()` of the byte buffer at `p` with atomic loads and

@@ -100,28 +100,49 @@ pub enum Command {
         /// The input file; stdin if absent or `-`.
         file: Option<PathBuf>,
     },
-    /// A quick benchmark of a fresh store (fill, read, overwrite, delete).
+    /// Benchmarks a fresh store: db_bench-style workloads and YCSB A-F.
+    ///
+    /// Prints ops/s, latency percentiles, fences per operation and bytes flushed per byte of
+    /// user data per workload, then the open (recovery) time, DRAM per key and peak RSS.
     Bench(BenchArgs),
 }
 
 /// Options of `pkv bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
+    /// Workloads, comma-separated, run in order: fillseq, readseq, fillrandom, readrandom,
+    /// readmissing, overwrite, readwhilewriting, ycsb-a ... ycsb-f, deleterandom; `all` for every
+    /// one, `ycsb` for the six YCSB ones.
+    #[arg(long, default_value = "all")]
+    pub workloads: String,
     /// The pool file, replaced and removed afterwards [default: /dev/shm/pkv-bench.pool, or
     /// pkv-bench.pool in the temporary directory]. An existing file is replaced only if it is
     /// a pkv store.
     #[arg(long)]
     pub pool: Option<PathBuf>,
-    /// Keys per workload.
-    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Keys written by the fills.
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub keys: u64,
+    /// Operations of each random-access and YCSB workload (YCSB E: a tenth) [default: --keys].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub ops: Option<u64>,
     /// Bytes per value.
     #[arg(long, default_value_t = 100)]
     pub value_size: usize,
     /// Bytes per key (the key number, big-endian, zero-padded).
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=65536))]
     pub key_size: u64,
-    /// Seed of the random orders.
+    /// Threads sharing each workload's operations (readwhilewriting: one writer, the rest
+    /// readers).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub threads: u64,
+    /// Seed of every random choice.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Also write every figure to FILE as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Also draw ops/s per workload: FILE.svg and FILE.png (FILE may end in .svg or .png).
+    #[arg(long, value_name = "FILE")]
+    pub chart: Option<PathBuf>,
 }
