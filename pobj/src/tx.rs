@@ -65,6 +65,33 @@ pub(crate) struct Scratch {
     frees: Vec<(u64, Block)>,
     freed: HashSet<u64, BuildOffset>,
     scratch: Vec<u8>,
+    /// Allocation and free entries not yet appended to the log (see `Deferred`).
+    deferred: Vec<Deferred>,
+}
+
+/// An allocation or free entry kept out of the log until another entry must be logged (it is
+/// then appended first) or commit needs the log. A transaction whose only persistent change is
+/// one allocation or one free commits without the log: its single 8-byte word is the commit.
+#[derive(Clone, Copy, Debug)]
+struct Deferred {
+    kind: u32,
+    offset: u64,
+    aux: u64,
+    /// The 8 bytes of a chunk-word snapshot (`dlen` 8), or none.
+    data: [u8; 8],
+    dlen: usize,
+    apply: Apply,
+}
+
+/// What to store once a deferred entry is durable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Apply {
+    /// Set bits of a bitmap word (an allocation).
+    Bit(u64, u64),
+    /// Store a chunk header word (a large allocation).
+    Header(u64, u64),
+    /// Nothing until commit (a free).
+    Nothing,
 }
 
 impl std::fmt::Debug for Scratch {
@@ -84,6 +111,7 @@ impl Scratch {
         self.new_objs.clear();
         self.frees.clear();
         self.freed.clear();
+        self.deferred.clear();
         // Do not keep a large snapshot buffer around.
         if self.scratch.capacity() > 64 << 10 {
             self.scratch = Vec::new();
@@ -185,11 +213,49 @@ impl<'a, R: Persistent> Tx<'a, R> {
     /// Appends an entry (flushed, not fenced). Any failure dooms the transaction: a log that
     /// could not be written must not be committed.
     fn append(&mut self, kind: u32, offset: u64, aux: u64, data: &[u8]) -> Result<()> {
-        let r = self.append_inner(kind, offset, aux, data);
+        let r = self
+            .flush_deferred()
+            .and_then(|()| self.append_inner(kind, offset, aux, data));
         if r.is_err() {
             self.aborted = true;
         }
         r
+    }
+
+    /// Appends the deferred allocation and free entries (in order); their stores are applied
+    /// after the next fence, like any entry's.
+    fn flush_deferred(&mut self) -> Result<()> {
+        if self.s.deferred.is_empty() {
+            return Ok(());
+        }
+        let mut items = std::mem::take(&mut self.s.deferred);
+        let mut r = Ok(());
+        for d in &items {
+            r = self.append_inner(d.kind, d.offset, d.aux, &d.data[..d.dlen]);
+            if r.is_err() {
+                self.aborted = true;
+                break;
+            }
+            match d.apply {
+                Apply::Bit(w, m) => self.s.pending_bits.push((w, m)),
+                Apply::Header(h, v) => self.s.pending_headers.push((h, v)),
+                Apply::Nothing => {}
+            }
+        }
+        items.clear();
+        self.s.deferred = items;
+        r
+    }
+
+    /// Defers an allocation or free entry; in msync mode (where a fence is a system call) it is
+    /// logged and made durable at once, so that commit issues at most two.
+    fn defer(&mut self, d: Deferred) -> Result<()> {
+        self.s.deferred.push(d);
+        if self.sh.persister.mode() == crate::PersistMode::Msync {
+            self.flush_deferred()?;
+            self.fence_and_apply()?;
+        }
+        Ok(())
     }
 
     fn append_inner(&mut self, kind: u32, offset: u64, aux: u64, data: &[u8]) -> Result<()> {
@@ -618,30 +684,32 @@ impl<'a, R: Persistent> Tx<'a, R> {
         sh.region
             .atomic(hoff + 8)?
             .store(type_id, Ordering::Release);
-        let r = match block.bit(g) {
-            Some((w, m)) => self
-                .append(KIND_ALLOC_BITS, w, m, &[])
-                .map(|()| self.s.pending_bits.push((w, m))),
+        let d = match block.bit(g) {
+            Some((w, m)) => Deferred {
+                kind: KIND_ALLOC_BITS,
+                offset: w,
+                aux: m,
+                data: [0; 8],
+                dlen: 0,
+                apply: Apply::Bit(w, m),
+            },
             None => {
                 let Block::Large { chunk, len } = block else {
                     unreachable_block()
                 };
-                let hoff = g.chunk_header_offset(chunk);
-                let old = sh.region.atomic(hoff)?.load(Ordering::Acquire);
-                self.append(KIND_SNAPSHOT, hoff, 8, &old.to_le_bytes())
-                    .map(|()| {
-                        self.s
-                            .pending_headers
-                            .push((hoff, ChunkHeader::Used { len }.encode()))
-                    })
+                let choff = g.chunk_header_offset(chunk);
+                let old = sh.region.atomic(choff)?.load(Ordering::Acquire);
+                Deferred {
+                    kind: KIND_SNAPSHOT,
+                    offset: choff,
+                    aux: 8,
+                    data: old.to_le_bytes(),
+                    dlen: 8,
+                    apply: Apply::Header(choff, ChunkHeader::Used { len }.encode()),
+                }
             }
         };
-        r?;
-        if sh.persister.mode() == crate::PersistMode::Msync {
-            // In msync mode a fence is a system call: make the entry durable now so that commit
-            // issues at most two.
-            self.fence_and_apply()?;
-        }
+        self.defer(d)?;
         let payload = block.payload_offset(g);
         self.s.covered.insert(hoff, payload + size);
         self.s
@@ -695,11 +763,18 @@ impl<'a, R: Persistent> Tx<'a, R> {
             });
         }
         let (block, _) = self.resolve(off)?;
-        // The "freed" entry is logged now (made durable by the next fence, often a snapshot's);
-        // the bit is cleared at commit.
+        // The "freed" entry is deferred (logged before the next entry, or at commit); the bit is
+        // cleared at commit, once the entry is durable.
         let g = &self.sh.geo;
-        match block.bit(g) {
-            Some((w, m)) => self.append(KIND_FREE_BITS, w, m, &[])?,
+        let d = match block.bit(g) {
+            Some((w, m)) => Deferred {
+                kind: KIND_FREE_BITS,
+                offset: w,
+                aux: m,
+                data: [0; 8],
+                dlen: 0,
+                apply: Apply::Nothing,
+            },
             None => {
                 let Block::Large { chunk, .. } = block else {
                     unreachable_block()
@@ -711,17 +786,28 @@ impl<'a, R: Persistent> Tx<'a, R> {
                     .pending_headers
                     .iter()
                     .find(|(h, _)| *h == hoff)
-                    .map(|&(_, v)| v);
+                    .map(|&(_, v)| v)
+                    .or_else(|| {
+                        self.s.deferred.iter().find_map(|d| match d.apply {
+                            Apply::Header(h, v) if h == hoff => Some(v),
+                            _ => None,
+                        })
+                    });
                 let cur = match pending {
                     Some(v) => v,
                     None => self.sh.region.atomic(hoff)?.load(Ordering::Acquire),
                 };
-                self.append(KIND_SNAPSHOT, hoff, 8, &cur.to_le_bytes())?;
+                Deferred {
+                    kind: KIND_SNAPSHOT,
+                    offset: hoff,
+                    aux: 8,
+                    data: cur.to_le_bytes(),
+                    dlen: 8,
+                    apply: Apply::Nothing,
+                }
             }
-        }
-        if self.sh.persister.mode() == crate::PersistMode::Msync {
-            self.fence_and_apply()?;
-        }
+        };
+        self.defer(d)?;
         self.s.freed.insert(off);
         self.s.frees.push((off, block));
         Ok(())
@@ -846,7 +932,23 @@ impl<'a, R: Persistent> Tx<'a, R> {
     pub(crate) fn commit(&mut self) -> Result<()> {
         let sh = self.sh;
         self.live()?;
-        if self.log.entries == 0 && self.s.frees.is_empty() && self.s.commit_words.len() <= 1 {
+        if self.log.entries == 0 && self.s.commit_words.is_empty() && self.s.deferred.len() == 1 {
+            // One allocation, or one free, and nothing logged: its 8-byte word is the commit.
+            let d = self.s.deferred[0];
+            let single_alloc = matches!(d.apply, Apply::Bit(..) | Apply::Header(..))
+                && self.s.allocs.len() == 1
+                && self.s.frees.is_empty();
+            let single_free =
+                d.apply == Apply::Nothing && self.s.frees.len() == 1 && self.s.allocs.is_empty();
+            if single_alloc || single_free {
+                return self.commit_one_word(d);
+            }
+        }
+        if self.log.entries == 0
+            && self.s.frees.is_empty()
+            && self.s.commit_words.len() <= 1
+            && self.s.deferred.is_empty()
+        {
             // No undo log: only unlogged ranges and at most one commit word. The ranges are
             // durable before the word, whose 8-byte atomicity commits the transaction.
             if !self.s.covered.is_empty() {
@@ -863,6 +965,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
             }
             return Ok(());
         }
+        self.flush_deferred()?;
         // Commit words become logged writes: each word's current bytes are logged (whatever
         // else covered them), one fence makes the entries durable, then the words are stored.
         let words = std::mem::take(&mut self.s.commit_words);
@@ -943,6 +1046,61 @@ impl<'a, R: Persistent> Tx<'a, R> {
         self.trim_exts()
     }
 
+    /// Commits a transaction whose only persistent change is one allocation or one free: the
+    /// data (the new object, any unlogged bytes) is made durable, then the one word — bitmap
+    /// word or chunk header — is stored, flushed and fenced. A crash before that word reaches
+    /// the medium leaves the old word: nothing happened.
+    fn commit_one_word(&mut self, d: Deferred) -> Result<()> {
+        let sh = self.sh;
+        self.s.deferred.clear();
+        if !self.s.covered.is_empty() {
+            for (s, e) in self.s.covered.iter() {
+                sh.persister.flush(&mut self.batch, s, e - s);
+            }
+            sh.persister.fence(&mut self.batch)?;
+        }
+        let word = match d.apply {
+            Apply::Bit(w, m) => {
+                self.committed = true;
+                sh.region.atomic(w)?.fetch_or(m, Ordering::AcqRel);
+                w
+            }
+            Apply::Header(h, v) => {
+                self.committed = true;
+                sh.region.atomic(h)?.store(v, Ordering::Release);
+                h
+            }
+            Apply::Nothing => {
+                let (_, block) = self.s.frees[0];
+                match block.bit(&sh.geo) {
+                    Some((w, m)) => {
+                        self.committed = true;
+                        sh.region.atomic(w)?.fetch_and(!m, Ordering::AcqRel);
+                        w
+                    }
+                    None => {
+                        let Block::Large { chunk, .. } = block else {
+                            unreachable_block()
+                        };
+                        let h = sh.geo.chunk_header_offset(chunk);
+                        self.committed = true;
+                        sh.region
+                            .atomic(h)?
+                            .store(ChunkHeader::Free.encode(), Ordering::Release);
+                        h
+                    }
+                }
+            }
+        };
+        sh.persister.flush(&mut self.batch, word, 8);
+        sh.persister.fence(&mut self.batch)?;
+        for (_, block) in self.s.frees.drain(..) {
+            sh.heap.release(block);
+        }
+        self.s.allocs.clear();
+        Ok(())
+    }
+
     /// Undoes everything and retires the log.
     pub(crate) fn abort(&mut self) -> Result<()> {
         let sh = self.sh;
@@ -970,6 +1128,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
         self.s.pending_bits.clear();
         self.s.pending_headers.clear();
         self.s.commit_words.clear();
+        self.s.deferred.clear();
         self.s.frees.clear();
         if r.is_ok() {
             for b in self.s.allocs.drain(..) {
