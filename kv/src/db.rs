@@ -296,7 +296,6 @@ impl Db {
                 pool.root_ptr().offset(),
             ));
         }
-        unlink_empty_leaves(&pool)?;
         let db = Db {
             pool,
             index: Index::new(),
@@ -304,7 +303,13 @@ impl Db {
             writers: RwLock::new(()),
             failed: std::sync::atomic::AtomicBool::new(false),
         };
-        db.rebuild()?;
+        // Empty leaves after the first cannot arise from the store's own protocols (the
+        // transaction that empties a leaf unlinks it), but a damaged or foreign pool may hold
+        // some: the rebuild finds them, and they are unlinked here, before the store is shared.
+        if db.rebuild()? {
+            unlink_empty_leaves(&db.pool)?;
+            db.rebuild()?;
+        }
         Ok(db)
     }
 
@@ -332,9 +337,11 @@ impl Db {
     /// Walks the leaf list and (re)builds the inner nodes: each leaf's bound is its smallest
     /// key (the first leaf's is the empty key). Called at open, and with writers excluded after
     /// a failed batch; old states are marked dead so that readers re-route.
-    fn rebuild(&self) -> Result<()> {
+    /// Returns whether an empty leaf after the first was found.
+    fn rebuild(&self) -> Result<bool> {
         let root = self.pool.root();
         let mut leaves: Vec<(Vec<u8>, PPtr<Leaf>, [u8; SLOTS])> = Vec::new();
+        let mut found_empty = false;
         let mut count = 0;
         let mut p = root.head;
         let max_leaves = self.pool.size() / core::mem::size_of::<Leaf>() as u64 + 1;
@@ -392,6 +399,8 @@ impl Db {
                 leaves.push((Vec::new(), p, fps));
             } else if let Some(k) = min {
                 leaves.push((k, p, fps));
+            } else {
+                found_empty = true;
             }
             // An empty leaf after the first is not indexed (its range falls to its predecessor);
             // `check` reports it.
@@ -409,7 +418,7 @@ impl Db {
                 .insert(low.clone(), LeafState::new(*ptr, low.clone(), high, *fps));
         }
         self.count.store(count, Ordering::Release);
-        Ok(())
+        Ok(found_empty)
     }
 
     // ---- lookup ---------------------------------------------------------------------------
