@@ -22,7 +22,14 @@ struct Root {
 /// Operation i sets every word of both objects and the count to i + 1: any mix is a torn
 /// transaction.
 fn run_with(fault: Option<Fault>) -> Result<pobj::crash::Report, pobj::crash::Failure> {
-    CrashTest::new().run::<Root, _, _, _>(
+    run_config(CrashTest::new(), fault)
+}
+
+fn run_config(
+    cfg: CrashTest,
+    fault: Option<Fault>,
+) -> Result<pobj::crash::Report, pobj::crash::Failure> {
+    cfg.run::<Root, _, _, _>(
         "faults",
         pobj::MIN_POOL_SIZE,
         move |pool| {
@@ -118,62 +125,10 @@ fn log_retired_before_the_data_is_flushed_is_caught() {
 fn replay_reproduces_a_failure() {
     let f = run_with(Some(Fault::SkipCommitFence)).expect_err("caught");
     // Re-run only the failing case: it fails again, with the same case.
-    let replayed = CrashTest::new()
-        .seed(f.seed)
-        .replay(f.case.clone())
-        .run::<Root, _, _, _>(
-            "faults",
-            pobj::MIN_POOL_SIZE,
-            |pool| {
-                pool.transaction(|tx| {
-                    let l = tx.alloc(Pair {
-                        a: [0; 8],
-                        b: [0; 8],
-                    })?;
-                    let r = tx.alloc(Pair {
-                        a: [0; 8],
-                        b: [0; 8],
-                    })?;
-                    let root = tx.root_mut()?;
-                    root.left = l;
-                    root.right = r;
-                    Ok::<_, Error>(())
-                })
-                .map_err(|e| e.to_string())?;
-                pool.inject_fault(Some(Fault::SkipCommitFence));
-                Ok(())
-            },
-            6,
-            |pool, i| {
-                let v = i as u64 + 1;
-                pool.transaction(|tx| {
-                    let root = *tx.root();
-                    *tx.get_mut(root.left)? = Pair {
-                        a: [v; 8],
-                        b: [v; 8],
-                    };
-                    *tx.get_mut(root.right)? = Pair {
-                        a: [v; 8],
-                        b: [v; 8],
-                    };
-                    tx.root_mut()?.count = v;
-                    Ok::<_, Error>(())
-                })
-                .map_err(|e| e.to_string())
-            },
-            |pool, done| {
-                let root = pool.root();
-                let l = pool.get(root.left).map_err(|e| e.to_string())?;
-                let r = pool.get(root.right).map_err(|e| e.to_string())?;
-                let c = root.count;
-                if !l.a.iter().chain(&r.a).all(|&x| x == c)
-                    || (c != done as u64 && c != done as u64 + 1)
-                {
-                    return Err("torn or lost".into());
-                }
-                Ok(())
-            },
-        );
+    let replayed = run_config(
+        CrashTest::new().seed(f.seed).replay(f.case.clone()),
+        Some(Fault::SkipCommitFence),
+    );
     let g = replayed.expect_err("the replayed case fails again");
     assert_eq!(g.case, f.case);
 }
