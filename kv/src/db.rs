@@ -491,7 +491,7 @@ impl Db {
             return Ok(None);
         }
         let read = (|| -> Result<Option<Vec<u8>>> {
-            let reader = optimistic::LeafReader::new(&self.pool, st.ptr)?;
+            let reader = optimistic::LeafReader::new_unchecked(&self.pool, st.ptr)?;
             let bitmap = reader.header()?.0.bitmap & SLOT_MASK;
             let mut b = bitmap;
             while b != 0 {

@@ -56,6 +56,14 @@ impl<'a> LeafReader<'a> {
         Ok(LeafReader(unsafe { pool.racy(p)? }, p.offset()))
     }
 
+    /// For optimistic readers: the leaf pointer comes from the inner nodes (checked when they
+    /// were built) and what is read is validated by the leaf's version, so the allocator's
+    /// checks are skipped (a freed leaf reads as garbage, which validation rejects).
+    pub(crate) fn new_unchecked(pool: &'a Pool<KvRoot>, p: PPtr<Leaf>) -> Result<Self> {
+        // SAFETY: see the module documentation; reads of a freed block are garbage, not UB.
+        Ok(LeafReader(unsafe { pool.racy_unchecked(p)? }, p.offset()))
+    }
+
     /// Bitmap, next pointer and magic.
     pub(crate) fn header(&self) -> Result<(crate::leaf::LeafHead, u64)> {
         let mut w = [0u64; 3];

@@ -910,6 +910,33 @@ impl<R: Persistent> Pool<R> {
         })
     }
 
+    /// Like [`Pool::racy`] without consulting the allocator: only that the object's bytes lie
+    /// in the pool and that its offset is 8-aligned is checked. For callers that keep pointers
+    /// they validated earlier (an index rebuilt from the pool), whose reads are validated
+    /// afterwards anyway; it saves the allocator-metadata cache misses of a full resolution.
+    ///
+    /// # Safety
+    /// As [`Pool::read_words`]. The bytes may belong to a freed or reused block: the reads are
+    /// then garbage, never undefined behaviour (they are atomic loads inside the mapping).
+    pub unsafe fn racy_unchecked<T: Persistent>(&self, p: PPtr<T>) -> Result<RacyRef<'_, T>> {
+        let off = p.offset();
+        if off == 0 || !off.is_multiple_of(8) {
+            return Err(Error::InvalidPointer {
+                offset: off,
+                reason: "null or misaligned",
+            });
+        }
+        self.sh
+            .region
+            .check(off, core::mem::size_of::<T>() as u64, "object")?;
+        Ok(RacyRef {
+            region: self.sh.region,
+            off,
+            _pool: PhantomData,
+            _t: PhantomData,
+        })
+    }
+
     /// Copies bytes `at..at + out.len()` of the byte buffer at `p` with atomic loads and
     /// without the pool's lock (see [`Pool::read_words`]).
     ///
