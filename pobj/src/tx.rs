@@ -483,10 +483,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
     pub fn write<T: Persistent>(&mut self, p: PPtr<T>, value: T) -> Result<()> {
         self.live()?;
         let off = self.resolve_typed(p)?;
-        self.snapshot(off, core::mem::size_of::<T>() as u64)?;
-        // SAFETY: a live object of type T; no reference into it is live (`&mut self`); the
-        // store is atomic word by word (optimistic readers may race with it).
-        unsafe { self.sh.region.write(off, &value) }
+        self.write_logged(off, &value)
     }
 
     /// Modifies one field of the object at `p`, logging only that field's bytes (a smaller undo
@@ -500,10 +497,27 @@ impl<'a, R: Persistent> Tx<'a, R> {
         self.live()?;
         let off = self.resolve_typed(p)?;
         let foff = self.field_offset(off, field)?;
+        self.write_logged(foff, &value)
+    }
+
+    /// Logs the old bytes of the field at pool offset `foff` (a field of a live object,
+    /// checked by the caller), then stores `value` there.
+    fn write_logged<F: Persistent>(&mut self, foff: u64, value: &F) -> Result<()> {
         self.snapshot(foff, core::mem::size_of::<F>() as u64)?;
         // SAFETY: in bounds of a live object held exclusively by this transaction; no reference
-        // into it is live.
-        unsafe { self.sh.region.write(foff, &value) }
+        // into it is live (`&mut self`); the store is atomic word by word.
+        unsafe { self.sh.region.write(foff, value) }
+    }
+
+    /// Stores `value` at pool offset `foff` (a field of a live object, checked by the caller)
+    /// without logging, and has it flushed at commit.
+    fn write_unlogged<F: Persistent>(&mut self, foff: u64, value: &F) -> Result<()> {
+        // SAFETY: in bounds of a live object; no reference into it is live (`&mut self`).
+        unsafe { self.sh.region.write(foff, value)? };
+        self.s
+            .covered
+            .insert(foff, foff + core::mem::size_of::<F>() as u64);
+        Ok(())
     }
 
     /// Checks a field at byte `offset` of a `T` at `off`, for an `F`: in bounds and aligned.
@@ -537,10 +551,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
         self.live()?;
         let off = self.resolve_typed(p)?;
         let foff = Self::field_at::<T, F>(off, offset)?;
-        self.snapshot(foff, core::mem::size_of::<F>() as u64)?;
-        // SAFETY: in bounds of a live object held exclusively by this transaction; no reference
-        // into it is live.
-        unsafe { self.sh.region.write(foff, &value) }
+        self.write_logged(foff, &value)
     }
 
     /// Like [`Tx::update_field_unlogged`], with the field given by its byte offset.
@@ -553,11 +564,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
         self.live()?;
         let off = self.resolve_typed(p)?;
         let foff = Self::field_at::<T, F>(off, offset)?;
-        let len = core::mem::size_of::<F>() as u64;
-        // SAFETY: in bounds of a live object; no reference into it is live (`&mut self`).
-        unsafe { self.sh.region.write(foff, &value)? };
-        self.s.covered.insert(foff, foff + len);
-        Ok(())
+        self.write_unlogged(foff, &value)
     }
 
     /// Like [`Tx::commit_word`], with the field given by its byte offset.
@@ -627,11 +634,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
         self.live()?;
         let off = self.resolve_typed(p)?;
         let foff = self.field_offset(off, field)?;
-        let len = core::mem::size_of::<F>() as u64;
-        // SAFETY: in bounds of a live object; no reference into it is live (`&mut self`).
-        unsafe { self.sh.region.write(foff, &value)? };
-        self.s.covered.insert(foff, foff + len);
-        Ok(())
+        self.write_unlogged(foff, &value)
     }
 
     /// Sets an aligned 8-byte field **when the transaction commits**, after everything else the
