@@ -19,17 +19,19 @@
 
 use std::ops::{Bound, RangeBounds};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use pobj::crash::SimMedium;
 use pobj::{PBytes, PPtr, Pool, Tx};
 
 use crate::error::{Error, Result};
-use crate::inner::{self, Index, LeafState};
+use crate::inner::{Index, LeafState};
 use crate::leaf::{KvRoot, Leaf, LeafHead, KV_MAGIC, KV_VERSION, LEAF_MAGIC, SLOTS, SLOT_MASK};
 use crate::optimistic;
+use crate::rebuild;
+use crate::reentry::Entered;
 use crate::slot::{self, fingerprint, fits_inline, Slot};
+use crate::sync::{AtomicBool, AtomicU64, Ordering, RwLock};
 use crate::{MAX_KEY_LEN, MAX_VALUE_LEN};
 
 /// The pool layout name of a store.
@@ -178,10 +180,14 @@ pub struct Db {
     pool: Pool<KvRoot>,
     index: Index,
     count: AtomicU64,
-    /// Common-path writers hold it shared; batches and `check` exclusively. Readers never.
+    /// Common-path writers hold it shared; batches and `check` exclusively. Readers only on
+    /// their slow path, after many failed optimistic attempts.
     writers: RwLock<()>,
-    /// Set when a failed write may have left the DRAM state out of step with the leaves.
-    failed: std::sync::atomic::AtomicBool,
+    /// Set once a write failed in a way that may leave the store out of step with the medium
+    /// (a persistence failure): every operation then refuses until the store is reopened.
+    failed: AtomicBool,
+    /// Identifies the store to the re-entry check (`reentry.rs`).
+    id: u64,
 }
 
 impl std::fmt::Debug for Db {
@@ -216,6 +222,26 @@ fn corrupted(what: &'static str, offset: u64) -> Error {
 
 /// After this many failed optimistic attempts a reader yields its time slice between attempts.
 const SPIN_BEFORE_YIELD: u32 = 64;
+/// After this many failed optimistic attempts a reader takes the writers' lock (shared) and the
+/// leaf's lock, under which its read cannot fail: readers always make progress.
+const OPTIMISTIC_ATTEMPTS: u32 = 256;
+/// Re-routes an operation holding the writers' lock may make. Each follows a split or unlink
+/// that another writer completed; an index that keeps sending a key to a leaf that does not
+/// hold it is a bug, reported as `Corrupted` rather than looping forever.
+const MAX_REROUTES: u32 = 1 << 20;
+
+/// Whether a failed write passed its commit point: its changes are on the medium (durability
+/// unknown), so the DRAM state must follow them as for a commit.
+fn in_doubt<T>(r: &Result<T>) -> bool {
+    matches!(r, Err(Error::Pool(pobj::Error::CommitInDoubt { .. })))
+}
+
+fn index_inconsistent(offset: u64) -> Error {
+    corrupted(
+        "inner nodes (the routed leaf does not hold the key)",
+        offset,
+    )
+}
 
 fn backoff(attempt: u32) {
     if attempt < SPIN_BEFORE_YIELD {
@@ -275,7 +301,8 @@ impl Db {
     /// Wraps an open pool: initialises a new store (its root is still zero), or validates the
     /// root and rebuilds the inner nodes from the leaves.
     pub fn from_pool(pool: Pool<KvRoot>) -> Result<Db> {
-        let root = pool.root();
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let root = pool.root()?;
         if root.magic == 0 && root.head.is_null() {
             // The only safe (exclusive) transaction of the store: no reader exists yet.
             pool.transaction(|tx| {
@@ -301,7 +328,8 @@ impl Db {
             index: Index::new(),
             count: AtomicU64::new(0),
             writers: RwLock::new(()),
-            failed: std::sync::atomic::AtomicBool::new(false),
+            failed: AtomicBool::new(false),
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         };
         // Empty leaves after the first cannot arise from the store's own protocols (the
         // transaction that empties a leaf unlinks it), but a damaged or foreign pool may hold
@@ -313,126 +341,51 @@ impl Db {
         Ok(db)
     }
 
-    /// The pool the store lives in.
-    pub fn pool(&self) -> &Pool<KvRoot> {
-        &self.pool
+    /// The pool the store lives in, read-only: its path, size, persistence mode and figures.
+    ///
+    /// The pool itself is not lent out: the store's writers change leaves in shared
+    /// transactions that its readers read without locks, so any other access to the leaves
+    /// (a `Pool::read`, a safe transaction) would race with them.
+    pub fn pool_info(&self) -> pobj::PoolInfo<'_> {
+        self.pool.info()
     }
 
     // ---- rebuild --------------------------------------------------------------------------
 
-    /// The full key of a slot (reading its buffer when out of line).
-    fn slot_key(&self, s: &Slot, at: u64) -> Result<Vec<u8>> {
-        let m = s.meta().ok_or(corrupted("slot metadata", at))?;
-        match s.buffer() {
-            None => Ok(s.data[..m.klen].to_vec()),
-            Some(b) => {
-                if self.pool.bytes_len_racy(b)? != (m.klen + m.vlen) as u64 {
-                    return Err(corrupted("out-of-line entry length", b.offset()));
-                }
-                optimistic::buffer(&self.pool, b, 0, m.klen)
-            }
-        }
-    }
-
-    /// Walks the leaf list and (re)builds the inner nodes: each leaf's bound is its smallest
-    /// key (the first leaf's is the empty key). Called at open, and with writers excluded after
-    /// a failed batch; old states are marked dead so that readers re-route.
-    /// Returns whether an empty leaf after the first was found.
+    /// Walks the leaf list (`rebuild.rs` checks it) and (re)builds the inner nodes: each leaf's
+    /// bound is its smallest key (the first leaf's is the empty key). Called at open, and with
+    /// writers excluded after a failed batch; old states are marked dead so that readers
+    /// re-route. Returns whether an empty leaf after the first was found.
     fn rebuild(&self) -> Result<bool> {
-        let root = self.pool.root();
-        let mut leaves: Vec<(Vec<u8>, PPtr<Leaf>, [u8; SLOTS])> = Vec::new();
-        let mut found_empty = false;
-        let mut count = 0;
-        let mut p = root.head;
-        let max_leaves = self.pool.size() / core::mem::size_of::<Leaf>() as u64 + 1;
-        let mut seen = 0u64;
-        while !p.is_null() {
-            seen += 1;
-            if seen > max_leaves {
-                return Err(corrupted("leaf list (cycle)", p.offset()));
-            }
-            // Header line only, then per valid slot its meta word and key (not the values).
-            let reader = optimistic::LeafReader::new(&self.pool, p)?;
-            let (leaf_head, magic) = reader.header()?;
-            if magic != LEAF_MAGIC {
-                return Err(corrupted("leaf magic", p.offset()));
-            }
-            let mut fps = [0u8; SLOTS];
-            let mut min: Option<Vec<u8>> = None;
-            let mut bits = leaf_head.bitmap & SLOT_MASK;
-            while bits != 0 {
-                let i = bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                // Meta and the start of the key together (16-byte keys fit), then more if needed.
-                let first = reader.slot_prefix(i, 32)?;
-                let klen = first.meta().map_or(0, |m| m.klen);
-                let slot = if leaves.is_empty() || klen <= 24 {
-                    first
-                } else {
-                    reader.slot_prefix(i, 8 + klen)?
-                };
-                let s = &slot;
-                let m = s.meta().ok_or(corrupted(
-                    "slot metadata",
-                    p.offset() + slot_offset(i) as u64,
-                ))?;
-                fps[i] = m.fp;
-                count += 1;
-                if !leaves.is_empty() {
-                    match s.inline_key() {
-                        // Inline keys are compared in place; only a new minimum is copied.
-                        Some(k) => {
-                            if min.as_deref().is_none_or(|mk| k < mk) {
-                                min = Some(k.to_vec());
-                            }
-                        }
-                        None => {
-                            let k = self.slot_key(s, p.offset())?;
-                            if min.as_ref().is_none_or(|mk| k < *mk) {
-                                min = Some(k);
-                            }
-                        }
-                    }
-                }
-            }
-            if leaves.is_empty() {
-                leaves.push((Vec::new(), p, fps));
-            } else if let Some(k) = min {
-                leaves.push((k, p, fps));
-            } else {
-                found_empty = true;
-            }
-            // An empty leaf after the first is not indexed (its range falls to its predecessor);
-            // `check` reports it.
-            p = leaf_head.next;
-        }
-        for old in self.index.iter() {
-            old.value().dead.store(true, Ordering::Release);
+        let walk = rebuild::walk(&self.pool)?;
+        for old in self.index.states() {
+            old.dead.store(true, Ordering::Release);
         }
         self.index.clear();
-        let n = leaves.len();
+        let n = walk.leaves.len();
         for i in 0..n {
-            let high = leaves.get(i + 1).map(|l| l.0.clone());
-            let (low, ptr, fps) = &leaves[i];
+            let high = walk.leaves.get(i + 1).map(|l| l.0.clone());
+            let (low, ptr, fps) = &walk.leaves[i];
             self.index
                 .insert(low.clone(), LeafState::new(*ptr, low.clone(), high, *fps));
         }
-        self.count.store(count, Ordering::Release);
-        Ok(found_empty)
+        self.count.store(walk.count, Ordering::Release);
+        Ok(walk.found_empty)
     }
 
     // ---- lookup ---------------------------------------------------------------------------
 
-    /// The state whose range holds `key` (waits out a rebuild in progress).
-    fn route(&self, key: &[u8]) -> Arc<LeafState> {
-        let mut attempt = 0;
-        loop {
-            if let Some(st) = inner::route(&self.index, key) {
-                return st;
-            }
-            backoff(attempt);
-            attempt += 1;
-        }
+    /// The state the index names for `key`: none while a rebuild is in progress.
+    fn route(&self, key: &[u8]) -> Option<Arc<LeafState>> {
+        self.index.route(key)
+    }
+
+    /// `route` for an operation holding the writers' lock, under which no rebuild runs: an
+    /// index with no state for a key is damage.
+    fn route_locked(&self, key: &[u8]) -> Result<Arc<LeafState>> {
+        self.index
+            .route(key)
+            .ok_or(corrupted("inner nodes (no leaf for a key)", 0))
     }
 
     /// Finds `key` in a leaf whose writers are excluded (lock held): bitmap and hit.
@@ -525,6 +478,9 @@ impl Db {
         if !st.version.read_validate(v) || st.is_dead() {
             return Ok(None);
         }
+        // A write that failed late set `failed` before its leaf's version became even again:
+        // a read validated against that version sees it.
+        self.check_failed()?;
         read.map(Some)
     }
 
@@ -543,18 +499,38 @@ impl Db {
         let key = key.as_ref();
         check_sizes(key, None)?;
         let fp = fingerprint(key);
-        let mut attempt = 0;
-        loop {
-            if attempt > 0 {
-                self.check_failed()?;
-            }
-            let st = self.route(key);
-            if let Some(r) = self.try_get(&st, key, fp)? {
-                return Ok(r);
+        for attempt in 0..OPTIMISTIC_ATTEMPTS {
+            self.check_failed()?;
+            if let Some(st) = self.route(key) {
+                if let Some(r) = self.try_get(&st, key, fp)? {
+                    return Ok(r);
+                }
             }
             backoff(attempt);
-            attempt += 1;
         }
+        self.get_locked(key, fp)
+    }
+
+    /// A lookup's slow path: with the leaf's writers (and batches) excluded, the attempt
+    /// cannot be overtaken, so a reader that kept losing races still finishes.
+    fn get_locked(&self, key: &[u8], fp: u8) -> Result<Option<Vec<u8>>> {
+        let _in = Entered::new(self.id)?;
+        let _w = self.writers.read().unwrap_or_else(|e| e.into_inner());
+        for _ in 0..MAX_REROUTES {
+            let st = self.route_locked(key)?;
+            let _g = st.lock();
+            if st.is_dead() {
+                continue;
+            }
+            if !st.contains(key) {
+                return Err(index_inconsistent(st.ptr.offset()));
+            }
+            return self.try_get(&st, key, fp)?.ok_or(corrupted(
+                "leaf version (odd under its lock)",
+                st.ptr.offset(),
+            ));
+        }
+        Err(index_inconsistent(0))
     }
 
     /// Whether `key` is present.
@@ -569,13 +545,17 @@ impl Db {
         let (key, value) = (key.as_ref(), value.as_ref());
         check_sizes(key, Some(value))?;
         let fp = fingerprint(key);
+        let _in = Entered::new(self.id)?;
         let _w = self.writers.read().unwrap_or_else(|e| e.into_inner());
         self.check_failed()?;
-        loop {
-            let st = self.route(key);
+        for _ in 0..MAX_REROUTES {
+            let st = self.route_locked(key)?;
             let _g = st.lock();
-            if st.is_dead() || !st.contains(key) {
+            if st.is_dead() {
                 continue;
+            }
+            if !st.contains(key) {
+                return Err(index_inconsistent(st.ptr.offset()));
             }
             let (head, hit) = self.find_locked(&st, key, fp)?;
             let free = !head.bitmap & SLOT_MASK;
@@ -618,17 +598,19 @@ impl Db {
                     Ok::<_, Error>(())
                 })
             };
-            if r.is_ok() {
-                st.fps[slot_i].store(fp, std::sync::atomic::Ordering::Relaxed);
+            if r.is_ok() || in_doubt(&r) {
+                st.set_fp(slot_i, fp);
                 if hit.is_none() {
                     self.count.fetch_add(1, Ordering::AcqRel);
                 }
-            } else {
+            }
+            if r.is_err() {
                 self.after_failed_write();
             }
             drop(wg);
             return r;
         }
+        Err(index_inconsistent(0))
     }
 
     /// Replaces the entry in slot `h` of a full leaf (its lock held) in one logged transaction.
@@ -656,6 +638,8 @@ impl Db {
                 Ok::<_, Error>(())
             })
         };
+        // Nothing in DRAM changes with an overwrite in place (same key, same fingerprint), so a
+        // late failure needs no publication either.
         if r.is_err() {
             self.after_failed_write();
         }
@@ -669,6 +653,7 @@ impl Db {
         let leaf = optimistic::leaf(&self.pool, st.ptr)?;
         let plan = split_plan(&self.pool, st, &leaf)?;
         let wg = WriteGuard::new(st);
+        let mut new_leaf = None;
         #[expect(
             unsafe_code,
             reason = "shared transactions: the store does its own locking"
@@ -686,14 +671,17 @@ impl Db {
                         next: n,
                     },
                 )?;
-                Ok::<_, Error>(n)
+                new_leaf = Some(n);
+                Ok::<_, Error>(())
             })
         };
-        if let Ok(n) = r {
-            self.publish_split(st, n, &plan, None);
+        if r.is_ok() || in_doubt(&r) {
+            if let Some(n) = new_leaf {
+                self.publish_split(st, n, &plan, None);
+            }
         }
         drop(wg);
-        r.map(|_| ())
+        r
     }
 
     /// Replaces `st` by the two halves of its split. Inside a batch, the new states are
@@ -718,6 +706,10 @@ impl Db {
         }
         self.index.insert(plan.bound.clone(), right);
         self.index.insert(st.low.clone(), left);
+        #[cfg(loom)]
+        if crate::sync::mutated("split keeps the old state alive") {
+            return;
+        }
         st.dead.store(true, Ordering::Release);
     }
 
@@ -734,11 +726,7 @@ impl Db {
         if let Some(b) = batch {
             Self::touch(b, &merged);
         }
-        if let Some(e) = self.index.get(st.low.as_slice()) {
-            if Arc::ptr_eq(e.value(), st) {
-                e.remove();
-            }
-        }
+        self.index.remove_if(&st.low, st);
         self.index.insert(pst.low.clone(), merged);
         pst.dead.store(true, Ordering::Release);
         st.dead.store(true, Ordering::Release);
@@ -751,13 +739,17 @@ impl Db {
         let key = key.as_ref();
         check_sizes(key, None)?;
         let fp = fingerprint(key);
+        let _in = Entered::new(self.id)?;
         let _w = self.writers.read().unwrap_or_else(|e| e.into_inner());
         self.check_failed()?;
-        loop {
-            let st = self.route(key);
+        for _ in 0..MAX_REROUTES {
+            let st = self.route_locked(key)?;
             let _g = st.lock();
-            if st.is_dead() || !st.contains(key) {
+            if st.is_dead() {
                 continue;
+            }
+            if !st.contains(key) {
+                return Err(index_inconsistent(st.ptr.offset()));
             }
             let (head, hit) = self.find_locked(&st, key, fp)?;
             let Some(hit) = hit else { return Ok(false) };
@@ -765,7 +757,7 @@ impl Db {
             if bitmap & SLOT_MASK == 0 && !st.low.is_empty() {
                 // The leaf empties: unlink it from its predecessor (locked after it: locks are
                 // always taken from a leaf to its predecessor, never the other way).
-                let Some(pst) = inner::prev(&self.index, &st.low) else {
+                let Some(pst) = self.index.prev(&st.low) else {
                     continue;
                 };
                 let _pg = pst.lock();
@@ -794,10 +786,11 @@ impl Db {
                         Ok::<_, Error>(())
                     })
                 };
-                if r.is_ok() {
+                if r.is_ok() || in_doubt(&r) {
                     self.publish_unlink(&pst, &st, None);
                     self.count.fetch_sub(1, Ordering::AcqRel);
-                } else {
+                }
+                if r.is_err() {
                     self.after_failed_write();
                 }
                 drop((wg, pwg));
@@ -805,6 +798,7 @@ impl Db {
             }
             return self.clear_bit(&st, hit, bitmap);
         }
+        Err(index_inconsistent(0))
     }
 
     /// Removes an entry by clearing its bit with a commit word (the leaf's lock held).
@@ -825,9 +819,10 @@ impl Db {
                 Ok::<_, Error>(())
             })
         };
-        if r.is_ok() {
+        if r.is_ok() || in_doubt(&r) {
             self.count.fetch_sub(1, Ordering::AcqRel);
-        } else {
+        }
+        if r.is_err() {
             self.after_failed_write();
         }
         drop(wg);
@@ -864,6 +859,7 @@ impl Db {
                 BatchOp::Remove(k) => check_sizes(k, None)?,
             }
         }
+        let _in = Entered::new(self.id)?;
         let _w = self.writers.write().unwrap_or_else(|e| e.into_inner());
         self.check_failed()?;
         // Ends the batch whatever happens: on failure (an error, or a panic unwinding through
@@ -893,13 +889,18 @@ impl Db {
                 Ok::<_, Error>(())
             })
         };
-        if r.is_ok() {
+        if r.is_ok() || in_doubt(&r) {
+            // (A late failure leaves the batch's changes in place: the states it published
+            // match them, so they stay; the store then refuses further operations.)
             let delta = guard.b.delta;
             self.count.store(
                 (self.count.load(Ordering::Acquire) as i64 + delta) as u64,
                 Ordering::Release,
             );
             guard.committed = true;
+            if r.is_err() {
+                self.after_failed_write();
+            }
         }
         drop(guard);
         r
@@ -923,7 +924,7 @@ impl Db {
     ) -> Result<()> {
         let fp = fingerprint(key);
         for _ in 0..3 {
-            let st = self.route(key);
+            let st = self.route_locked(key)?;
             Self::touch(b, &st);
             let (head, hit) = find_tx(tx, &st, key, fp)?;
             let free = !head.bitmap & SLOT_MASK;
@@ -965,7 +966,7 @@ impl Db {
     /// Remove inside a batch's transaction, with logged writes.
     fn remove_tx(&self, tx: &mut Tx<'_, KvRoot>, b: &mut BatchState, key: &[u8]) -> Result<bool> {
         let fp = fingerprint(key);
-        let st = self.route(key);
+        let st = self.route_locked(key)?;
         Self::touch(b, &st);
         let (head, hit) = find_tx(tx, &st, key, fp)?;
         let Some(hit) = hit else { return Ok(false) };
@@ -974,7 +975,9 @@ impl Db {
         }
         let bitmap = head.bitmap & !(1 << hit.slot);
         if bitmap & SLOT_MASK == 0 && !st.low.is_empty() {
-            let pst = inner::prev(&self.index, &st.low)
+            let pst = self
+                .index
+                .prev(&st.low)
                 .ok_or(corrupted("leaf without predecessor", st.ptr.offset()))?;
             Self::touch(b, &pst);
             tx.update_at(pst.ptr, NEXT_OFFSET, head.next)?;
@@ -1046,6 +1049,7 @@ impl Db {
         if !st.version.read_validate(v) || st.is_dead() {
             return Ok(None);
         }
+        self.check_failed()?;
         read.map(Some)
     }
 
@@ -1062,7 +1066,6 @@ impl Db {
             Bound::Excluded(k) => Bound::Excluded(k.to_vec()),
             Bound::Unbounded => Bound::Unbounded,
         };
-        let mut attempt = 0;
         loop {
             self.check_failed()?;
             let probe: &[u8] = match &lower {
@@ -1081,29 +1084,58 @@ impl Db {
             if empty {
                 return Ok(None);
             }
-            let st = self.route(probe);
-            if st.is_dead() || !st.contains(probe) {
-                // The index is being updated (a split or an unlink publishing): never use a
-                // state that does not hold the lower bound, or the scan could go backwards.
-                backoff(attempt);
-                attempt += 1;
-                continue;
-            }
             let range = (lower.as_ref().map(Vec::as_slice), to);
-            match self.try_leaf_entries(&st, &range, values)? {
-                None => {
-                    backoff(attempt);
-                    attempt += 1;
-                }
-                Some(e) if !e.is_empty() => return Ok(Some(e)),
-                // Nothing here: continue at the next leaf's bound, which is above the lower
-                // bound since this leaf holds it.
-                Some(_) => match &st.high {
-                    None => return Ok(None),
-                    Some(h) => lower = Bound::Included(h.clone()),
-                },
+            let (st, e) = self.entries_holding(probe, &range, values)?;
+            if !e.is_empty() {
+                return Ok(Some(e));
+            }
+            // Nothing here: continue at the next leaf's bound, which is above the lower bound
+            // since this leaf holds it.
+            match &st.high {
+                None => return Ok(None),
+                Some(h) => lower = Bound::Included(h.clone()),
             }
         }
+    }
+
+    /// The state holding `probe` and its validated entries in `range`: optimistic attempts,
+    /// then (after `OPTIMISTIC_ATTEMPTS`) one under the writers' and the leaf's locks.
+    fn entries_holding<R: RangeBounds<[u8]>>(
+        &self,
+        probe: &[u8],
+        range: &R,
+        values: bool,
+    ) -> Result<(Arc<LeafState>, Entries)> {
+        for attempt in 0..OPTIMISTIC_ATTEMPTS {
+            self.check_failed()?;
+            // Never use a state that does not hold the lower bound (the index may be
+            // publishing a split or an unlink), or the scan could go backwards.
+            if let Some(st) = self.route(probe).filter(|st| st.contains(probe)) {
+                if let Some(e) = self.try_leaf_entries(&st, range, values)? {
+                    return Ok((st, e));
+                }
+            }
+            backoff(attempt);
+        }
+        let _in = Entered::new(self.id)?;
+        let _w = self.writers.read().unwrap_or_else(|e| e.into_inner());
+        for _ in 0..MAX_REROUTES {
+            let st = self.route_locked(probe)?;
+            let _g = st.lock();
+            if st.is_dead() {
+                continue;
+            }
+            if !st.contains(probe) {
+                return Err(index_inconsistent(st.ptr.offset()));
+            }
+            let e = self.try_leaf_entries(&st, range, values)?.ok_or(corrupted(
+                "leaf version (odd under its lock)",
+                st.ptr.offset(),
+            ))?;
+            drop(_g);
+            return Ok((st, e));
+        }
+        Err(index_inconsistent(0))
     }
 
     /// Calls `f` for each entry in `range` in key order until it returns `false`.
@@ -1237,15 +1269,35 @@ impl Db {
     /// and across leaves, no duplicates, no empty leaf but the first, and agreement with the
     /// inner nodes and the count.
     pub fn check(&self) -> CheckReport {
+        let _in = match Entered::new(self.id) {
+            Ok(g) => g,
+            Err(e) => {
+                return CheckReport {
+                    problems: vec![format!("check: {e}")],
+                    ..CheckReport::default()
+                }
+            }
+        };
         let _w = self.writers.write().unwrap_or_else(|e| e.into_inner());
         let mut report = CheckReport {
             problems: self.pool.check().problems,
             ..CheckReport::default()
         };
-        let root = self.pool.root();
-        let mut p = root.head;
+        let by_ptr: std::collections::HashMap<u64, Arc<LeafState>> = self
+            .index
+            .states()
+            .into_iter()
+            .map(|st| (st.ptr.offset(), st))
+            .collect();
+        let mut p = match self.pool.root() {
+            Ok(root) => root.head,
+            Err(e) => {
+                report.problems.push(format!("store root: {e}"));
+                return report;
+            }
+        };
         let mut prev_max: Option<Vec<u8>> = None;
-        let max_leaves = self.pool.size() / core::mem::size_of::<Leaf>() as u64 + 1;
+        let max_leaves = rebuild::max_leaves(&self.pool);
         let mut indexed = 0;
         while !p.is_null() {
             report.leaves += 1;
@@ -1268,15 +1320,11 @@ impl Db {
                     .problems
                     .push(format!("leaf {p:?}: bitmap bits past the last slot"));
             }
-            let state = self
-                .index
-                .iter()
-                .map(|e| Arc::clone(e.value()))
-                .find(|s| s.ptr == p);
+            let state = by_ptr.get(&p.offset()).cloned();
             let mut keys = Vec::new();
             for i in leaf.valid() {
                 let s = &leaf.slots[i];
-                match (s.meta(), self.slot_key(s, p.offset())) {
+                match (s.meta(), rebuild::slot_key(&self.pool, s, p.offset())) {
                     (Some(m), Ok(k)) => {
                         if m.fp != fingerprint(&k) {
                             report.problems.push(format!(
@@ -1315,7 +1363,7 @@ impl Db {
                     .push(format!("leaf {p:?}: empty leaf left in the list"));
             }
             for k in &keys {
-                if inner::route(&self.index, k).map(|s| s.ptr) != Some(p) {
+                if self.index.route(k).map(|s| s.ptr) != Some(p) {
                     report
                         .problems
                         .push(format!("leaf {p:?}: the inner nodes route a key elsewhere"));
@@ -1345,8 +1393,7 @@ impl Db {
             ));
         }
         // Adjacent states' ranges meet.
-        let states: Vec<Arc<LeafState>> =
-            self.index.iter().map(|e| Arc::clone(e.value())).collect();
+        let states: Vec<Arc<LeafState>> = self.index.states();
         for w in states.windows(2) {
             if w[0].high.as_deref() != Some(w[1].low.as_slice()) || w[0].is_dead() {
                 report
@@ -1366,7 +1413,7 @@ impl Db {
             leaves: self.index.len() as u64,
             bytes_used: ps.heap.allocated_bytes,
             bytes_free: ps.heap.free_bytes,
-            dram_bytes: inner::dram_bytes(&self.index),
+            dram_bytes: self.index.dram_bytes(),
             persist: ps.persist,
         }
     }
@@ -1376,8 +1423,8 @@ impl Db {
 /// protocols, which unlink a leaf in the transaction that empties it, but a damaged or foreign
 /// pool may hold some). Runs at open, before the store is shared.
 fn unlink_empty_leaves(pool: &Pool<KvRoot>) -> Result<()> {
-    let max_leaves = pool.size() / core::mem::size_of::<Leaf>() as u64 + 1;
-    let mut prev = pool.root().head;
+    let max_leaves = rebuild::max_leaves(pool);
+    let mut prev = pool.root()?.head;
     let mut seen = 0u64;
     while !prev.is_null() {
         seen += 1;

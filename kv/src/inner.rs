@@ -1,13 +1,16 @@
 //! The inner nodes: a DRAM-only ordered index from each leaf's lower bound to the leaf's state
 //! (a lock-free skip list, so that readers take no lock), rebuilt at open by walking the leaves.
+//!
+//! Under `--cfg loom` the index is a loom `RwLock` over a `BTreeMap` with the same operations
+//! (each linearizable, like the skip list's), so that the loom models see the store's
+//! publication protocol step by step.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use crossbeam_skiplist::SkipMap;
 use pobj::PPtr;
 
 use crate::leaf::{Leaf, SLOTS};
-use crate::sync::{AtomicBool, Ordering};
+use crate::sync::{AtomicBool, AtomicU8, Mutex, MutexGuard, Ordering};
 use crate::version::Version;
 
 /// What the index keeps per leaf. The range is immutable: a split or an unlink replaces the
@@ -24,7 +27,7 @@ pub(crate) struct LeafState {
     /// Set once the state was replaced (split, unlink, rebuild): users must re-route.
     pub dead: AtomicBool,
     /// Fingerprints of the valid slots (others are stale and never consulted).
-    pub fps: [std::sync::atomic::AtomicU8; SLOTS],
+    pub fps: [AtomicU8; SLOTS],
     /// Serializes the leaf's writers.
     pub lock: Mutex<()>,
 }
@@ -42,7 +45,7 @@ impl LeafState {
             high,
             version: Version::new(),
             dead: AtomicBool::new(false),
-            fps: fps.map(std::sync::atomic::AtomicU8::new),
+            fps: fps.map(AtomicU8::new),
             lock: Mutex::new(()),
         })
     }
@@ -56,44 +59,153 @@ impl LeafState {
     }
 
     pub fn fp(&self, i: usize) -> u8 {
-        self.fps[i].load(std::sync::atomic::Ordering::Relaxed)
+        self.fps[i].load(Ordering::Relaxed)
     }
 
     pub fn fps(&self) -> [u8; SLOTS] {
         std::array::from_fn(|i| self.fp(i))
     }
 
-    pub fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
+    pub fn set_fp(&self, i: usize, fp: u8) {
+        self.fps[i].store(fp, Ordering::Relaxed);
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, ()> {
         self.lock.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 /// Lower bound → leaf state. The first leaf's bound is the empty key.
-pub(crate) type Index = SkipMap<Vec<u8>, Arc<LeafState>>;
-
-/// The state whose bound is the greatest not above `key`.
-pub(crate) fn route(index: &Index, key: &[u8]) -> Option<Arc<LeafState>> {
-    index
-        .upper_bound(std::ops::Bound::Included(key))
-        .map(|e| Arc::clone(e.value()))
+pub(crate) struct Index {
+    #[cfg(not(loom))]
+    map: crossbeam_skiplist::SkipMap<Vec<u8>, Arc<LeafState>>,
+    #[cfg(loom)]
+    map: crate::sync::RwLock<std::collections::BTreeMap<Vec<u8>, Arc<LeafState>>>,
 }
 
-/// The state before the one with bound `low`.
-pub(crate) fn prev(index: &Index, low: &[u8]) -> Option<Arc<LeafState>> {
-    index
-        .upper_bound(std::ops::Bound::Excluded(low))
-        .map(|e| Arc::clone(e.value()))
+#[cfg(not(loom))]
+impl Index {
+    /// The state whose bound is the greatest not above `key`.
+    pub(crate) fn route(&self, key: &[u8]) -> Option<Arc<LeafState>> {
+        self.map
+            .upper_bound(std::ops::Bound::Included(key))
+            .map(|e| Arc::clone(e.value()))
+    }
+
+    /// The state before the one with bound `low`.
+    pub(crate) fn prev(&self, low: &[u8]) -> Option<Arc<LeafState>> {
+        self.map
+            .upper_bound(std::ops::Bound::Excluded(low))
+            .map(|e| Arc::clone(e.value()))
+    }
+
+    /// Publishes `st` under its bound (replacing the state there).
+    pub(crate) fn insert(&self, low: Vec<u8>, st: Arc<LeafState>) {
+        self.map.insert(low, st);
+    }
+
+    /// Removes the entry at `low` if it still names `st`.
+    pub(crate) fn remove_if(&self, low: &[u8], st: &Arc<LeafState>) {
+        if let Some(e) = self.map.get(low) {
+            if Arc::ptr_eq(e.value(), st) {
+                e.remove();
+            }
+        }
+    }
+
+    /// Every state, in key order.
+    pub(crate) fn states(&self) -> Vec<Arc<LeafState>> {
+        self.map.iter().map(|e| Arc::clone(e.value())).collect()
+    }
+
+    pub(crate) fn clear(&self) {
+        self.map.clear();
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.map.len()
+    }
 }
 
-/// An estimate of the DRAM the index takes: skip-list nodes, bounds and per-leaf states.
-pub(crate) fn dram_bytes(index: &Index) -> u64 {
-    let per = core::mem::size_of::<LeafState>() + core::mem::size_of::<Vec<u8>>() + 64;
-    index
-        .iter()
-        .map(|e| {
-            (per + e.key().capacity()
-                + e.value().low.capacity()
-                + e.value().high.as_ref().map_or(0, Vec::capacity)) as u64
-        })
-        .sum()
+#[cfg(loom)]
+impl Index {
+    fn read(
+        &self,
+    ) -> crate::sync::RwLockReadGuard<'_, std::collections::BTreeMap<Vec<u8>, Arc<LeafState>>> {
+        self.map.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(
+        &self,
+    ) -> crate::sync::RwLockWriteGuard<'_, std::collections::BTreeMap<Vec<u8>, Arc<LeafState>>>
+    {
+        self.map.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn route(&self, key: &[u8]) -> Option<Arc<LeafState>> {
+        self.read()
+            .range::<[u8], _>((std::ops::Bound::Unbounded, std::ops::Bound::Included(key)))
+            .next_back()
+            .map(|(_, v)| Arc::clone(v))
+    }
+
+    pub(crate) fn prev(&self, low: &[u8]) -> Option<Arc<LeafState>> {
+        self.read()
+            .range::<[u8], _>((std::ops::Bound::Unbounded, std::ops::Bound::Excluded(low)))
+            .next_back()
+            .map(|(_, v)| Arc::clone(v))
+    }
+
+    pub(crate) fn insert(&self, low: Vec<u8>, st: Arc<LeafState>) {
+        self.write().insert(low, st);
+    }
+
+    pub(crate) fn remove_if(&self, low: &[u8], st: &Arc<LeafState>) {
+        let mut m = self.write();
+        if m.get(low).is_some_and(|v| Arc::ptr_eq(v, st)) {
+            m.remove(low);
+        }
+    }
+
+    pub(crate) fn states(&self) -> Vec<Arc<LeafState>> {
+        self.read().values().cloned().collect()
+    }
+
+    pub(crate) fn clear(&self) {
+        self.write().clear();
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.read().len()
+    }
+}
+
+impl std::fmt::Debug for Index {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Index")
+            .field("leaves", &self.len())
+            .finish()
+    }
+}
+
+impl Index {
+    pub(crate) fn new() -> Self {
+        Index {
+            #[cfg(not(loom))]
+            map: crossbeam_skiplist::SkipMap::new(),
+            #[cfg(loom)]
+            map: crate::sync::RwLock::new(std::collections::BTreeMap::new()),
+        }
+    }
+
+    /// An estimate of the DRAM the index takes: skip-list nodes, bounds and per-leaf states.
+    pub(crate) fn dram_bytes(&self) -> u64 {
+        let per = core::mem::size_of::<LeafState>() + core::mem::size_of::<Vec<u8>>() + 64;
+        self.states()
+            .iter()
+            .map(|st| {
+                (per + 2 * st.low.capacity() + st.high.as_ref().map_or(0, Vec::capacity)) as u64
+            })
+            .sum()
+    }
 }

@@ -28,7 +28,11 @@ mod error;
 mod inner;
 mod iter;
 pub mod leaf;
+#[cfg(all(test, loom))]
+mod loom_models;
 mod optimistic;
+mod rebuild;
+mod reentry;
 pub mod slot;
 mod sync;
 mod version;

@@ -56,7 +56,12 @@ mod loom_models {
     /// write; one reader makes an optimistic attempt and, if it validates, must see the old
     /// state or the new one, never a mix. `fenced` false leaves out the writer's release fence.
     fn leaf_model(fenced: bool) {
-        loom::model(move || {
+        let name = if fenced {
+            "leaf_protocol"
+        } else {
+            "leaf_protocol_without_fence"
+        };
+        crate::loom_models::run(name, None, false, move || {
             let version = Arc::new(Version::new());
             let slot = Arc::new([AtomicU64::new(1), AtomicU64::new(1)]);
             let bitmap = Arc::new(AtomicU64::new(0b01));
@@ -110,7 +115,7 @@ mod loom_models {
     #[test]
     fn split_racing_a_lookup() {
         use crate::sync::AtomicBool;
-        loom::model(|| {
+        crate::loom_models::run("split_protocol", None, false, || {
             let version = Arc::new(Version::new());
             let dead = Arc::new(AtomicBool::new(false));
             let old_bits = Arc::new(AtomicU64::new(1)); // the key is in the old leaf

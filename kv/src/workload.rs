@@ -241,7 +241,7 @@ impl Store for Db {
     }
 
     fn write_counters(&self) -> Option<WriteCounters> {
-        let s = self.pool().persist_stats();
+        let s = self.pool_info().persist_stats();
         Some(WriteCounters {
             bytes: s.bytes_flushed,
             fences: Some(s.fences),
@@ -332,7 +332,8 @@ impl Backend for KvBackend {
         *self
             .mode
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(db.pool().persist_mode());
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some(db.pool_info().persist_mode());
         Ok(Box::new(db))
     }
 

@@ -325,9 +325,9 @@ fn put_without_split_issues_few_fences_and_bytes() {
     let d = dir();
     let db = db(&d, 64 << 20);
     db.put(key(1), [0u8; 100]).unwrap();
-    let s = db.pool().persist_stats();
+    let s = db.pool_info().persist_stats();
     db.put(key(2), [1u8; 100]).unwrap();
-    let p = db.pool().persist_stats().since(&s);
+    let p = db.pool_info().persist_stats().since(&s);
     assert!(p.fences <= 3, "{p:?}");
     assert_eq!(p.fences, 2, "{p:?}");
     // Slot (2 lines) + bitmap line.
@@ -338,8 +338,8 @@ fn put_without_split_issues_few_fences_and_bytes() {
         p.bytes_flushed,
         p.bytes_flushed as f64 / 116.0
     );
-    let s = db.pool().persist_stats();
+    let s = db.pool_info().persist_stats();
     assert!(db.remove(key(2)).unwrap());
-    let p = db.pool().persist_stats().since(&s);
+    let p = db.pool_info().persist_stats().since(&s);
     assert_eq!(p.fences, 1, "{p:?}");
 }

@@ -168,6 +168,14 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     pad_checks.push(quote! {
         ::core::assert!(::core::mem::size_of::<Self>() == #trailing, #trailing_msg);
     });
+    // 2b. No padding inside the fields either: each field's own proof is part of this one, so
+    //     that a field of a padded generic instantiation (`Outer { p: Pair<u8, u64> }`) fails
+    //     wherever `Outer`'s proof is evaluated.
+    for (_, ty, _) in &fields {
+        pad_checks.push(quote_spanned! {ty.span()=>
+            let () = <#ty as ::pobj::Persistent>::__LAYOUT_CHECK;
+        });
+    }
 
     // 3. Type id: name, then each field's name and type id.
     let id_fields = fields.iter().map(|(_, ty, fname)| {

@@ -58,14 +58,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let s = pool.stats();
         println!(
             "added account {}: {} fences, {} bytes flushed",
-            pool.root().count,
+            pool.root()?.count,
             s.persist.fences,
             s.persist.bytes_flushed
         );
     } // dropped: unmapped and unlocked
 
     let pool = Pool::<Root>::open(&path, "bank")?;
-    let root = pool.root();
+    let root = pool.root()?;
     println!("reopened: {root:?}");
     let mut p = root.head;
     let mut n = 0;

@@ -83,7 +83,7 @@ fn main() {
         // The checker: called on every recovered post-crash image with the number of
         // operations that had returned when the power failed.
         move |pool: &Pool<Bank>, done| {
-            let bank = pool.root();
+            let bank = pool.root().map_err(|e| e.to_string())?;
             if bank.balances.iter().sum::<u64>() != 8000 {
                 return Err(format!("money created or destroyed: {:?}", bank.balances));
             }

@@ -467,19 +467,20 @@ impl HookState {
             ..Report::default()
         };
         let mut image = Vec::with_capacity(cp.persisted.len());
+        let working = cp.working();
         for &g in &cfg.granularities {
             if let Some(c) = &cfg.replay {
                 if c.granularity != g {
                     continue;
                 }
             }
-            let units = differing_units(cp.persisted, cp.working, g);
+            let units = differing_units(cp.persisted, &working, g);
             let subsets = match &cfg.replay {
                 Some(c) => vec![c.subset.clone()],
                 None => choose_subsets(cfg, point, g, units.len()),
             };
             for subset in subsets {
-                build_image(&mut image, cp, &units, g, &subset);
+                build_image(&mut image, cp.persisted, &working, &units, g, &subset);
                 let mut case = Case {
                     point,
                     granularity: g,
@@ -617,13 +618,14 @@ fn recovery_crash<R: Persistent, St: 'static>(
             }
             g.0.recovery_points += 1;
             let mut img = Vec::with_capacity(cp.persisted.len());
+            let working = cp.working();
             for &gr in &cfg.granularities {
                 if let Some((_, og, _)) = &only {
                     if *og != gr {
                         continue;
                     }
                 }
-                let units = differing_units(cp.persisted, cp.working, gr);
+                let units = differing_units(cp.persisted, &working, gr);
                 let subsets = match &only {
                     Some((_, _, s)) => vec![s.clone()],
                     None => {
@@ -633,7 +635,7 @@ fn recovery_crash<R: Persistent, St: 'static>(
                     }
                 };
                 for subset in subsets {
-                    build_image(&mut img, cp, &units, gr, &subset);
+                    build_image(&mut img, cp.persisted, &working, &units, gr, &subset);
                     g.0.recovery_images += 1;
                     if let Err(m) = open_and_check(&img, &layout, completed, &check) {
                         g.1 = Some((
@@ -719,18 +721,19 @@ fn choose_subsets(cfg: &CrashTest, point: u64, g: Granularity, n: usize) -> Vec<
 
 fn build_image(
     image: &mut Vec<u8>,
-    cp: &CrashPoint<'_>,
+    persisted: &[u8],
+    working: &[u8],
     units: &[usize],
     g: Granularity,
     subset: &Subset,
 ) {
     image.clear();
-    image.extend_from_slice(cp.persisted);
+    image.extend_from_slice(persisted);
     let unit = g.bytes();
     for (u, inc) in units.iter().zip(subset.includes(units.len())) {
         if inc {
-            let end = (u + unit).min(image.len()).min(cp.working.len());
-            image[*u..end].copy_from_slice(&cp.working[*u..end]);
+            let end = (u + unit).min(image.len()).min(working.len());
+            image[*u..end].copy_from_slice(&working[*u..end]);
         }
     }
 }

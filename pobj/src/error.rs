@@ -195,6 +195,14 @@ pub enum Error {
         "transaction already in progress on this pool in this thread; nest with Tx::transaction"
     )]
     NestedTransaction,
+    /// The transaction passed its commit point (its changes are in place and are what every
+    /// later read sees) but making it durable failed, so whether it survives a power failure
+    /// is unknown: recovery at the next open decides. The pool refuses writes until reopened.
+    #[error("transaction committed in memory but its durability is unknown: {source}")]
+    CommitInDoubt {
+        /// The persistence failure.
+        source: Box<Error>,
+    },
     /// An earlier I/O failure while persisting left the pool in an unknown state; reopen it.
     #[error("pool refuses writes after a persistence failure; reopen it")]
     Poisoned,

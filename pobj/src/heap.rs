@@ -27,6 +27,8 @@ pub const RESERVED_CHUNKS: u64 = 2;
 /// Largest object the heap serves (4 GiB).
 pub const MAX_ALLOC: u64 = 4 << 30;
 
+const FREE_WORD: u64 = crate::chunk::FREE;
+
 /// Type id of undo-log extension buffers (freed at every open).
 pub const LOG_EXT_TYPE_ID: u64 = crate::typeid::TypeHasher::new()
     .str("pobj::log_ext")
@@ -171,6 +173,19 @@ impl State {
     }
 }
 
+/// One live object, as listed by `Pool::objects`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ObjectInfo {
+    /// The object's offset (what a `PPtr` to it holds).
+    pub offset: u64,
+    /// Its size as recorded in its header (for byte buffers, their length).
+    pub size: u64,
+    /// Its type id (`Persistent::TYPE_ID`, or the byte-buffer id).
+    pub type_id: u64,
+    /// Payload bytes its block holds: the object occupies `offset - 16 .. offset + capacity`.
+    pub capacity: u64,
+}
+
 /// Heap statistics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct HeapStats {
@@ -244,6 +259,21 @@ impl Heap {
                             what: "large object extent",
                             offset: hoff,
                         });
+                    }
+                    // The words of the chunks inside the extent are never written while it is
+                    // live and pointer resolution reads them: they must say FREE, or a forged
+                    // word could make an object (or a run) resolve inside this one.
+                    for c in i + 1..i + len {
+                        let inner = g.chunk_header_offset(c);
+                        let w = region
+                            .atomic(inner)?
+                            .load(core::sync::atomic::Ordering::Acquire);
+                        if w != ChunkHeader::Free.encode() {
+                            return Err(Error::Corrupted {
+                                what: "chunk header inside a large object extent",
+                                offset: inner,
+                            });
+                        }
                     }
                     let block = Block::Large { chunk: i, len };
                     // SAFETY: exclusive access during open.
@@ -694,6 +724,80 @@ impl Heap {
         Ok((block, ObjHeader { size, type_id }))
     }
 
+    /// Every live object, in offset order, from the chunk table and the run bitmaps (atomic
+    /// loads, bounded by the chunk count and each run's block count). Objects whose allocation
+    /// or free is in flight in a concurrent transaction may or may not be listed.
+    pub(crate) fn objects(&self) -> Result<Vec<ObjectInfo>> {
+        use core::sync::atomic::Ordering::Acquire;
+        let g = &self.geo;
+        let mut out = Vec::new();
+        let header = |blk: Block| -> Result<ObjectInfo> {
+            let hoff = blk.header_offset(g);
+            Ok(ObjectInfo {
+                offset: blk.payload_offset(g),
+                size: self.region.atomic(hoff)?.load(Acquire),
+                type_id: self.region.atomic(hoff + 8)?.load(Acquire),
+                capacity: blk.capacity(),
+            })
+        };
+        let mut i = 0;
+        while i < g.chunk_count {
+            let hoff = g.chunk_header_offset(i);
+            let w = self.region.atomic(hoff)?.load(Acquire);
+            match ChunkHeader::decode(w) {
+                Some(ChunkHeader::Free) => i += 1,
+                Some(ChunkHeader::Used { len }) if len <= g.chunk_count - i => {
+                    let blk = Block::Large { chunk: i, len };
+                    let o = header(blk)?;
+                    if o.type_id != LOG_EXT_TYPE_ID {
+                        out.push(o);
+                    }
+                    i += len;
+                }
+                Some(ChunkHeader::Run) => {
+                    let coff = g.chunk_offset(i);
+                    let magic = self.region.atomic(coff)?.load(Acquire);
+                    let geo = self.region.atomic(coff + 8)?.load(Acquire);
+                    let Some((bs, n)) = (magic == RUN_MAGIC)
+                        .then(|| run::decode_geometry(geo))
+                        .flatten()
+                    else {
+                        return Err(Error::Corrupted {
+                            what: "run descriptor",
+                            offset: coff,
+                        });
+                    };
+                    for wi in 0..n.div_ceil(64) {
+                        let mut v = self
+                            .region
+                            .atomic(coff + BITMAP_OFFSET + wi * 8)?
+                            .load(Acquire);
+                        while v != 0 {
+                            let b = u64::from(v.trailing_zeros());
+                            v &= v - 1;
+                            let index = wi * 64 + b;
+                            if index < n {
+                                out.push(header(Block::Small {
+                                    chunk: i,
+                                    index,
+                                    bs,
+                                })?);
+                            }
+                        }
+                    }
+                    i += 1;
+                }
+                _ => {
+                    return Err(Error::Corrupted {
+                        what: "chunk header",
+                        offset: hoff,
+                    })
+                }
+            }
+        }
+        Ok(out)
+    }
+
     pub(crate) fn stats(&self) -> HeapStats {
         let st = self.lock();
         HeapStats {
@@ -750,6 +854,15 @@ impl Heap {
                             "chunk {i}: extent of {len} chunks runs past the heap"
                         ));
                         return objects;
+                    }
+                    for c in i + 1..i + len {
+                        if let Ok(a) = self.region.atomic(g.chunk_header_offset(c)) {
+                            if a.load(core::sync::atomic::Ordering::Acquire) != FREE_WORD {
+                                problems.push(format!(
+                                    "chunk {c}: header word inside the extent of chunk {i} is not FREE"
+                                ));
+                            }
+                        }
                     }
                     for c in i..i + len {
                         if st

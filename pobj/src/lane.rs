@@ -10,7 +10,8 @@
 use core::sync::atomic::Ordering;
 
 use crate::error::{Error, Result};
-use crate::layout::Geometry;
+use crate::heap::LARGE_PAYLOAD;
+use crate::layout::{Geometry, CHUNK_SIZE};
 use crate::persist::{Batch, Persister};
 use crate::region::Region;
 use crate::Persistent;
@@ -113,11 +114,32 @@ pub(crate) fn generation(region: &Region, g: &Geometry, lane: u32) -> Result<u64
     Ok(region.atomic(g.lane(lane))?.load(Ordering::Acquire))
 }
 
+/// The log-extension chunks that log walks have entered. A `NEXT` link must lead to the payload
+/// of a chunk that no walk sharing this set has entered before (recovery shares one set across
+/// all lanes), so a crafted file can make recovery read each byte of the heap at most once:
+/// the CRC work of an open is bounded by the pool's size, whatever the links say.
+#[derive(Debug, Default)]
+pub(crate) struct Walked(std::collections::HashSet<u64>);
+
 /// Walks the valid entries of a lane's log, in order.
 ///
 /// # Safety
 /// No other thread writes this lane's log concurrently.
 pub(crate) unsafe fn scan(region: &Region, g: &Geometry, lane: u32) -> Result<Vec<Entry>> {
+    // SAFETY: forwarded contract.
+    unsafe { scan_walked(region, g, lane, &mut Walked::default()) }
+}
+
+/// [`scan`] with the set of extension chunks already entered by other walks.
+///
+/// # Safety
+/// As [`scan`].
+pub(crate) unsafe fn scan_walked(
+    region: &Region,
+    g: &Geometry,
+    lane: u32,
+    walked: &mut Walked,
+) -> Result<Vec<Entry>> {
     let gen = generation(region, g, lane)?;
     let mut out = Vec::new();
     let mut buf = g.lane(lane) + LANE_HEADER;
@@ -149,15 +171,25 @@ pub(crate) unsafe fn scan(region: &Region, g: &Geometry, lane: u32) -> Result<Ve
         match h.kind {
             KIND_NEXT => {
                 hops += 1;
-                let ok = h.offset >= g.chunk_base
-                    && h.offset
-                        .checked_add(h.aux)
-                        .is_some_and(|e| e <= g.pool_size)
-                    && h.offset.is_multiple_of(8)
+                // An extension is always the payload of one whole chunk (`Tx::extend_log`).
+                let chunk = h
+                    .offset
+                    .checked_sub(g.chunk_base + LARGE_PAYLOAD)
+                    .filter(|r| r.is_multiple_of(CHUNK_SIZE))
+                    .map(|r| r / CHUNK_SIZE)
+                    .filter(|&c| c < g.chunk_count);
+                let ok = chunk.is_some()
+                    && h.aux == CHUNK_SIZE - LARGE_PAYLOAD
                     && hops <= MAX_LOG_BUFFERS.min(g.chunk_count);
-                if !ok {
+                let Some(chunk) = chunk.filter(|_| ok) else {
                     return Err(Error::Corrupted {
                         what: "undo log link",
+                        offset: at,
+                    });
+                };
+                if !walked.0.insert(chunk) {
+                    return Err(Error::Corrupted {
+                        what: "undo log link (to a buffer already walked)",
                         offset: at,
                     });
                 }
@@ -206,9 +238,10 @@ pub(crate) unsafe fn rollback(
     g: &Geometry,
     p: &Persister,
     lane: u32,
+    walked: &mut Walked,
 ) -> Result<usize> {
     // SAFETY: exclusive access to the lane (contract).
-    let entries = unsafe { scan(region, g, lane)? };
+    let entries = unsafe { scan_walked(region, g, lane, walked)? };
     if entries.is_empty() {
         return Ok(0);
     }

@@ -31,7 +31,7 @@
 //!     root.count += 1;
 //!     Ok::<_, pobj::Error>(())
 //! })?;
-//! assert_eq!(pool.root().count, 1);
+//! assert_eq!(pool.root()?.count, 1);
 //! # drop(pool); std::fs::remove_dir_all(&dir).unwrap();
 //! # Ok(()) }
 //! ```
@@ -62,14 +62,14 @@ mod typeid;
 
 pub use error::{Error, Result};
 pub use header::{FORMAT_VERSION, MAX_LAYOUT_LEN};
-pub use heap::HeapStats;
+pub use heap::{HeapStats, ObjectInfo};
 pub use layout::{CHUNK_SIZE, LANE_COUNT, MAX_POOL_SIZE, MIN_POOL_SIZE};
 pub use persist::{best_cache_line_mode, cpu_flush, CpuFlush, PersistMode, PersistStats};
 pub use persistent::{as_bytes, from_bytes, zeroed, Persistent};
 pub use pobj_derive::Persistent;
 #[cfg(feature = "fault-injection")]
 pub use pool::Fault;
-pub use pool::{CheckReport, Pool, RacyRef, Stats};
+pub use pool::{CheckReport, Pool, PoolInfo, RacyRef, Stats};
 pub use ptr::{PBytes, PPtr};
 pub use tx::Tx;
 pub use typeid::TypeHasher;

@@ -339,12 +339,17 @@ impl Persister {
                 *batch = Batch::new();
                 Ok(())
             }
-            PersistMode::Simulated => {
-                if let Some(sim) = &self.sim {
-                    sim.fence();
-                }
-                Ok(())
-            }
+            PersistMode::Simulated => match &self.sim {
+                Some(sim) => sim.fence().map_err(|source| {
+                    self.poisoned.store(true, Ordering::Relaxed);
+                    Error::Io {
+                        path: self.path.clone(),
+                        op: "fence (simulated medium)",
+                        source,
+                    }
+                }),
+                None => Ok(()),
+            },
             PersistMode::Msync => {
                 if batch.lo >= batch.hi {
                     return Ok(());

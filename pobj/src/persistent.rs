@@ -31,9 +31,23 @@ pub unsafe trait Persistent: Copy + Send + Sync + 'static {
     const NAME_HASH: u64;
     /// The stable type id stored with every object of this type.
     const TYPE_ID: u64;
-    /// Compile-time layout proof; evaluating it fails to compile when the type has padding.
+    /// Compile-time layout proof; evaluating it fails to compile when the type (or any type it
+    /// contains) has padding. Every pobj entry point that turns a `T` into bytes or bytes into a
+    /// `T` evaluates it (`layout_proof`), so a generic struct whose padding appears only
+    /// for some type arguments cannot reach the pool with them.
     #[doc(hidden)]
     const __LAYOUT_CHECK: () = ();
+}
+
+/// Forces the layout proof of `T` (a post-monomorphization error for a padded instantiation).
+///
+/// Called at the top of every function that views a `T` as bytes, writes one into the pool or
+/// reads one from it: `as_bytes`, `from_bytes`, `zeroed`, the `Region` accessors and the type
+/// check of pointer resolution. A type whose `TYPE_ID` is never evaluated (a field type given to
+/// `Tx::update_at`, a value given to `as_bytes`) is still checked here.
+#[inline(always)]
+pub(crate) const fn layout_proof<T: Persistent>() {
+    let () = T::__LAYOUT_CHECK;
 }
 
 macro_rules! primitive_persistent {
@@ -62,18 +76,24 @@ unsafe impl<T: Persistent, const N: usize> Persistent for [T; N] {
         .u64(T::TYPE_ID)
         .u64(N as u64)
         .finish();
+    // An array has no padding of its own; its element may.
+    #[doc(hidden)]
+    const __LAYOUT_CHECK: () = T::__LAYOUT_CHECK;
 }
 
 /// A value of `T` with every byte zero (valid, since every bit pattern is).
 #[must_use]
 pub fn zeroed<T: Persistent>() -> T {
+    layout_proof::<T>();
     // SAFETY: `T: Persistent` is valid for every bit pattern, including all zeros.
     unsafe { core::mem::zeroed() }
 }
 
-/// The bytes of a value. Sound because a `Persistent` type has no padding.
+/// The bytes of a value. Sound because a `Persistent` type has no padding (proved at compile
+/// time for this very `T`, see [`Persistent`]).
 #[must_use]
 pub fn as_bytes<T: Persistent>(v: &T) -> &[u8] {
+    layout_proof::<T>();
     // SAFETY: `v` is a valid reference to `size_of::<T>()` bytes, all initialised since `T` has
     // no padding; `u8` has alignment 1; the returned slice borrows `v`.
     unsafe { core::slice::from_raw_parts((v as *const T).cast::<u8>(), core::mem::size_of::<T>()) }
@@ -84,6 +104,7 @@ pub fn as_bytes<T: Persistent>(v: &T) -> &[u8] {
 /// Returns `None` when the length is wrong.
 #[must_use]
 pub fn from_bytes<T: Persistent>(b: &[u8]) -> Option<T> {
+    layout_proof::<T>();
     if b.len() != core::mem::size_of::<T>() {
         return None;
     }

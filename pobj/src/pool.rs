@@ -9,12 +9,12 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use crate::sim::SimMedium;
+use crate::sim::{Claim, SimMedium};
 
 use crate::chunk::ChunkHeader;
 use crate::error::{Error, Result};
 use crate::header::{PoolHeader, FORMAT_VERSION, HEADER_AREA, HEADER_SIZE, MAGIC, MAX_LAYOUT_LEN};
-use crate::heap::{Block, Heap, HeapStats};
+use crate::heap::{Block, Heap, HeapStats, ObjectInfo};
 use crate::lane;
 use crate::layout::{Geometry, MAX_POOL_SIZE, MIN_POOL_SIZE};
 use crate::persist::{self, Batch, PersistMode, PersistStats, Persister};
@@ -143,8 +143,8 @@ pub(crate) const FAULT_RETIRE_BEFORE_DATA_FLUSH: u8 = 3;
 enum Backing {
     /// A mapped file. Field order matters: unmapped before the file (and its lock) is closed.
     File { _map: memmap2::MmapMut, _file: File },
-    /// A simulated medium (crash testing).
-    Sim(Arc<SimMedium>),
+    /// A simulated medium (crash testing), claimed for as long as the pool is open.
+    Sim(Claim),
 }
 
 /// State shared by a pool handle and its transactions.
@@ -235,6 +235,64 @@ impl CheckReport {
     #[must_use]
     pub fn is_ok(&self) -> bool {
         self.problems.is_empty()
+    }
+}
+
+/// How a transaction ended, decided with the lane still held and without calling the caller's
+/// code (its error conversion or drops come after the lane is released).
+enum End<T, E> {
+    /// Committed; the closure's value.
+    Done(T),
+    /// Aborted or failed with pobj's error; the closure's value or error, dropped after the
+    /// lane is released.
+    Failed(Error, Leftovers<T, E>),
+    /// The closure's own error; the transaction was rolled back.
+    Refused(E),
+    /// The closure panicked; the transaction was rolled back.
+    Panicked(Box<dyn std::any::Any + Send>),
+}
+
+/// What the closure returned, when pobj's error is reported instead.
+enum Leftovers<T, E> {
+    None,
+    Value(
+        #[expect(
+            dead_code,
+            reason = "held only to be dropped after the lane is released"
+        )]
+        Box<T>,
+    ),
+    Error(
+        #[expect(
+            dead_code,
+            reason = "held only to be dropped after the lane is released"
+        )]
+        Box<E>,
+    ),
+}
+
+/// A transaction holding its lane. Dropped without `finish` (something unwound through the
+/// commit or the rollback), it poisons the pool, since the lane's log is in an unknown state,
+/// and releases the lane all the same; recovery at the next open decides.
+struct LaneHold<'a, R: Persistent> {
+    sh: &'a Shared,
+    tx: Option<Tx<'a, R>>,
+}
+
+impl<R: Persistent> LaneHold<'_, R> {
+    fn finish(mut self) {
+        if let Some(tx) = self.tx.take() {
+            self.sh.lanes.release(tx.into_slot());
+        }
+    }
+}
+
+impl<R: Persistent> Drop for LaneHold<'_, R> {
+    fn drop(&mut self) {
+        if let Some(tx) = self.tx.take() {
+            self.sh.persister.poison();
+            self.sh.lanes.release(tx.into_slot());
+        }
     }
 }
 
@@ -652,10 +710,12 @@ impl<R: Persistent> Pool<R> {
         backing: Backing,
     ) -> Result<Self> {
         let want_size = core::mem::size_of::<R>() as u64;
-        // Recovery: roll back every lane holding an unfinished transaction.
+        // Recovery: roll back every lane holding an unfinished transaction. The lanes share one
+        // set of walked extension chunks, so that no crafted link makes recovery revisit bytes.
+        let mut walked = lane::Walked::default();
         for i in 0..geo.lane_count {
             // SAFETY: exclusive access during open (file lock, no handle yet).
-            unsafe { lane::rollback(&region, &geo, &persister, i)? };
+            unsafe { lane::rollback(&region, &geo, &persister, i, &mut walked)? };
         }
         // SAFETY: exclusive access during open.
         let heap = unsafe { Heap::rebuild(region, geo, &persister)? };
@@ -710,31 +770,46 @@ impl<R: Persistent> Pool<R> {
         root_check::<R>()?;
         let layout_bytes = validate_layout(layout)?;
         let geo = Geometry::for_size(size)?;
-        let sim = SimMedium::from_image(&vec![0u8; size as usize])
+        let sim = SimMedium::from_image(&vec![0u8; geo.pool_size as usize])
             .map_err(io(Path::new(SIM_PATH), "simulated medium"))?;
-        // SAFETY: the medium's memory is valid for its length (>= size), page-aligned, and kept
-        // alive by `sim` for as long as the region is used (here, and by the pool below).
-        let region = unsafe { Region::new(sim.base(), size) };
+        let claim = Claim::take(Arc::clone(&sim)).ok_or_else(|| Error::Locked {
+            path: PathBuf::from(SIM_PATH),
+        })?;
+        // SAFETY: the medium's memory is valid for its length (>= pool_size), page-aligned, and
+        // kept alive by the claim for as long as the region is used (here, and by the pool).
+        let region = unsafe { Region::new(sim.base(), geo.pool_size) };
         let p = Persister::simulated(region, Arc::clone(&sim));
         Self::format_region(region, &p, &geo, layout_bytes)?;
         drop(p);
-        let pool = Self::open_medium(Arc::clone(&sim), layout)?;
+        let pool = Self::open_claimed(claim, layout)?;
         Ok((pool, sim))
     }
 
     /// Opens the pool image held by a simulated medium (for instance a post-crash image),
     /// running recovery on it. Recovery's fences are crash points of that medium.
+    ///
+    /// The pool holds the medium until it is dropped: opening a medium that another pool holds
+    /// returns [`Error::Locked`], as a second open of a pool file does.
     pub fn open_medium(sim: Arc<SimMedium>, layout: &str) -> Result<Self> {
         root_check::<R>()?;
         validate_layout(layout)?;
+        let claim = Claim::take(sim).ok_or_else(|| Error::Locked {
+            path: PathBuf::from(SIM_PATH),
+        })?;
+        Self::open_claimed(claim, layout)
+    }
+
+    /// `open_medium` with the medium claimed: nothing else can open it or copy its image.
+    fn open_claimed(claim: Claim, layout: &str) -> Result<Self> {
         let path = Path::new(SIM_PATH);
+        let sim = claim.medium();
         let hb = sim.prefix(HEADER_SIZE as usize);
         let (h, geo) = Self::validate_header(path, &hb, sim.image_len() as u64, layout)?;
         // SAFETY: `validate_header` checked `pool_size <= image_len`; the medium's memory is
-        // valid and page-aligned for that long and is owned by the backing kept in `Shared`.
+        // valid and page-aligned for that long and is kept alive by the claim in `Shared`.
         let region = unsafe { Region::new(sim.base(), h.pool_size) };
-        let persister = Persister::simulated(region, Arc::clone(&sim));
-        Self::finish_open(path, h, geo, region, persister, Backing::Sim(sim))
+        let persister = Persister::simulated(region, Arc::clone(sim));
+        Self::finish_open(path, h, geo, region, persister, Backing::Sim(claim))
     }
 
     /// Opens a pool from an image in memory on a fresh simulated medium.
@@ -760,11 +835,13 @@ impl<R: Persistent> Pool<R> {
         Self::open_medium(sim, layout)
     }
 
-    /// The simulated medium of a simulated pool.
+    /// The simulated medium of a pool created by `create_simulated` or opened by
+    /// `open_medium`/`open_image` (`None` for a file, and for the untracked media on which the
+    /// crash harness opens post-crash images).
     pub fn medium(&self) -> Option<Arc<SimMedium>> {
         match &self.sh._backing {
-            Backing::Sim(s) => Some(Arc::clone(s)),
-            Backing::File { .. } => None,
+            Backing::Sim(c) if c.medium().is_tracked() => Some(Arc::clone(c.medium())),
+            Backing::Sim(_) | Backing::File { .. } => None,
         }
     }
 
@@ -777,27 +854,25 @@ impl<R: Persistent> Pool<R> {
         }
     }
 
-    fn read_guard(&self) -> std::sync::RwLockReadGuard<'_, ()> {
-        assert!(
-            !in_tx(self.sh.id),
-            "pobj: Pool read called inside a transaction on the same pool; use the Tx's methods"
-        );
-        self.sh.lock.read().unwrap_or_else(|e| e.into_inner())
+    /// The read lock for a read outside any transaction; inside one (or inside a `read`
+    /// closure) on this pool in this thread, `NestedTransaction`: the thread may hold a `&mut`
+    /// into the pool, and taking the lock would deadlock against its own transaction.
+    fn read_guard(&self) -> Result<std::sync::RwLockReadGuard<'_, ()>> {
+        if in_tx(self.sh.id) {
+            return Err(Error::NestedTransaction);
+        }
+        Ok(self.sh.lock.read().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// A copy of the root object.
     ///
-    /// # Panics
-    /// If called inside a transaction on this pool in the same thread (use `tx.root()`), which
-    /// would otherwise deadlock.
-    pub fn root(&self) -> R {
-        let _g = self.read_guard();
+    /// Inside a transaction on this pool in the same thread it returns
+    /// [`Error::NestedTransaction`] (use `tx.root()`).
+    pub fn root(&self) -> Result<R> {
+        let _g = self.read_guard()?;
         // SAFETY: validated at open; the read lock excludes safe transactions (writers), and
         // shared transactions promise not to modify what others read.
-        match unsafe { self.sh.region.read::<R>(self.sh.root_offset) } {
-            Ok(r) => r,
-            Err(_) => unreachable!("the root object was validated at open"),
-        }
+        unsafe { self.sh.region.read::<R>(self.sh.root_offset) }
     }
 
     /// A pointer to the root object.
@@ -812,10 +887,7 @@ impl<R: Persistent> Pool<R> {
 
     /// Calls `f` with a reference to the object at `p` (no copy).
     pub fn read<T: Persistent, U>(&self, p: PPtr<T>, f: impl FnOnce(&T) -> U) -> Result<U> {
-        if in_tx(self.sh.id) {
-            return Err(Error::NestedTransaction);
-        }
-        let _g = self.read_guard();
+        let _g = self.read_guard()?;
         let (_, h) = self.sh.heap.resolve(p.offset())?;
         check_type::<T>(p.offset(), &h)?;
         // SAFETY: a live object of type T; the read lock excludes writers as in `root`.
@@ -828,10 +900,7 @@ impl<R: Persistent> Pool<R> {
 
     /// Calls `f` with the contents of the byte buffer at `p` (no copy).
     pub fn read_bytes<U>(&self, p: PBytes, f: impl FnOnce(&[u8]) -> U) -> Result<U> {
-        if in_tx(self.sh.id) {
-            return Err(Error::NestedTransaction);
-        }
-        let _g = self.read_guard();
+        let _g = self.read_guard()?;
         let (_, h) = self.sh.heap.resolve(p.offset())?;
         if h.type_id != BYTES_TYPE_ID {
             return Err(Error::TypeMismatch {
@@ -1007,6 +1076,11 @@ impl<R: Persistent> Pool<R> {
     /// not `get_mut`) — nor free or modify an object that `f` reads. Structures that lock their
     /// own nodes meet this. Allocation and free are safe to run concurrently: the allocator
     /// synchronizes itself.
+    ///
+    /// On a simulated medium (`create_simulated`, `open_medium`), in addition, `f` writes only
+    /// through those value-taking methods, never through a `&mut` from `get_mut`, `root_mut` or
+    /// `bytes_mut`: the medium reads the whole working image at every fence of any thread
+    /// (docs/format.md §12.7–12.8).
     pub unsafe fn transaction_shared<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut Tx<'_, R>) -> Result<T, E>,
@@ -1024,51 +1098,93 @@ impl<R: Persistent> Pool<R> {
         F: FnOnce(&mut Tx<'_, R>) -> Result<T, E>,
         E: From<Error>,
     {
-        if self.sh.persister.poisoned() {
-            return Err(Error::Poisoned.into());
+        // The lane is back in the pool before any code of the caller's runs again: `E::from`
+        // and the drops of the closure's values (which may panic) come after `run_in_lane`.
+        match self.run_in_lane(f) {
+            End::Done(v) => Ok(v),
+            End::Failed(e, leftovers) => {
+                drop(leftovers);
+                Err(E::from(e))
+            }
+            End::Refused(e) => Err(e),
+            End::Panicked(p) => std::panic::resume_unwind(p),
         }
+    }
+
+    /// Runs `f` in a lane and commits or aborts; the lane is released when this returns, and
+    /// also if anything in it unwinds (a fence hook of the simulator, say).
+    fn run_in_lane<T, E, F>(&self, f: F) -> End<T, E>
+    where
+        F: FnOnce(&mut Tx<'_, R>) -> Result<T, E>,
+    {
         let sh = &*self.sh;
+        if sh.persister.poisoned() {
+            return End::Failed(Error::Poisoned, Leftovers::None);
+        }
         let slot = sh.lanes.acquire();
-        let mut tx = match Tx::<R>::begin(sh, slot) {
+        let tx = match Tx::<R>::begin(sh, slot) {
             Ok(t) => t,
             Err((e, slot)) => {
                 sh.lanes.release(slot);
-                return Err(e.into());
+                return End::Failed(e, Leftovers::None);
             }
         };
+        let mut held = LaneHold { sh, tx: Some(tx) };
+        let Some(tx) = held.tx.as_mut() else {
+            return End::Failed(Error::TxAborted, Leftovers::None);
+        };
+        // This thread counts as inside the pool until the transaction has ended, commit and
+        // rollback included: a call back into the pool from a fence hook is refused
+        // (`NestedTransaction`) rather than deadlocking on the lock this transaction holds.
         let guard = ActiveGuard::new(sh.id);
-        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut tx)));
-        drop(guard);
-        let result = match out {
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(tx)));
+        let end = match out {
             Ok(Ok(v)) if !tx.wants_abort() => match tx.commit() {
                 Ok(()) => {
                     sh.committed.fetch_add(1, Ordering::Relaxed);
-                    Ok(Ok(v))
+                    End::Done(v)
+                }
+                Err(e) if tx.past_commit_point() => {
+                    // The commit point was passed (the commit word or the retire is stored):
+                    // the changes stand in memory and nothing may roll them back; only their
+                    // durability is unknown. The pool refuses writes until it is reopened.
+                    let _ = tx.abort();
+                    sh.persister.poison();
+                    sh.committed.fetch_add(1, Ordering::Relaxed);
+                    End::Failed(
+                        Error::CommitInDoubt {
+                            source: Box::new(e),
+                        },
+                        Leftovers::None,
+                    )
                 }
                 Err(e) => {
                     if tx.abort().is_err() {
                         sh.persister.poison();
                     }
                     sh.aborted.fetch_add(1, Ordering::Relaxed);
-                    Ok(Err(E::from(e)))
+                    End::Failed(e, Leftovers::None)
                 }
             },
-            Ok(Ok(_)) => {
+            Ok(Ok(v)) => {
                 let r = tx.abort();
                 if r.is_err() {
                     sh.persister.poison();
                 }
                 sh.aborted.fetch_add(1, Ordering::Relaxed);
-                Ok(Err(E::from(r.err().unwrap_or(Error::TxAborted))))
+                End::Failed(
+                    r.err().unwrap_or(Error::TxAborted),
+                    Leftovers::Value(Box::new(v)),
+                )
             }
             Ok(Err(e)) => {
-                if let Err(ae) = tx.abort() {
-                    sh.persister.poison();
-                    sh.aborted.fetch_add(1, Ordering::Relaxed);
-                    Ok(Err(E::from(ae)))
-                } else {
-                    sh.aborted.fetch_add(1, Ordering::Relaxed);
-                    Ok(Err(e))
+                sh.aborted.fetch_add(1, Ordering::Relaxed);
+                match tx.abort() {
+                    Ok(()) => End::Refused(e),
+                    Err(ae) => {
+                        sh.persister.poison();
+                        End::Failed(ae, Leftovers::Error(Box::new(e)))
+                    }
                 }
             }
             Err(panic) => {
@@ -1076,16 +1192,13 @@ impl<R: Persistent> Pool<R> {
                     sh.persister.poison();
                 }
                 sh.aborted.fetch_add(1, Ordering::Relaxed);
-                Err(panic)
+                End::Panicked(panic)
             }
         };
-        sh.lanes.release(tx.into_slot());
-        match result {
-            Ok(r) => r,
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
+        drop(guard);
+        held.finish();
+        end
     }
-
     /// Atomically allocates an object holding `value` and stores its pointer in the field of
     /// the object `owner` that `field` selects (like `pmemobj_alloc`): after a crash, either
     /// both happened or neither did. Returns the new pointer.
@@ -1159,34 +1272,83 @@ impl<R: Persistent> Pool<R> {
         CheckReport { problems, objects }
     }
 
+    /// A read-only view of the pool's identity and figures, without access to its objects:
+    /// what a structure that owns its pool (such as the key-value store) can lend out.
+    pub fn info(&self) -> PoolInfo<'_> {
+        PoolInfo { sh: &self.sh }
+    }
+
+    /// Every live object: its offset, recorded size, type id and block capacity, in offset
+    /// order (`pmemobj_first`/`pmemobj_next`). Reads allocator metadata only; inside a
+    /// transaction on this pool in this thread, [`Error::NestedTransaction`].
+    pub fn objects(&self) -> Result<Vec<ObjectInfo>> {
+        let _g = self.read_guard()?;
+        self.sh.heap.objects()
+    }
+
     /// Allocation, transaction and persistence figures.
     pub fn stats(&self) -> Stats {
-        Stats {
-            heap: self.sh.heap.stats(),
-            persist: self.sh.persister.stats(),
-            tx_committed: self.sh.committed.load(Ordering::Relaxed),
-            tx_aborted: self.sh.aborted.load(Ordering::Relaxed),
-        }
+        self.info().stats()
     }
 
     /// The persistence counters alone.
     pub fn persist_stats(&self) -> PersistStats {
-        self.sh.persister.stats()
+        self.info().persist_stats()
     }
 
     /// Whether the pool refuses writes because a persistence failure left its state unknown
     /// (reopen it: recovery decides).
     pub fn is_poisoned(&self) -> bool {
-        self.sh.persister.poisoned()
+        self.info().is_poisoned()
     }
 
     /// How this pool is made durable.
     pub fn persist_mode(&self) -> PersistMode {
-        self.sh.persister.mode()
+        self.info().persist_mode()
     }
 
     /// The pool's file.
     pub fn path(&self) -> &Path {
+        &self.sh.path
+    }
+
+    /// The pool's size in bytes.
+    pub fn size(&self) -> u64 {
+        self.info().size()
+    }
+
+    /// The layout name.
+    pub fn layout(&self) -> String {
+        self.info().layout()
+    }
+
+    /// The pool's UUID.
+    pub fn uuid(&self) -> uuid::Uuid {
+        self.info().uuid()
+    }
+}
+
+/// A read-only view of a pool (from [`Pool::info`]): its identity, persistence mode and
+/// figures. It gives no access to the pool's bytes, so it can be lent by a structure whose
+/// own protocol owns them.
+#[derive(Clone, Copy)]
+pub struct PoolInfo<'a> {
+    sh: &'a Shared,
+}
+
+impl std::fmt::Debug for PoolInfo<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PoolInfo")
+            .field("path", &self.sh.path)
+            .field("size", &self.sh.geo.pool_size)
+            .field("mode", &self.sh.persister.mode())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> PoolInfo<'a> {
+    /// The pool's file (`<simulated>` on a simulated medium).
+    pub fn path(&self) -> &'a Path {
         &self.sh.path
     }
 
@@ -1203,6 +1365,31 @@ impl<R: Persistent> Pool<R> {
     /// The pool's UUID.
     pub fn uuid(&self) -> uuid::Uuid {
         uuid::Uuid::from_bytes(self.sh.header.uuid)
+    }
+
+    /// How the pool is made durable.
+    pub fn persist_mode(&self) -> PersistMode {
+        self.sh.persister.mode()
+    }
+
+    /// Flushes and fences since the pool was opened.
+    pub fn persist_stats(&self) -> PersistStats {
+        self.sh.persister.stats()
+    }
+
+    /// Allocation, transaction and persistence figures.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            heap: self.sh.heap.stats(),
+            persist: self.sh.persister.stats(),
+            tx_committed: self.sh.committed.load(Ordering::Relaxed),
+            tx_aborted: self.sh.aborted.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Whether the pool refuses writes after a persistence failure (reopen it).
+    pub fn is_poisoned(&self) -> bool {
+        self.sh.persister.poisoned()
     }
 }
 

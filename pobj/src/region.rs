@@ -152,6 +152,7 @@ impl Region {
     /// except with pobj's own (atomic) stores, in which case the value may be torn.
     #[inline]
     pub(crate) unsafe fn read<T: Persistent>(&self, off: u64) -> Result<T> {
+        crate::persistent::layout_proof::<T>();
         let len = core::mem::size_of::<T>();
         self.check(off, len as u64, "read")?;
         let mut v: T = crate::persistent::zeroed();
@@ -169,6 +170,7 @@ impl Region {
     /// No reference to these bytes may be live, and no other thread may write them.
     #[inline]
     pub(crate) unsafe fn write<T: Persistent>(&self, off: u64, v: &T) -> Result<()> {
+        crate::persistent::layout_proof::<T>();
         // SAFETY: forwarded contract.
         unsafe { self.write_from(off, crate::persistent::as_bytes(v)) }
     }
@@ -219,6 +221,7 @@ impl Region {
     /// # Safety
     /// For the lifetime `'a`, no thread may write these bytes and no `&mut` to them may exist.
     pub(crate) unsafe fn obj<'a, T: Persistent>(&self, off: u64) -> Result<&'a T> {
+        crate::persistent::layout_proof::<T>();
         self.check(off, core::mem::size_of::<T>() as u64, "object")?;
         if !(self.base_addr() + off as usize).is_multiple_of(core::mem::align_of::<T>()) {
             return Err(Error::InvalidPointer {
@@ -237,6 +240,7 @@ impl Region {
     /// For the lifetime `'a`, no other reference to these bytes may exist and no other thread may
     /// access them.
     pub(crate) unsafe fn obj_mut<'a, T: Persistent>(&self, off: u64) -> Result<&'a mut T> {
+        crate::persistent::layout_proof::<T>();
         self.check(off, core::mem::size_of::<T>() as u64, "object")?;
         if !(self.base_addr() + off as usize).is_multiple_of(core::mem::align_of::<T>()) {
             return Err(Error::InvalidPointer {

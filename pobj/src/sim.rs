@@ -2,15 +2,21 @@
 //! flush + fence update, so that the images a power failure could leave can be produced.
 //!
 //! Model (docs/crash-testing.md): code writes the working image. A flush records the flushed
-//! cache lines (or, for msync-style callers, pages) with their content at that moment; a fence
-//! copies the recorded lines into the persisted image. At every fence — a crash point — a hook
-//! may look at both images: the lines (or 8-byte words) in which they differ are exactly those
-//! whose fate a power failure leaves open, each independently.
+//! cache lines with their content at that moment; a fence copies the recorded lines of the
+//! fencing thread into the persisted image. At every fence — a crash point — a hook may look at
+//! both images: the lines (or 8-byte words) in which they differ are exactly those whose fate a
+//! power failure leaves open, each independently.
 //!
-//! A simulated pool is driven by one thread at a time (or a deterministic interleaving): the
-//! hook reads the working image while the code under test is stopped inside a fence.
+//! Soundness (docs/format.md §12.7): the working image is the pool's memory, which transactions
+//! write while the medium reads it. The medium therefore reads it only with atomic 8-byte loads
+//! (every store pobj makes is an atomic 8-byte store, so the two never race), and only where no
+//! `&mut` into it can be live: inside a fence (the fencing thread is in pobj code, and the
+//! safe API excludes other writers holding references), or while it holds the medium's claim
+//! itself (no pool is open on it). A pool holds the claim for as long as it is open, so that
+//! two pools can never share one image.
 
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 
 use crate::persist::CACHE_LINE;
 
@@ -20,16 +26,38 @@ pub struct CrashPoint<'a> {
     pub index: u64,
     /// The image that would survive if no unfenced line reached the medium.
     pub persisted: &'a [u8],
-    /// The image as the code wrote it (every store reached the medium).
-    pub working: &'a [u8],
+    medium: &'a SimMedium,
+}
+
+impl CrashPoint<'_> {
+    /// Length of the working image (equal to the persisted image's).
+    pub fn working_len(&self) -> usize {
+        self.medium.image_len
+    }
+
+    /// Copies the working image — every store the code made, as if all of it reached the
+    /// medium — into `out` (resized to the image's length). The copy is made with atomic
+    /// 8-byte loads, so it is sound while other threads' shared transactions store into the
+    /// pool (their stores are atomic too).
+    pub fn copy_working(&self, out: &mut Vec<u8>) {
+        self.medium.copy_working(out);
+    }
+
+    /// A copy of the working image (see [`CrashPoint::copy_working`]).
+    pub fn working(&self) -> Vec<u8> {
+        let mut v = Vec::new();
+        self.copy_working(&mut v);
+        v
+    }
 }
 
 /// A hook called at every fence, before the fence takes effect.
 pub type FenceHook = Box<dyn FnMut(&CrashPoint<'_>) + Send>;
 
 struct State {
-    /// Empty for an untracked medium (no persisted image is kept).
-    persisted: Vec<u8>,
+    /// Empty for an untracked medium (no persisted image is kept). Shared with a running hook,
+    /// which reads it without the lock.
+    persisted: Arc<Vec<u8>>,
     tracked: bool,
     /// Flushed lines not yet fenced, per flushing thread: a fence (`sfence`) orders only the
     /// issuing thread's flushes.
@@ -39,30 +67,124 @@ struct State {
     flush_seq: u64,
     persisted_seq: std::collections::HashMap<u64, u64>,
     after_fence: Option<Arc<dyn Fn() + Send + Sync>>,
-    fences: u64,
     hook: Option<FenceHook>,
+    /// Bumped by every `set_hook`, so that a hook that replaces or removes itself is not put
+    /// back when it returns.
+    hook_generation: u64,
+    /// A hook is running (without the lock): other threads' fences wait for it.
+    hook_running: bool,
+    /// The index of the fence that is to fail (a failing msync), if any.
+    fail_at: Option<u64>,
+}
+
+/// The memory of the working image: page-aligned, zero-initialised, owned by the medium.
+enum Buffer {
+    Map(memmap2::MmapMut),
+    /// Under Miri, which has no `mmap`: a page-aligned heap allocation.
+    #[cfg(miri)]
+    Heap(std::ptr::NonNull<u8>, std::alloc::Layout),
+}
+
+impl Buffer {
+    fn new(size: usize) -> std::io::Result<Buffer> {
+        #[cfg(miri)]
+        {
+            let layout = std::alloc::Layout::from_size_align(size, 4096)
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            // SAFETY: the layout has a non-zero size (at least one page).
+            let p = unsafe { std::alloc::alloc_zeroed(layout) };
+            let p = std::ptr::NonNull::new(p).ok_or_else(|| std::io::Error::other("no memory"))?;
+            Ok(Buffer::Heap(p, layout))
+        }
+        #[cfg(not(miri))]
+        {
+            // Recycled buffers skip the page faults of a fresh mapping; anonymous mappings are
+            // page-aligned.
+            match recycled(size) {
+                Some(m) => Ok(Buffer::Map(m)),
+                None => Ok(Buffer::Map(memmap2::MmapMut::map_anon(size)?)),
+            }
+        }
+    }
+
+    fn base(&mut self) -> Option<std::ptr::NonNull<u8>> {
+        match self {
+            Buffer::Map(m) => std::ptr::NonNull::new(m.as_mut_ptr()),
+            #[cfg(miri)]
+            Buffer::Heap(p, _) => Some(*p),
+        }
+    }
 }
 
 /// A simulated persistent-memory medium holding one pool image.
 pub struct SimMedium {
     // Owns the memory (taken only by `drop`); accessed only through `base`.
-    working: Option<memmap2::MmapMut>,
+    working: Option<Buffer>,
     base: std::ptr::NonNull<u8>,
     len: usize,
     image_len: usize,
+    /// Held by the pool open on this medium (or by an image copy in progress).
+    claimed: AtomicBool,
+    fences: AtomicU64,
     state: Mutex<State>,
+    hook_done: Condvar,
 }
 
-// SAFETY: the working image is plain memory owned by `working`; `base` is its address. Access
-// to it follows the pool's rules (the region's contracts), and the hook reads it only while the
-// single thread driving a simulated pool is stopped inside a fence (module documentation).
+// SAFETY: the working image is plain memory owned by `working`; `base` is its address. The
+// medium reads it only with atomic loads and only where no reference into it can be live
+// (module documentation); everything else is behind the mutex or atomic.
 unsafe impl Send for SimMedium {}
-// SAFETY: as above; the mutable state is behind a mutex.
+// SAFETY: as above.
 unsafe impl Sync for SimMedium {}
 
 impl std::fmt::Debug for SimMedium {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SimMedium").field("len", &self.len).finish()
+    }
+}
+
+/// A pool's hold on its medium: while it lives, no other pool can open the medium and the
+/// medium's own image copies are refused.
+#[derive(Debug)]
+pub(crate) struct Claim(Arc<SimMedium>);
+
+impl Claim {
+    /// Claims the medium, or `None` if a pool (or a copy) already holds it.
+    pub(crate) fn take(sim: Arc<SimMedium>) -> Option<Claim> {
+        sim.claimed
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .ok()?;
+        Some(Claim(sim))
+    }
+
+    pub(crate) fn medium(&self) -> &Arc<SimMedium> {
+        &self.0
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        self.0.claimed.store(false, Ordering::Release);
+    }
+}
+
+/// Puts a running hook back (unless it was replaced meanwhile) and wakes waiting fences, also
+/// when the hook panics.
+struct HookRun<'a> {
+    medium: &'a SimMedium,
+    hook: Option<FenceHook>,
+    generation: u64,
+}
+
+impl Drop for HookRun<'_> {
+    fn drop(&mut self) {
+        let mut st = self.medium.lock();
+        st.hook_running = false;
+        if st.hook.is_none() && st.hook_generation == self.generation {
+            st.hook = self.hook.take();
+        }
+        drop(st);
+        self.medium.hook_done.notify_all();
     }
 }
 
@@ -80,37 +202,35 @@ impl SimMedium {
 
     fn new(image: &[u8], tracked: bool) -> std::io::Result<Arc<SimMedium>> {
         let size = image.len().max(4096).div_ceil(4096) * 4096;
-        // Recycled buffers skip the page faults of a fresh mapping; anonymous mappings are
-        // page-aligned.
-        let mut working = match recycled(size) {
-            Some(m) => m,
-            None => memmap2::MmapMut::map_anon(size)?,
-        };
-        working[..image.len()].copy_from_slice(image);
-        working[image.len()..].fill(0);
-        let persisted = if tracked {
-            working.to_vec()
-        } else {
-            Vec::new()
-        };
-        let len = working.len();
-        let base = std::ptr::NonNull::new(working.as_mut_ptr())
+        let mut working = Buffer::new(size)?;
+        let base = working
+            .base()
             .ok_or_else(|| std::io::Error::other("null mapping"))?;
+        // SAFETY: `base` is valid for `size` bytes and nothing else refers to the new buffer.
+        let mem = unsafe { std::slice::from_raw_parts_mut(base.as_ptr(), size) };
+        mem[..image.len()].copy_from_slice(image);
+        mem[image.len()..].fill(0);
+        let persisted = if tracked { mem.to_vec() } else { Vec::new() };
         Ok(Arc::new(SimMedium {
             working: Some(working),
             base,
-            len,
+            len: size,
             image_len: image.len(),
+            claimed: AtomicBool::new(false),
+            fences: AtomicU64::new(0),
             state: Mutex::new(State {
-                persisted,
+                persisted: Arc::new(persisted),
                 tracked,
                 pending: Vec::new(),
                 flush_seq: 0,
                 persisted_seq: std::collections::HashMap::new(),
                 after_fence: None,
-                fences: 0,
                 hook: None,
+                hook_generation: 0,
+                hook_running: false,
+                fail_at: None,
             }),
+            hook_done: Condvar::new(),
         }))
     }
 
@@ -128,33 +248,61 @@ impl SimMedium {
         self.image_len
     }
 
-    /// A copy of the first `n` bytes of the working image (at most the image's length).
-    pub(crate) fn prefix(&self, n: usize) -> Vec<u8> {
-        self.working_slice()[..n.min(self.image_len)].to_vec()
+    /// Whether the medium keeps a persisted image (media made by `from_image` do).
+    pub(crate) fn is_tracked(&self) -> bool {
+        self.lock().tracked
     }
 
-    /// Reads the working image. Called only from `flush`, `fence` and the image copies, while
-    /// the thread driving the pool is inside pobj code that holds no reference into the image.
-    fn working_slice(&self) -> &[u8] {
-        // SAFETY: `base` is valid for `len` initialised bytes for the life of `self`; nothing
-        // writes them while this shared slice is in use (see above and the module docs).
-        unsafe { std::slice::from_raw_parts(self.base.as_ptr(), self.len) }
+    /// Copies the whole 8-byte words `from..from + out.len()` of the working image (both
+    /// multiples of 8, inside the buffer) with atomic loads.
+    fn load_words(&self, from: usize, out: &mut [u8]) {
+        debug_assert!(from.is_multiple_of(8) && out.len().is_multiple_of(8));
+        debug_assert!(from + out.len() <= self.len);
+        for (k, chunk) in out.chunks_exact_mut(8).enumerate() {
+            let p = self.base.as_ptr().wrapping_add(from + k * 8).cast::<u64>();
+            // SAFETY: `p` is 8-aligned (the buffer is page-aligned, `from` a multiple of 8) and
+            // inside the buffer (asserted above; callers pass ranges within `len`), which lives
+            // as long as `self`. Every access to the working image by pobj is an atomic 8-byte
+            // access, and the medium reads only where no reference into the image is live
+            // (module documentation), so this load races with nothing non-atomic.
+            let v = unsafe { AtomicU64::from_ptr(p) }.load(Ordering::Relaxed);
+            chunk.copy_from_slice(&v.to_ne_bytes());
+        }
+    }
+
+    /// The working image, whole words, cut to the image's length.
+    fn copy_working(&self, out: &mut Vec<u8>) {
+        let words = self.image_len.div_ceil(8) * 8;
+        out.resize(words, 0);
+        self.load_words(0, out);
+        out.truncate(self.image_len);
+    }
+
+    /// A copy of the first `n` bytes of the working image (at most the image's length). Called
+    /// by a pool opening the medium, with its claim held.
+    pub(crate) fn prefix(&self, n: usize) -> Vec<u8> {
+        let n = n.min(self.image_len);
+        let mut v = vec![0u8; n.div_ceil(8) * 8];
+        self.load_words(0, &mut v);
+        v.truncate(n);
+        v
     }
 
     /// Records that `off..off+len` was flushed: the lines' current contents become pending.
     pub(crate) fn flush(&self, off: u64, len: u64) {
-        if !self.lock().tracked {
+        let mut st = self.lock();
+        if !st.tracked {
             return;
         }
         let start = off / CACHE_LINE * CACHE_LINE;
         let end = (off + len).div_ceil(CACHE_LINE) * CACHE_LINE;
-        let w = self.working_slice();
         let me = std::thread::current().id();
-        let mut st = self.lock();
         let mut l = start;
-        while l < end && (l + CACHE_LINE) as usize <= w.len() {
+        while l < end && (l + CACHE_LINE) as usize <= self.len {
             let mut line = [0u8; CACHE_LINE as usize];
-            line.copy_from_slice(&w[l as usize..(l + CACHE_LINE) as usize]);
+            // Other threads may be storing into this line (bitmap words are shared): atomic
+            // loads, each word as some thread last stored it.
+            self.load_words(l as usize, &mut line);
             st.flush_seq += 1;
             let seq = st.flush_seq;
             st.pending.push((me, l, seq, line));
@@ -162,50 +310,88 @@ impl SimMedium {
         }
     }
 
-    /// A fence: first the crash point (the hook), then the pending lines reach the persisted
-    /// image.
-    pub(crate) fn fence(&self) {
+    /// A fence: first the crash point (the hook), then the calling thread's pending lines reach
+    /// the persisted image. Fails, as a failed `msync` would, at the index set by
+    /// [`SimMedium::fail_fence`]: its lines then stay pending (not known to be durable).
+    pub(crate) fn fence(&self) -> std::io::Result<()> {
         let mut st = self.lock();
+        // A hook of another thread's fence is running: crash points are taken one at a time.
+        while st.hook_running {
+            st = self.hook_done.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+        let index = self.fences.load(Ordering::Acquire);
+        if st.fail_at == Some(index) {
+            st.fail_at = None;
+            self.fences.fetch_add(1, Ordering::AcqRel);
+            return Err(std::io::Error::other(format!(
+                "simulated medium: fence {index} failed (injected)"
+            )));
+        }
         if !st.tracked {
-            st.fences += 1;
-            return;
+            self.fences.fetch_add(1, Ordering::AcqRel);
+            return Ok(());
         }
-        // The hook runs with the medium locked: another thread's flush or fence waits for it.
-        // (It must not use this medium itself; checks open images on media of their own.)
-        if let Some(mut hook) = st.hook.take() {
-            let index = st.fences;
-            let persisted = std::mem::take(&mut st.persisted);
-            hook(&CrashPoint {
-                index,
-                persisted: &persisted,
-                working: self.working_slice(),
-            });
-            st.persisted = persisted;
-            if st.hook.is_none() {
-                st.hook = Some(hook);
+        if let Some(hook) = st.hook.take() {
+            // The hook runs without the lock, so that it may call back into the medium (its
+            // copies, `fences`, `set_hook`) without deadlocking; other fences wait for it.
+            st.hook_running = true;
+            let persisted = Arc::clone(&st.persisted);
+            let mut run = HookRun {
+                medium: self,
+                hook: Some(hook),
+                generation: st.hook_generation,
+            };
+            drop(st);
+            if let Some(h) = run.hook.as_mut() {
+                h(&CrashPoint {
+                    index,
+                    persisted: &persisted[..self.image_len.min(persisted.len())],
+                    medium: self,
+                });
             }
+            drop(persisted);
+            st = self.lock();
+            self.apply_pending(&mut st);
+            self.fences.fetch_add(1, Ordering::AcqRel);
+            let after = st.after_fence.clone();
+            drop(st);
+            // Clears `hook_running`, puts the hook back and wakes waiting fences.
+            drop(run);
+            if let Some(f) = after {
+                f();
+            }
+            return Ok(());
         }
+        self.apply_pending(&mut st);
+        self.fences.fetch_add(1, Ordering::AcqRel);
+        let after = st.after_fence.clone();
+        drop(st);
+        if let Some(f) = after {
+            f();
+        }
+        Ok(())
+    }
+
+    /// Copies the calling thread's pending lines into the persisted image.
+    fn apply_pending(&self, st: &mut State) {
         let me = std::thread::current().id();
         let pending = std::mem::take(&mut st.pending);
         let mut keep = Vec::new();
+        let mut persisted = std::mem::take(&mut st.persisted);
+        let img = Arc::make_mut(&mut persisted);
         for (t, l, seq, line) in pending {
             if t == me {
                 let newer = st.persisted_seq.get(&l).is_some_and(|&p| p > seq);
                 if !newer {
-                    st.persisted[l as usize..(l + CACHE_LINE) as usize].copy_from_slice(&line);
+                    img[l as usize..(l + CACHE_LINE) as usize].copy_from_slice(&line);
                     st.persisted_seq.insert(l, seq);
                 }
             } else {
                 keep.push((t, l, seq, line));
             }
         }
+        st.persisted = persisted;
         st.pending = keep;
-        st.fences += 1;
-        let after = st.after_fence.clone();
-        drop(st);
-        if let Some(f) = after {
-            f();
-        }
     }
 
     /// Installs (or removes) a callback run after every fence, outside the medium's lock: a
@@ -214,37 +400,64 @@ impl SimMedium {
         self.lock().after_fence = f;
     }
 
-    /// Installs (or removes) the fence hook.
+    /// Installs (or removes) the fence hook. It may be called from inside the hook itself.
     pub fn set_hook(&self, hook: Option<FenceHook>) {
-        self.lock().hook = hook;
+        let mut st = self.lock();
+        st.hook = hook;
+        st.hook_generation += 1;
+    }
+
+    /// Makes the fence with index `index` (as counted by [`SimMedium::fences`]) fail, as an
+    /// `msync` that reports an I/O error would: nothing it was to make durable is known to be,
+    /// and the pool that issued it returns an error and refuses writes until reopened. `None`
+    /// cancels. For testing what a structure does when persistence fails.
+    pub fn fail_fence(&self, index: Option<u64>) {
+        self.lock().fail_at = index;
     }
 
     /// Fences so far.
     pub fn fences(&self) -> u64 {
-        self.lock().fences
+        self.fences.load(Ordering::Acquire)
     }
 
-    /// A copy of the persisted image (for an untracked medium, the working image).
+    /// A copy of the persisted image. For an untracked medium (internal to the crash harness)
+    /// it is the working image, when no pool holds the medium, and empty otherwise.
     pub fn persisted_image(&self) -> Vec<u8> {
         let st = self.lock();
         if st.tracked {
             st.persisted[..self.image_len].to_vec()
         } else {
             drop(st);
-            self.working_image()
+            self.working_image().unwrap_or_default()
         }
     }
 
-    /// A copy of the working image.
-    pub fn working_image(&self) -> Vec<u8> {
-        self.working_slice()[..self.image_len].to_vec()
+    /// A copy of the working image, or `None` while a pool is open on the medium (its
+    /// transactions may hold references into the image; use a fence hook's
+    /// [`CrashPoint::copy_working`] to see it mid-workload).
+    pub fn working_image(&self) -> Option<Vec<u8>> {
+        // Holding the claim for the copy keeps pools from opening meanwhile.
+        self.claimed
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .ok()?;
+        let mut v = Vec::new();
+        self.copy_working(&mut v);
+        self.claimed.store(false, Ordering::Release);
+        Some(v)
     }
 }
 
 impl Drop for SimMedium {
     fn drop(&mut self) {
-        if let Some(m) = self.working.take() {
-            recycle(m);
+        match self.working.take() {
+            Some(Buffer::Map(m)) => recycle(m),
+            #[cfg(miri)]
+            Some(Buffer::Heap(p, layout)) => {
+                // SAFETY: allocated in `Buffer::new` with this layout; nothing refers to it
+                // any more (the medium is being dropped).
+                unsafe { std::alloc::dealloc(p.as_ptr(), layout) }
+            }
+            None => {}
         }
     }
 }
@@ -252,6 +465,7 @@ impl Drop for SimMedium {
 /// Buffers of dropped media, reused by new ones of the same size (at most a few).
 static RECYCLED: Mutex<Vec<memmap2::MmapMut>> = Mutex::new(Vec::new());
 
+#[cfg_attr(miri, allow(dead_code))]
 fn recycled(size: usize) -> Option<memmap2::MmapMut> {
     let mut r = RECYCLED.lock().unwrap_or_else(|e| e.into_inner());
     let i = r.iter().position(|m| m.len() == size)?;

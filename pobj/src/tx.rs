@@ -1046,7 +1046,19 @@ impl<'a, R: Persistent> Tx<'a, R> {
             sh.heap.release(block);
         }
         self.s.allocs.clear();
-        self.trim_exts()
+        if self.trim_exts().is_err() {
+            // The transaction is durable (the retire was fenced); only the extension chunks'
+            // words may not be. They are freed at the next open anyway: refuse further writes
+            // (the persistence layer failed) but report the commit.
+            sh.persister.poison();
+        }
+        Ok(())
+    }
+
+    /// Whether commit stored its irreversible word (the commit word, or the retire): a failure
+    /// from then on leaves the changes in place, with their durability unknown.
+    pub(crate) fn past_commit_point(&self) -> bool {
+        self.committed
     }
 
     /// Commits a transaction whose only persistent change is one allocation or one free: the
@@ -1123,8 +1135,16 @@ impl<'a, R: Persistent> Tx<'a, R> {
             // SAFETY: this transaction holds the lane; the closure has returned, so no reference
             // into the logged ranges is live; other threads are excluded by the pool lock or the
             // shared contract.
-            unsafe { lane::rollback(&sh.region, &sh.geo, &sh.persister, self.slot.index) }
-                .map(|_| ())
+            unsafe {
+                lane::rollback(
+                    &sh.region,
+                    &sh.geo,
+                    &sh.persister,
+                    self.slot.index,
+                    &mut lane::Walked::default(),
+                )
+            }
+            .map(|_| ())
         } else {
             Ok(())
         };
@@ -1169,6 +1189,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
 
 /// Checks an object header against `T`.
 pub(crate) fn check_type<T: Persistent>(off: u64, h: &ObjHeader) -> Result<()> {
+    crate::persistent::layout_proof::<T>();
     if h.type_id != T::TYPE_ID {
         return Err(Error::TypeMismatch {
             offset: off,

@@ -49,7 +49,7 @@ fn setup(dir: &tempfile::TempDir) -> (Arc<Pool<Root>>, std::path::PathBuf) {
 }
 
 fn verify(pool: &Pool<Root>) {
-    let root = pool.root();
+    let root = pool.root().unwrap();
     for t in 0..THREADS {
         let c = pool.get(root.counters[t]).unwrap();
         assert_eq!(c.value, PER_THREAD);
@@ -102,7 +102,7 @@ fn safe_transactions_from_many_threads() {
                     })
                     .unwrap();
                     // Readers run between transactions.
-                    let _ = pool.root().shared;
+                    let _ = pool.root().unwrap().shared;
                     let r: Result<(), Error> = pool.transaction(|tx| {
                         tx.root_mut()?.shared += 1000;
                         Err(Error::TxAborted)
@@ -115,7 +115,7 @@ fn safe_transactions_from_many_threads() {
     for h in handles {
         h.join().unwrap();
     }
-    assert_eq!(pool.root().shared, THREADS as u64 * PER_THREAD);
+    assert_eq!(pool.root().unwrap().shared, THREADS as u64 * PER_THREAD);
     verify(&pool);
     let s = pool.stats();
     assert_eq!(s.tx_committed, 1 + THREADS as u64 * PER_THREAD);
@@ -136,7 +136,7 @@ fn shared_transactions_run_concurrently_on_disjoint_objects() {
             let barrier = Arc::clone(&barrier);
             std::thread::spawn(move || {
                 barrier.wait();
-                let cp = pool.root().counters[t];
+                let cp = pool.root().unwrap().counters[t];
                 for i in 0..PER_THREAD {
                     // SAFETY: each thread modifies only its own counter and the nodes it
                     // allocates; the root is only read, and no one modifies it meanwhile.

@@ -141,7 +141,7 @@ fn apply_pool(tx: &mut pobj::Tx<'_, Root>, op: &Op) -> Result<(), Error> {
 }
 
 fn read_pool(pool: &Pool<Root>) -> Model {
-    let root = pool.root();
+    let root = pool.root().unwrap();
     let mut items = Vec::new();
     let mut p = root.head;
     while !p.is_null() {

@@ -30,11 +30,12 @@ fn write_at(path: &std::path::Path, off: u64, bytes: &[u8]) {
 
 #[test]
 fn create_gives_zeroed_root_and_reopen_keeps_it() {
+    let _spawn = common::no_spawn();
     let dir = common::shm_dir();
     let path = common::pool_path(&dir, "p");
     {
         let pool = Pool::<Root>::create(&path, "layout-a", SIZE).unwrap();
-        assert_eq!(pool.root(), Root::default());
+        assert_eq!(pool.root().unwrap(), Root::default());
         assert_eq!(pool.size(), SIZE);
         assert_eq!(pool.layout(), "layout-a");
         pool.transaction(|tx| {
@@ -47,8 +48,8 @@ fn create_gives_zeroed_root_and_reopen_keeps_it() {
         assert!(pool.check().is_ok(), "{:?}", pool.check());
     }
     let pool = Pool::<Root>::open(&path, "layout-a").unwrap();
-    assert_eq!(pool.root().a, 42);
-    assert_eq!(pool.root().b, [1, 2, 3, 4]);
+    assert_eq!(pool.root().unwrap().a, 42);
+    assert_eq!(pool.root().unwrap().b, [1, 2, 3, 4]);
     let uuid = pool.uuid();
     drop(pool);
     let pool = Pool::<Root>::open_or_create(&path, "layout-a", SIZE).unwrap();
@@ -57,11 +58,12 @@ fn create_gives_zeroed_root_and_reopen_keeps_it() {
         uuid,
         "open_or_create must open the existing pool"
     );
-    assert_eq!(pool.root().a, 42);
+    assert_eq!(pool.root().unwrap().a, 42);
 }
 
 #[test]
 fn create_refuses_existing_file_and_bad_arguments() {
+    let _spawn = common::no_spawn();
     let dir = common::shm_dir();
     let path = common::pool_path(&dir, "p");
     std::fs::write(&path, b"hello").unwrap();
@@ -100,6 +102,7 @@ fn create_refuses_existing_file_and_bad_arguments() {
 
 #[test]
 fn open_refuses_non_pools() {
+    let _spawn = common::no_spawn();
     let dir = common::shm_dir();
     let empty = common::pool_path(&dir, "empty");
     std::fs::write(&empty, b"").unwrap();
@@ -128,6 +131,7 @@ fn fresh(dir: &tempfile::TempDir, name: &str) -> std::path::PathBuf {
 
 #[test]
 fn open_detects_each_header_fault() {
+    let _spawn = common::no_spawn();
     let dir = common::shm_dir();
 
     // Unsupported version (the version is checked before the checksum).
@@ -233,6 +237,7 @@ fn crc32c_of(data: &[u8]) -> u32 {
 
 #[test]
 fn header_checksum_is_crc32c_of_the_first_252_bytes() {
+    let _spawn = common::no_spawn();
     let dir = common::shm_dir();
     let p = fresh(&dir, "crc");
     let hdr = std::fs::read(&p).unwrap();
@@ -243,6 +248,7 @@ fn header_checksum_is_crc32c_of_the_first_252_bytes() {
 
 #[test]
 fn lock_excludes_a_second_handle_until_drop() {
+    let _spawn = common::no_spawn();
     let dir = common::shm_dir();
     let p = fresh(&dir, "lock");
     let first = Pool::<Root>::open(&p, "layout-a").unwrap();
@@ -261,6 +267,7 @@ fn lock_excludes_a_second_handle_until_drop() {
 
 #[test]
 fn lock_excludes_another_process() {
+    let _spawn = common::spawning();
     let dir = common::shm_dir();
     let p = fresh(&dir, "lockproc");
     let _held = Pool::<Root>::open(&p, "layout-a").unwrap();
@@ -282,6 +289,7 @@ fn lock_excludes_another_process() {
 
 #[test]
 fn pointers_are_checked() {
+    let _spawn = common::no_spawn();
     let dir = common::shm_dir();
     let p = fresh(&dir, "ptrs");
     let pool = Pool::<Root>::open(&p, "layout-a").unwrap();

@@ -107,8 +107,8 @@ fn root_written_by_a_child_is_read_by_the_parent() {
         .unwrap();
     assert!(st.success());
     let pool = Pool::<Bank>::open(&path, "bank").unwrap();
-    assert_eq!(pool.root().accounts[3], 0xC0FFEE);
-    assert_eq!(pool.root().count, 77);
+    assert_eq!(pool.root().unwrap().accounts[3], 0xC0FFEE);
+    assert_eq!(pool.root().unwrap().count, 77);
 }
 
 fn run_mode(path: &std::path::Path, mode: Option<&str>) -> String {
@@ -241,7 +241,7 @@ fn bank_worker(path: &str) {
 }
 
 fn verify_bank(pool: &Pool<Bank>) {
-    let root = pool.root();
+    let root = pool.root().unwrap();
     assert_eq!(
         root.accounts.iter().sum::<u64>(),
         TOTAL,
@@ -300,7 +300,7 @@ fn sigkill_inside_transactions_is_recovered() {
         let _ = ch.wait();
         let reported = reader.join().unwrap();
         let pool = Pool::<Bank>::open(&path, "bank").unwrap();
-        let count = pool.root().count;
+        let count = pool.root().unwrap().count;
         assert!(
             count >= reported,
             "round {round}: committed count {reported} lost (found {count})"

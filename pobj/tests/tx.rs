@@ -44,7 +44,7 @@ fn new_pool(dir: &tempfile::TempDir, size: u64) -> Pool<Root> {
 
 fn list(pool: &Pool<Root>) -> Vec<u64> {
     let mut out = Vec::new();
-    let mut p = pool.root().head;
+    let mut p = pool.root().unwrap().head;
     while !p.is_null() {
         let n = pool.get(p).unwrap();
         out.push(n.value);
@@ -82,7 +82,7 @@ fn commit_is_visible_and_durable_across_reopen() {
     }
     let pool = Pool::<Root>::open(&path, "tx").unwrap();
     assert_eq!(list(&pool), (0..10).rev().collect::<Vec<_>>());
-    assert_eq!(pool.root().count, 10);
+    assert_eq!(pool.root().unwrap().count, 10);
     assert!(pool.check().is_ok(), "{:?}", pool.check());
 }
 
@@ -92,7 +92,7 @@ fn err_aborts_everything_including_allocations_and_frees() {
     let pool = new_pool(&dir, 8 << 20);
     push(&pool, 1);
     push(&pool, 2);
-    let before_root = pool.root();
+    let before_root = pool.root().unwrap();
     let before_heap = pool.stats().heap;
     let r: Result<(), AppError> = pool.transaction(|tx| {
         let head = tx.root().head;
@@ -116,7 +116,7 @@ fn err_aborts_everything_including_allocations_and_frees() {
         Err(AppError::Refused)
     });
     assert_eq!(r, Err(AppError::Refused));
-    assert_eq!(pool.root(), before_root);
+    assert_eq!(pool.root().unwrap(), before_root);
     assert_eq!(list(&pool), vec![2, 1]);
     assert_eq!(
         pool.stats().heap,
@@ -135,7 +135,7 @@ fn panic_aborts_and_resumes() {
     let dir = common::shm_dir();
     let pool = new_pool(&dir, 8 << 20);
     push(&pool, 1);
-    let before = pool.root();
+    let before = pool.root().unwrap();
     let heap = pool.stats().heap;
     let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let _ = pool.transaction(|tx| {
@@ -148,7 +148,7 @@ fn panic_aborts_and_resumes() {
     }));
     let msg = caught.expect_err("the panic must resume");
     assert_eq!(msg.downcast_ref::<&str>(), Some(&"boom"));
-    assert_eq!(pool.root(), before);
+    assert_eq!(pool.root().unwrap(), before);
     assert_eq!(pool.stats().heap, heap);
     assert!(pool.check().is_ok());
     push(&pool, 2);
@@ -172,9 +172,9 @@ fn nested_transactions_flatten() {
     .unwrap();
     assert_eq!(
         (
-            pool.root().count,
-            pool.root().slots[0],
-            pool.root().slots[1]
+            pool.root().unwrap().count,
+            pool.root().unwrap().slots[0],
+            pool.root().unwrap().slots[1]
         ),
         (1, 10, 11)
     );
@@ -192,7 +192,10 @@ fn nested_transactions_flatten() {
         Ok::<_, Error>(())
     });
     assert!(matches!(r, Err(Error::TxAborted)), "{r:?}");
-    assert_eq!((pool.root().count, pool.root().slots[0]), (1, 10));
+    assert_eq!(
+        (pool.root().unwrap().count, pool.root().unwrap().slots[0]),
+        (1, 10)
+    );
 
     // Pool::transaction inside a transaction on the same pool is refused, not deadlocked.
     pool.transaction(|_tx| {
@@ -215,16 +218,12 @@ fn pool_reads_inside_a_transaction_are_refused() {
         Ok::<_, Error>(())
     })
     .unwrap();
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        pool.transaction(|_tx| {
-            let _ = pool.root();
-            Ok::<_, Error>(())
-        })
-    }));
-    assert!(
-        r.is_err(),
-        "Pool::root inside a transaction panics instead of deadlocking"
-    );
+    pool.transaction(|_tx| {
+        assert!(matches!(pool.root(), Err(Error::NestedTransaction)));
+        assert!(matches!(pool.objects(), Err(Error::NestedTransaction)));
+        Ok::<_, Error>(())
+    })
+    .unwrap();
     assert!(pool.check().is_ok());
 }
 
@@ -257,8 +256,8 @@ fn double_snapshot_is_logged_once() {
     // Root logged once (1 fence), the node once (1 fence), commit and retire (2 fences).
     assert_eq!(once.fences, 3);
     assert_eq!(many.fences, 4, "{many:?}");
-    assert_eq!(pool.root().count, 99);
-    assert_eq!(pool.get(pool.root().head).unwrap().value, 9);
+    assert_eq!(pool.root().unwrap().count, 99);
+    assert_eq!(pool.get(pool.root().unwrap().head).unwrap().value, 9);
 }
 
 #[test]
@@ -319,7 +318,7 @@ fn fence_counts() {
     if pool.persist_mode() != pobj::PersistMode::Msync {
         assert_eq!(d.fences, 3, "{d:?}");
     }
-    assert_eq!(pool.root().head, p);
+    assert_eq!(pool.root().unwrap().head, p);
     assert_eq!(pool.get(p).unwrap().value, 5);
 }
 
@@ -398,7 +397,7 @@ fn large_transaction_extends_its_log() {
         Ok::<_, Error>(())
     })
     .unwrap();
-    let b = pool.root().big;
+    let b = pool.root().unwrap().big;
     let r: Result<(), AppError> = pool.transaction(|tx| {
         let data = tx.bytes_mut(b)?;
         for (i, x) in data.iter_mut().enumerate() {
@@ -446,7 +445,7 @@ fn out_of_space_aborts_and_leaves_the_pool_as_before() {
     let dir = common::shm_dir();
     let pool = new_pool(&dir, 4 << 20);
     push(&pool, 1);
-    let before_root = pool.root();
+    let before_root = pool.root().unwrap();
     let before_heap = pool.stats().heap;
     let r = pool.transaction(|tx| {
         tx.root_mut()?.count = 12345;
@@ -462,7 +461,7 @@ fn out_of_space_aborts_and_leaves_the_pool_as_before() {
         Ok::<_, Error>(())
     });
     assert!(matches!(r, Err(Error::OutOfSpace { .. })), "{r:?}");
-    assert_eq!(pool.root(), before_root);
+    assert_eq!(pool.root().unwrap(), before_root);
     assert_eq!(pool.stats().heap.objects, before_heap.objects);
     assert_eq!(
         pool.stats().heap.allocated_bytes,
@@ -553,7 +552,7 @@ fn invalid_frees_are_errors() {
     let dir = common::shm_dir();
     let pool = new_pool(&dir, 8 << 20);
     push(&pool, 1);
-    let head = pool.root().head;
+    let head = pool.root().unwrap().head;
     let r = pool.transaction(|tx| {
         tx.free(head)?;
         tx.free(head)

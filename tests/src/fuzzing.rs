@@ -129,7 +129,7 @@ impl Model {
 
     /// Reads a pool into a model, with bounded walks.
     pub fn read(pool: &Pool<FuzzRoot>) -> Result<Model, String> {
-        let r = pool.root();
+        let r = pool.root().map_err(|e| e.to_string())?;
         let mut list = Vec::new();
         let mut p = r.list;
         while !p.is_null() {
@@ -348,7 +348,7 @@ fn build_base_images() -> Result<[Vec<u8>; 2], String> {
             if cp.index % 3 == 2 {
                 if let Ok(mut c) = captured.lock() {
                     if c.is_empty() {
-                        *c = cp.working.to_vec();
+                        *c = cp.working();
                     }
                 }
             }

@@ -4,3 +4,4 @@
 //! corpus and random inputs on the stable toolchain, and `cargo fuzz` explores further.
 
 pub mod fuzzing;
+pub mod hostile;

@@ -70,7 +70,7 @@ fn run_config(
             .map_err(|e| e.to_string())
         },
         |pool, done| {
-            let root = pool.root();
+            let root = pool.root().unwrap();
             let l = pool.get(root.left).map_err(|e| e.to_string())?;
             let r = pool.get(root.right).map_err(|e| e.to_string())?;
             let c = root.count;

@@ -18,7 +18,7 @@ struct Root {
 }
 
 fn read(pool: &Pool<Root>) -> Result<Vec<u64>, String> {
-    let root = pool.root();
+    let root = pool.root().unwrap();
     let mut out = Vec::new();
     let mut p = root.head;
     while !p.is_null() {

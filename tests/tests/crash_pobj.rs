@@ -51,7 +51,7 @@ struct MultiRoot {
 type MultiState = (Vec<u64>, Vec<[u64; 24]>);
 
 fn multi_read(pool: &Pool<MultiRoot>) -> Result<MultiState, String> {
-    let r = pool.root();
+    let r = pool.root().unwrap();
     let mut blocks = Vec::new();
     for b in r.blocks {
         blocks.push(pool.get(b).map_err(|e| e.to_string())?.words);
@@ -145,7 +145,7 @@ struct SlotsRoot {
 type Slots = Vec<Option<Vec<u8>>>;
 
 fn slots_read(pool: &Pool<SlotsRoot>) -> Result<Slots, String> {
-    let r = pool.root();
+    let r = pool.root().unwrap();
     r.slots
         .iter()
         .map(|p| {
@@ -274,7 +274,7 @@ fn large_transaction_extends_its_log() {
                 .map_err(|e| e.to_string())
             },
             |pool, done| {
-                let r = pool.root();
+                let r = pool.root().unwrap();
                 let data = pool.bytes(r.buf).map_err(|e| e.to_string())?;
                 let g = r.gen as u8;
                 if !(r.gen == done as u64 || r.gen == done as u64 + 1) {
@@ -321,7 +321,7 @@ fn full_sweep_large_transaction() {
                 .map_err(|e| e.to_string())
             },
             |pool, _| {
-                let r = pool.root();
+                let r = pool.root().unwrap();
                 let data = pool.bytes(r.buf).map_err(|e| e.to_string())?;
                 if data.iter().any(|&x| x != r.gen as u8) {
                     return Err("torn transaction".into());
@@ -350,7 +350,7 @@ struct CellRoot {
 
 fn cells(pool: &Pool<CellRoot>) -> Result<Vec<u64>, String> {
     let mut out = Vec::new();
-    let mut p = pool.root().head;
+    let mut p = pool.root().unwrap().head;
     while !p.is_null() && out.len() < 1000 {
         let c = pool.get(p).map_err(|e| e.to_string())?;
         out.push(c.value);
@@ -382,7 +382,7 @@ fn atomic_allocation() {
                 let root = pool.root_ptr();
                 if i % 4 == 3 {
                     // Unlink and free the head atomically.
-                    let head = pool.root().head;
+                    let head = pool.root().unwrap().head;
                     let next = pool.get(head).map_err(|e| e.to_string())?.next;
                     pool.transaction(|tx| {
                         tx.free(head)?;
@@ -390,7 +390,7 @@ fn atomic_allocation() {
                     })
                     .map_err(|e| e.to_string())
                 } else {
-                    let head = pool.root().head;
+                    let head = pool.root().unwrap().head;
                     pool.alloc_into(
                         root,
                         |r| &mut r.head,
@@ -538,7 +538,7 @@ fn unlogged_writes_published_by_a_commit_word() {
                 Ok(())
             },
             move |pool, done| {
-                let t = pool.root();
+                let t = pool.root().unwrap();
                 let got: SlotModel = (0..16)
                     .map(|k| {
                         if t.valid & (1 << k) == 0 {

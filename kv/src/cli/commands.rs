@@ -101,7 +101,7 @@ fn print_line(bytes: &[u8]) -> CliResult {
 
 fn create(path: &Path, size: u64) -> CliResult {
     let db = Db::create(path, size).map_err(|e| with_path(path, &e))?;
-    let mode = db.pool().persist_mode();
+    let mode = db.pool_info().persist_mode();
     drop(db);
     print_line(
         format!(
@@ -118,7 +118,7 @@ fn info(path: &Path) -> CliResult {
     let db = open(path)?;
     let open_ms = t.elapsed().as_secs_f64() * 1e3;
     let s = db.stats();
-    let pool = db.pool();
+    let pool = db.pool_info();
     let rows: [(&str, String); 9] = [
         ("path", pool.path().display().to_string()),
         (

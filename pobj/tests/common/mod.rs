@@ -27,3 +27,56 @@ pub fn disk_dir() -> tempfile::TempDir {
 pub fn pool_path(dir: &tempfile::TempDir, name: &str) -> PathBuf {
     dir.path().join(name)
 }
+
+/// Serialises tests that spawn processes against tests that open pools in the same binary: a
+/// child inherits every open file (and its `flock`) between `fork` and `exec`, so a pool file
+/// closed by one test can still look locked to the next for that moment.
+static SPAWNING: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+/// Held by a test that opens pools (many at once).
+pub fn no_spawn() -> std::sync::RwLockReadGuard<'static, ()> {
+    SPAWNING.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Held by a test that spawns processes (alone).
+pub fn spawning() -> std::sync::RwLockWriteGuard<'static, ()> {
+    SPAWNING.write().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The little-endian `u64` at `off` of a pool image.
+pub fn u64_at(img: &[u8], off: u64) -> u64 {
+    let o = off as usize;
+    u64::from_le_bytes(img[o..o + 8].try_into().expect("8 bytes"))
+}
+
+/// Stores a little-endian `u64` at `off` of a pool image.
+pub fn put_u64(img: &mut [u8], off: u64, v: u64) {
+    let o = off as usize;
+    img[o..o + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+/// Header fields (docs/format.md §2) of a pool image.
+pub struct ImageGeometry {
+    pub root_offset: u64,
+    pub lane_offset: u64,
+    pub lane_count: u64,
+    pub lane_size: u64,
+    pub chunk_table: u64,
+    pub chunk_count: u64,
+    pub chunk_base: u64,
+    pub chunk_size: u64,
+}
+
+pub fn geometry(img: &[u8]) -> ImageGeometry {
+    let u32_at = |o: usize| u64::from(u32::from_le_bytes(img[o..o + 4].try_into().expect("4")));
+    ImageGeometry {
+        root_offset: u64_at(img, 104),
+        lane_offset: u64_at(img, 128),
+        lane_count: u32_at(136),
+        lane_size: u32_at(140),
+        chunk_table: u64_at(img, 144),
+        chunk_count: u64_at(img, 152),
+        chunk_base: u64_at(img, 160),
+        chunk_size: u64_at(img, 168),
+    }
+}

@@ -26,7 +26,7 @@ fn push(path: &std::path::Path, value: u64) -> pobj::Result<u64> {
         root.count += 1;
         Ok::<_, pobj::Error>(())
     })?;
-    let root = pool.root();
+    let root = pool.root()?;
     let first = pool.get(root.head)?;
     Ok(first.value + root.count)
 }

@@ -1,0 +1,177 @@
+//! The walk of the leaf list that rebuilds the inner nodes at open, and the checks that make a
+//! damaged or crafted list an error instead of a store that loops or loses keys.
+//!
+//! The walk reads each leaf's header line and, per valid slot, its metadata and key (not the
+//! values). What it requires, since every later operation relies on it:
+//! - the list ends within as many leaves as fit in the pool (no cycle);
+//! - every leaf is a live object of the leaf type with the leaf magic;
+//! - every valid slot's metadata decodes, its fingerprint is its key's (a wrong one would hide the
+//!   key from lookups, and a put would then store it twice), and an out-of-line entry's buffer is
+//!   a live byte buffer of exactly its key and value, referenced by no other slot (a buffer
+//!   shared by two slots would be freed twice);
+//! - no key appears twice in one leaf (a remove would clear one copy and the other would come
+//!   back; scans would return it twice);
+//! - the leaves' keys are in strictly increasing order along the list: every key of a leaf is
+//!   greater than every key of the non-empty leaves before it. So the leaves' bounds (their
+//!   smallest keys) are unique and increasing, each leaf's range holds all of its keys, and
+//!   routing always finds the one leaf that may hold a key.
+
+use std::collections::HashSet;
+
+use pobj::{PPtr, Pool};
+
+use crate::error::{Error, Result};
+use crate::leaf::{KvRoot, Leaf, LEAF_MAGIC, SLOTS, SLOT_MASK};
+use crate::optimistic;
+use crate::slot::{fingerprint, Slot};
+
+/// What the walk found.
+pub(crate) struct Walk {
+    /// Per indexed leaf: its bound (the empty key for the first), pointer and fingerprints.
+    pub leaves: Vec<(Vec<u8>, PPtr<Leaf>, [u8; SLOTS])>,
+    /// Entries in all leaves.
+    pub count: u64,
+    /// Whether an empty leaf after the first was found (not indexed).
+    pub found_empty: bool,
+}
+
+fn corrupted(what: &'static str, offset: u64) -> Error {
+    Error::Corrupted { what, offset }
+}
+
+/// The full key of a slot, reading its buffer when out of line.
+pub(crate) fn slot_key(pool: &Pool<KvRoot>, s: &Slot, at: u64) -> Result<Vec<u8>> {
+    let m = s.meta().ok_or(corrupted("slot metadata", at))?;
+    match s.buffer() {
+        None => Ok(s.data[..m.klen].to_vec()),
+        Some(b) => {
+            if pool.bytes_len_racy(b)? != (m.klen + m.vlen) as u64 {
+                return Err(corrupted("out-of-line entry length", b.offset()));
+            }
+            optimistic::buffer(pool, b, 0, m.klen)
+        }
+    }
+}
+
+/// The most leaves a list in this pool can hold (a bound for every walk of the list).
+pub(crate) fn max_leaves(pool: &Pool<KvRoot>) -> u64 {
+    pool.size() / core::mem::size_of::<Leaf>() as u64 + 1
+}
+
+/// Walks the leaf list from the root (the store is not yet shared, or its writers are
+/// excluded).
+pub(crate) fn walk(pool: &Pool<KvRoot>) -> Result<Walk> {
+    let root = pool.root()?;
+    let max_leaves = max_leaves(pool);
+    let mut out = Walk {
+        leaves: Vec::new(),
+        count: 0,
+        found_empty: false,
+    };
+    let mut buffers: HashSet<u64> = HashSet::new();
+    // The keys of the leaf being walked (one buffer reused for every leaf), with their
+    // fingerprints, to find a key repeated within it.
+    let mut arena: Vec<u8> = Vec::new();
+    let mut spans: Vec<(u8, usize, usize)> = Vec::new();
+    // The greatest key of the non-empty leaves walked so far.
+    let mut prev_max: Option<Vec<u8>> = None;
+    let mut p = root.head;
+    let mut seen = 0u64;
+    while !p.is_null() {
+        seen += 1;
+        if seen > max_leaves {
+            return Err(corrupted("leaf list (cycle)", p.offset()));
+        }
+        let reader = optimistic::LeafReader::new(pool, p)?;
+        let (head, magic) = reader.header()?;
+        if magic != LEAF_MAGIC {
+            return Err(corrupted("leaf magic", p.offset()));
+        }
+        let mut fps = [0u8; SLOTS];
+        arena.clear();
+        spans.clear();
+        let mut seen_fps = [0u64; 4];
+        let mut min: Option<Vec<u8>> = None;
+        let mut max: Option<Vec<u8>> = None;
+        let mut bits = head.bitmap & SLOT_MASK;
+        while bits != 0 {
+            let i = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            let at = p.offset() + slot_offset(i);
+            // Meta and the start of the key together (16-byte keys fit), more if needed.
+            let first = reader.slot_prefix(i, 32)?;
+            let m = first.meta().ok_or(corrupted("slot metadata", at))?;
+            let slot = if !m.out_of_line && m.klen > 24 {
+                reader.slot_prefix(i, 8 + m.klen)?
+            } else {
+                first
+            };
+            fps[i] = m.fp;
+            out.count += 1;
+            let owned;
+            let key: &[u8] = match slot.inline_key() {
+                Some(k) => k,
+                None => {
+                    if let Some(b) = slot.buffer() {
+                        if !buffers.insert(b.offset()) {
+                            return Err(corrupted(
+                                "out-of-line entry referenced by two slots",
+                                b.offset(),
+                            ));
+                        }
+                    }
+                    owned = slot_key(pool, &slot, at)?;
+                    &owned
+                }
+            };
+            let fp = fingerprint(key);
+            if fp != m.fp {
+                return Err(corrupted("slot fingerprint (not its key's)", at));
+            }
+            let (w, bit) = (usize::from(fp >> 6), 1u64 << (fp & 63));
+            if seen_fps[w] & bit != 0
+                && spans
+                    .iter()
+                    .any(|&(f, s, l)| f == fp && &arena[s..s + l] == key)
+            {
+                return Err(corrupted("key repeated in a leaf", at));
+            }
+            seen_fps[w] |= bit;
+            spans.push((fp, arena.len(), key.len()));
+            arena.extend_from_slice(key);
+            if min.as_deref().is_none_or(|k| key < k) {
+                min = Some(key.to_vec());
+            }
+            if max.as_deref().is_none_or(|k| key > k) {
+                max = Some(key.to_vec());
+            }
+        }
+        match (min, max) {
+            (Some(lo), Some(hi)) => {
+                if prev_max.as_ref().is_some_and(|pm| *pm >= lo) {
+                    return Err(corrupted(
+                        "leaf keys not above the previous leaf's (order or bound)",
+                        p.offset(),
+                    ));
+                }
+                prev_max = Some(hi);
+                let bound = if out.leaves.is_empty() {
+                    Vec::new()
+                } else {
+                    lo
+                };
+                out.leaves.push((bound, p, fps));
+            }
+            _ if out.leaves.is_empty() => out.leaves.push((Vec::new(), p, fps)),
+            // An empty leaf after the first is not indexed (its range falls to its
+            // predecessor); the store unlinks it at open.
+            _ => out.found_empty = true,
+        }
+        p = head.next;
+    }
+    Ok(out)
+}
+
+fn slot_offset(i: usize) -> u64 {
+    (core::mem::offset_of!(Leaf, slots) + i * core::mem::size_of::<Slot>()) as u64
+}
