@@ -226,9 +226,11 @@ const SPIN_BEFORE_YIELD: u32 = 64;
 /// leaf's lock, under which its read cannot fail: readers always make progress.
 const OPTIMISTIC_ATTEMPTS: u32 = 256;
 /// Re-routes an operation holding the writers' lock may make. Each follows a split or unlink
-/// that another writer completed; an index that keeps sending a key to a leaf that does not
-/// hold it is a bug, reported as `Corrupted` rather than looping forever.
-const MAX_REROUTES: u32 = 1 << 20;
+/// that another writer completed or is publishing (the skip list replaces an entry by removing
+/// the old node before linking the new one, so a router may briefly see a neighbour's state):
+/// transient, and waited out with a backoff. The bound only turns what would be an endless loop
+/// on an index that never settles (a bug) into `Corrupted`.
+const MAX_REROUTES: u32 = 1 << 24;
 
 /// Whether a failed write passed its commit point: its changes are on the medium (durability
 /// unknown), so the DRAM state must follow them as for a commit.
@@ -244,10 +246,10 @@ fn index_inconsistent(offset: u64) -> Error {
 }
 
 fn backoff(attempt: u32) {
-    if attempt < SPIN_BEFORE_YIELD {
+    if attempt < SPIN_BEFORE_YIELD && !cfg!(loom) {
         std::hint::spin_loop();
     } else {
-        std::thread::yield_now();
+        crate::sync::yield_now();
     }
 }
 
@@ -516,14 +518,13 @@ impl Db {
     fn get_locked(&self, key: &[u8], fp: u8) -> Result<Option<Vec<u8>>> {
         let _in = Entered::new(self.id)?;
         let _w = self.writers.read().unwrap_or_else(|e| e.into_inner());
-        for _ in 0..MAX_REROUTES {
+        for attempt in 0..MAX_REROUTES {
             let st = self.route_locked(key)?;
             let _g = st.lock();
-            if st.is_dead() {
+            if st.is_dead() || !st.contains(key) {
+                drop(_g);
+                backoff(attempt);
                 continue;
-            }
-            if !st.contains(key) {
-                return Err(index_inconsistent(st.ptr.offset()));
             }
             return self.try_get(&st, key, fp)?.ok_or(corrupted(
                 "leaf version (odd under its lock)",
@@ -548,14 +549,13 @@ impl Db {
         let _in = Entered::new(self.id)?;
         let _w = self.writers.read().unwrap_or_else(|e| e.into_inner());
         self.check_failed()?;
-        for _ in 0..MAX_REROUTES {
+        for attempt in 0..MAX_REROUTES {
             let st = self.route_locked(key)?;
             let _g = st.lock();
-            if st.is_dead() {
+            if st.is_dead() || !st.contains(key) {
+                drop(_g);
+                backoff(attempt);
                 continue;
-            }
-            if !st.contains(key) {
-                return Err(index_inconsistent(st.ptr.offset()));
             }
             let (head, hit) = self.find_locked(&st, key, fp)?;
             let free = !head.bitmap & SLOT_MASK;
@@ -742,14 +742,13 @@ impl Db {
         let _in = Entered::new(self.id)?;
         let _w = self.writers.read().unwrap_or_else(|e| e.into_inner());
         self.check_failed()?;
-        for _ in 0..MAX_REROUTES {
+        for attempt in 0..MAX_REROUTES {
             let st = self.route_locked(key)?;
             let _g = st.lock();
-            if st.is_dead() {
+            if st.is_dead() || !st.contains(key) {
+                drop(_g);
+                backoff(attempt);
                 continue;
-            }
-            if !st.contains(key) {
-                return Err(index_inconsistent(st.ptr.offset()));
             }
             let (head, hit) = self.find_locked(&st, key, fp)?;
             let Some(hit) = hit else { return Ok(false) };
@@ -1119,14 +1118,13 @@ impl Db {
         }
         let _in = Entered::new(self.id)?;
         let _w = self.writers.read().unwrap_or_else(|e| e.into_inner());
-        for _ in 0..MAX_REROUTES {
+        for attempt in 0..MAX_REROUTES {
             let st = self.route_locked(probe)?;
             let _g = st.lock();
-            if st.is_dead() {
+            if st.is_dead() || !st.contains(probe) {
+                drop(_g);
+                backoff(attempt);
                 continue;
-            }
-            if !st.contains(probe) {
-                return Err(index_inconsistent(st.ptr.offset()));
             }
             let e = self.try_leaf_entries(&st, range, values)?.ok_or(corrupted(
                 "leaf version (odd under its lock)",

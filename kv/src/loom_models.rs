@@ -20,10 +20,15 @@ use std::sync::Arc;
 
 use crate::Db;
 
-/// Runs `f` under loom with the given preemption bound, in a model thread with a stack large
-/// enough for pobj's transaction code, with the store's atomics strengthened (module docs).
+/// Runs `f` under loom with the given preemption bound (0: none, every interleaving;
+/// `POBJ_LOOM_BOUND` overrides it), in a model thread with a stack large enough for pobj's
+/// transaction code, with the store's atomics strengthened (module docs).
 fn model(name: &str, bound: usize, f: impl Fn() + Sync + Send + 'static) {
-    run(name, Some(bound), true, f);
+    let bound = std::env::var("POBJ_LOOM_BOUND")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(bound);
+    run(name, (bound > 0).then_some(bound), true, f);
 }
 
 /// Runs a loom model and reports how many interleavings it explored. `strong`: the store's
@@ -89,7 +94,7 @@ fn spawn(db: &Arc<Db>, f: impl FnOnce(&Db) + Send + 'static) -> loom::thread::Jo
 /// or with its value, never anything else; afterwards it is there.
 #[test]
 fn put_racing_get() {
-    model("put_racing_get", 4, || {
+    model("put_racing_get", 0, || {
         let db = store(2);
         let w = spawn(&db, |db| db.put(key(9), val(9, 1)).expect("put"));
         let seen = db.get(key(9)).expect("get");
@@ -104,7 +109,7 @@ fn put_racing_get() {
 /// An overwrite racing a lookup: the reader sees the old value or the new one.
 #[test]
 fn overwrite_racing_get() {
-    model("overwrite_racing_get", 4, || {
+    model("overwrite_racing_get", 0, || {
         let db = store(3);
         let w = spawn(&db, |db| db.put(key(1), val(1, 1)).expect("put"));
         let seen = db.get(key(1)).expect("get");
@@ -121,7 +126,7 @@ fn overwrite_racing_get() {
 /// while a reader looks up keys on both sides of the split: every key is found.
 #[test]
 fn split_racing_get() {
-    model("split_racing_get", 3, || {
+    model("split_racing_get", 0, || {
         let db = store(crate::leaf::SLOTS);
         let w = spawn(&db, |db| db.put(key(99), val(99, 1)).expect("put"));
         assert_eq!(db.get(key(3)).expect("get"), Some(val(3, 0)));
@@ -136,7 +141,7 @@ fn split_racing_get() {
 /// changed are there.
 #[test]
 fn scan_racing_split() {
-    model("scan_racing_split", 3, || {
+    model("scan_racing_split", 0, || {
         let db = store(crate::leaf::SLOTS);
         let w = spawn(&db, |db| db.put(key(99), val(99, 1)).expect("put"));
         let keys: Vec<Vec<u8>> = db
@@ -156,7 +161,7 @@ fn scan_racing_split() {
 /// while a reader looks up a key of the predecessor and the removed key.
 #[test]
 fn unlink_racing_get() {
-    model("unlink_racing_get", 3, || {
+    model("unlink_racing_get", 0, || {
         let db = store(crate::leaf::SLOTS + 1);
         assert_eq!(db.stats().leaves, 2);
         // Empty the right leaf but for one key, outside the model's interleavings.
@@ -181,7 +186,7 @@ fn unlink_racing_get() {
 /// Two writers in one leaf: the leaf lock orders them, both entries land.
 #[test]
 fn two_writers_one_leaf() {
-    model("two_writers_one_leaf", 4, || {
+    model("two_writers_one_leaf", 0, || {
         let db = store(1);
         let w = spawn(&db, |db| db.put(key(7), val(7, 1)).expect("put"));
         db.put(key(8), val(8, 1)).expect("put");
@@ -195,7 +200,7 @@ fn two_writers_one_leaf() {
 /// A batch racing a reader: the reader sees the leaf before or after the whole batch.
 #[test]
 fn batch_racing_get() {
-    model("batch_racing_get", 3, || {
+    model("batch_racing_get", 0, || {
         let db = store(2);
         let w = spawn(&db, |db| {
             let mut b = crate::WriteBatch::new();
@@ -220,7 +225,7 @@ fn batch_racing_get() {
 #[should_panic(expected = "lost in a split")]
 fn split_without_retiring_the_old_state_fails() {
     crate::sync::mutate(Some("split keeps the old state alive"));
-    model("split_without_retiring_the_old_state", 3, || {
+    model("split_without_retiring_the_old_state", 0, || {
         let db = store(crate::leaf::SLOTS);
         let w = spawn(&db, |db| db.put(key(99), val(99, 1)).expect("put"));
         let seen = db.get(key(35)).expect("get");

@@ -14,9 +14,15 @@
 pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, Ordering};
 #[cfg(not(loom))]
 pub(crate) use std::sync::{Mutex, MutexGuard, RwLock};
+#[cfg(all(not(loom), miri))]
+pub(crate) use std::sync::{RwLockReadGuard, RwLockWriteGuard};
+#[cfg(not(loom))]
+pub(crate) use std::thread::yield_now;
 
 #[cfg(loom)]
 pub(crate) use loom::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+#[cfg(loom)]
+pub(crate) use loom::thread::yield_now;
 #[cfg(loom)]
 pub(crate) use std::sync::atomic::Ordering;
 #[cfg(loom)]

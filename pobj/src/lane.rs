@@ -337,11 +337,12 @@ pub(crate) unsafe fn format(
     b: &mut Batch,
 ) -> Result<()> {
     let total = u64::from(g.lane_count) * u64::from(g.lane_size);
-    // SAFETY: exclusive access (contract).
-    unsafe { region.zero(g.lane_offset, total)? };
+    // SAFETY: exclusive access to a pool being created (contract): no other thread can reach it.
+    unsafe { region.zero_fresh(g.lane_offset, total)? };
     for i in 0..g.lane_count {
         region.atomic(g.lane(i))?.store(1, Ordering::Release);
     }
-    p.flush(b, g.lane_offset, total);
+    // SAFETY: as above.
+    unsafe { p.flush_fresh(b, g.lane_offset, total) };
     Ok(())
 }

@@ -330,6 +330,30 @@ impl Persister {
         }
     }
 
+    /// [`Persister::flush`] of bytes of a pool being created, which no other thread can reach.
+    ///
+    /// # Safety
+    /// No other thread accesses the pool, and no reference into the range is live.
+    pub(crate) unsafe fn flush_fresh(&self, batch: &mut Batch, off: u64, len: u64) {
+        match (&self.sim, self.mode) {
+            (Some(sim), PersistMode::Simulated) if len > 0 => {
+                if self.region.check(off, len, "flush").is_err() {
+                    debug_assert!(false, "flush out of bounds: {off:#x}+{len}");
+                    return;
+                }
+                let c = &self.counters;
+                c.flush_calls.fetch_add(1, Ordering::Relaxed);
+                let lines = (off + len).div_ceil(CACHE_LINE) - off / CACHE_LINE;
+                c.lines_flushed.fetch_add(lines, Ordering::Relaxed);
+                c.bytes_flushed
+                    .fetch_add(lines * CACHE_LINE, Ordering::Relaxed);
+                // SAFETY: forwarded contract (exclusive access during creation).
+                unsafe { sim.flush_fresh(off, len) };
+            }
+            _ => self.flush(batch, off, len),
+        }
+    }
+
     /// Makes every earlier flush of this batch durable before any later store.
     #[inline]
     pub(crate) fn fence(&self, batch: &mut Batch) -> Result<()> {
