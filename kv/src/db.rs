@@ -253,17 +253,25 @@ fn backoff(attempt: u32) {
     }
 }
 
-/// Ends a leaf write even if the operation fails or panics.
-struct WriteGuard<'a>(&'a LeafState);
+/// Ends a leaf write even if the operation fails or panics. Ended by a panic (something
+/// unwound between changing the leaf and publishing its DRAM state), it marks the store failed
+/// first: the DRAM state may not match the leaf.
+struct WriteGuard<'a> {
+    st: &'a LeafState,
+    failed: &'a AtomicBool,
+}
 impl<'a> WriteGuard<'a> {
-    fn new(st: &'a LeafState) -> Self {
+    fn new(failed: &'a AtomicBool, st: &'a LeafState) -> Self {
         st.version.write_begin();
-        WriteGuard(st)
+        WriteGuard { st, failed }
     }
 }
 impl Drop for WriteGuard<'_> {
     fn drop(&mut self) {
-        self.0.version.write_end();
+        if std::thread::panicking() {
+            self.failed.store(true, Ordering::Release);
+        }
+        self.st.version.write_end();
     }
 }
 
@@ -564,16 +572,12 @@ impl Db {
                     // An overwrite in a full leaf: replace the slot in place, logged.
                     return self.overwrite_in_place(&st, h, key, value);
                 }
-                let r = self.split_locked(&st);
-                if r.is_err() {
-                    self.after_failed_write();
-                }
-                r?;
+                self.split_locked(&st)?;
                 continue;
             }
             let slot_i = free.trailing_zeros() as usize;
             let ptr = st.ptr;
-            let wg = WriteGuard::new(&st);
+            let wg = WriteGuard::new(&self.failed, &st);
             #[expect(
                 unsafe_code,
                 reason = "shared transactions: the store does its own locking"
@@ -621,7 +625,7 @@ impl Db {
         key: &[u8],
         value: &[u8],
     ) -> Result<()> {
-        let wg = WriteGuard::new(st);
+        let wg = WriteGuard::new(&self.failed, st);
         #[expect(
             unsafe_code,
             reason = "shared transactions: the store does its own locking"
@@ -652,7 +656,7 @@ impl Db {
     fn split_locked(&self, st: &Arc<LeafState>) -> Result<()> {
         let leaf = optimistic::leaf(&self.pool, st.ptr)?;
         let plan = split_plan(&self.pool, st, &leaf)?;
-        let wg = WriteGuard::new(st);
+        let wg = WriteGuard::new(&self.failed, st);
         let mut new_leaf = None;
         #[expect(
             unsafe_code,
@@ -679,6 +683,10 @@ impl Db {
             if let Some(n) = new_leaf {
                 self.publish_split(st, n, &plan, None);
             }
+        }
+        if r.is_err() {
+            // Before the leaf's version is even again (see `try_get`).
+            self.after_failed_write();
         }
         drop(wg);
         r
@@ -768,7 +776,10 @@ impl Db {
                 if optimistic::leaf(&self.pool, pst.ptr)?.head.next != st.ptr {
                     return self.clear_bit(&st, hit, bitmap);
                 }
-                let (wg, pwg) = (WriteGuard::new(&st), WriteGuard::new(&pst));
+                let (wg, pwg) = (
+                    WriteGuard::new(&self.failed, &st),
+                    WriteGuard::new(&self.failed, &pst),
+                );
                 #[expect(
                     unsafe_code,
                     reason = "shared transactions: the store does its own locking"
@@ -802,7 +813,7 @@ impl Db {
 
     /// Removes an entry by clearing its bit with a commit word (the leaf's lock held).
     fn clear_bit(&self, st: &Arc<LeafState>, hit: Hit, bitmap: u64) -> Result<bool> {
-        let wg = WriteGuard::new(st);
+        let wg = WriteGuard::new(&self.failed, st);
         #[expect(
             unsafe_code,
             reason = "shared transactions: the store does its own locking"
@@ -839,7 +850,9 @@ impl Db {
 
     /// The error of a store that refuses operations (see `after_failed_write`).
     fn check_failed(&self) -> Result<()> {
-        if self.failed.load(Ordering::Acquire) {
+        // A poisoned pool (a persistence failure, or a rollback that could not complete) may
+        // hold leaves the DRAM state does not describe: refuse as well.
+        if self.failed.load(Ordering::Acquire) || self.pool.is_poisoned() {
             Err(Error::Pool(pobj::Error::Poisoned))
         } else {
             Ok(())

@@ -425,39 +425,50 @@ impl Heap {
                 max: MAX_ALLOC,
             });
         }
-        let mut st = self.lock();
         if size <= MAX_SMALL_PAYLOAD {
             if let Some(class) = class_for(size, align) {
-                return self.reserve_small(&mut st, p, class, size);
+                return self.reserve_small(p, class, size);
             }
         }
         let len = (size + LARGE_PAYLOAD).div_ceil(CHUNK_SIZE);
-        let chunk = match st.take_chunks(len, internal) {
+        // (The lock's guard must not live through the `match`: reclaiming takes the lock.)
+        let taken = self.lock().take_chunks(len, internal);
+        let chunk = match taken {
             Some(c) => c,
             None => {
-                self.reclaim_empty_runs(&mut st, p)?;
-                st.take_chunks(len, internal)
+                self.reclaim_empty_runs(p)?;
+                self.lock()
+                    .take_chunks(len, internal)
                     .ok_or(Error::OutOfSpace { requested: size })?
             }
         };
         let b = Block::Large { chunk, len };
+        let mut st = self.lock();
         st.alloc_objects += 1;
         st.alloc_bytes += b.footprint();
         Ok(b)
     }
 
-    fn reserve_small(
-        &self,
-        st: &mut State,
-        p: &Persister,
-        class: usize,
-        size: u64,
-    ) -> Result<Block> {
+    // No fence is ever issued with the heap's lock held: a fence runs foreign code (the
+    // simulated medium's hook and after-fence callback), which may call back into the pool
+    // (`Pool::stats` takes this lock). Chunks are taken out of the free lists under the lock,
+    // set up and made durable without it, then registered under it again.
+
+    fn reserve_small(&self, p: &Persister, class: usize, size: u64) -> Result<Block> {
         loop {
-            let Some(&chunk) = st.avail[class].last() else {
-                self.new_run(st, p, class, size)?;
-                continue;
-            };
+            if let Some(b) = Self::take_block(&mut self.lock(), class) {
+                return Ok(b);
+            }
+            // No run of the class has a free block: make one (other threads may take its
+            // blocks first; each round of this loop then follows their progress).
+            self.new_run(p, class, size)?;
+        }
+    }
+
+    /// A free block of `class` from the runs that have one, reserved.
+    fn take_block(st: &mut State, class: usize) -> Option<Block> {
+        loop {
+            let &chunk = st.avail[class].last()?;
             let Some(r) = st.runs.get_mut(&chunk) else {
                 st.avail[class].pop();
                 continue;
@@ -485,7 +496,7 @@ impl Heap {
                     }
                     st.alloc_objects += 1;
                     st.alloc_bytes += bs;
-                    return Ok(Block::Small { chunk, index, bs });
+                    return Some(Block::Small { chunk, index, bs });
                 }
             }
             // Volatile count said free but no bit found: treat the run as full.
@@ -495,13 +506,15 @@ impl Heap {
     }
 
     /// Turns a free chunk into an empty run of `class`, durably: descriptor and zeroed bitmap
-    /// first, then the chunk header.
-    fn new_run(&self, st: &mut State, p: &Persister, class: usize, size: u64) -> Result<()> {
-        let chunk = match st.take_chunks(1, false) {
+    /// first, then the chunk header; then the allocator learns of it.
+    fn new_run(&self, p: &Persister, class: usize, size: u64) -> Result<()> {
+        let taken = self.lock().take_chunks(1, false);
+        let chunk = match taken {
             Some(c) => c,
             None => {
-                self.reclaim_empty_runs(st, p)?;
-                st.take_chunks(1, false)
+                self.reclaim_empty_runs(p)?;
+                self.lock()
+                    .take_chunks(1, false)
                     .ok_or(Error::OutOfSpace { requested: size })?
             }
         };
@@ -535,12 +548,13 @@ impl Heap {
             }
         }
         if let Err(e) = res {
-            st.add_free(chunk, 1);
+            self.lock().add_free(chunk, 1);
             return Err(e);
         }
         p.flush(&mut b, coff, BITMAP_OFFSET + n.div_ceil(64) * 8);
         if let Err(e) = p.fence(&mut b) {
-            st.add_free(chunk, 1);
+            // The chunk's word still says FREE: it goes back to the free lists.
+            self.lock().add_free(chunk, 1);
             return Err(e);
         }
         let hoff = self.geo.chunk_header_offset(chunk);
@@ -549,7 +563,10 @@ impl Heap {
             core::sync::atomic::Ordering::Release,
         );
         p.flush(&mut b, hoff, 8);
+        // If this fence fails the pool is poisoned and the chunk stays out of the allocator
+        // (an empty run, or a free chunk, at the next open).
         p.fence(&mut b)?;
+        let mut st = self.lock();
         st.runs.insert(
             chunk,
             RunState {
@@ -564,16 +581,26 @@ impl Heap {
         Ok(())
     }
 
-    /// Returns runs with no allocated or reserved block to the free chunks.
-    fn reclaim_empty_runs(&self, st: &mut State, p: &Persister) -> Result<()> {
-        let empty: Vec<u64> = st
-            .runs
-            .iter()
-            .filter(|(_, r)| r.free == r.nblocks)
-            .map(|(&c, _)| c)
-            .collect();
+    /// Returns runs with no allocated or reserved block to the free chunks: they leave the
+    /// allocator first (under its lock, so that nobody reserves a block in them), their chunk
+    /// words are made FREE durably, then the chunks join the free lists. Returns whether any
+    /// run was reclaimed.
+    fn reclaim_empty_runs(&self, p: &Persister) -> Result<bool> {
+        let empty: Vec<u64> = {
+            let mut st = self.lock();
+            let empty: Vec<u64> = st
+                .runs
+                .iter()
+                .filter(|(_, r)| r.free == r.nblocks)
+                .map(|(&c, _)| c)
+                .collect();
+            for c in &empty {
+                st.runs.remove(c);
+            }
+            empty
+        };
         if empty.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let mut b = Batch::new();
         for &c in &empty {
@@ -584,12 +611,14 @@ impl Heap {
             );
             p.flush(&mut b, hoff, 8);
         }
+        // If this fence fails the pool is poisoned and the chunks stay out of the allocator
+        // until the next open (which finds them free, or empty runs, and reclaims them).
         p.fence(&mut b)?;
+        let mut st = self.lock();
         for c in empty {
-            st.runs.remove(&c);
             st.add_free(c, 1);
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Gives back a reserved block (abort) or a block whose free has committed.

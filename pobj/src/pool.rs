@@ -272,8 +272,8 @@ enum Leftovers<T, E> {
 }
 
 /// A transaction holding its lane. Dropped without `finish` (something unwound through the
-/// commit or the rollback), it poisons the pool, since the lane's log is in an unknown state,
-/// and releases the lane all the same; recovery at the next open decides.
+/// commit or the rollback), it rolls back what it can, poisons the pool (the lane's log is in
+/// an unknown state) and releases the lane all the same; recovery at the next open decides.
 struct LaneHold<'a, R: Persistent> {
     sh: &'a Shared,
     tx: Option<Tx<'a, R>>,
@@ -289,7 +289,13 @@ impl<R: Persistent> LaneHold<'_, R> {
 
 impl<R: Persistent> Drop for LaneHold<'_, R> {
     fn drop(&mut self) {
-        if let Some(tx) = self.tx.take() {
+        if let Some(mut tx) = self.tx.take() {
+            // Something unwound through the commit or the rollback (a bug: fence hooks' panics
+            // are turned into failed fences). Before the commit point, undo what is in memory
+            // so that no reader sees half a transaction; after it, the changes stand.
+            if !tx.past_commit_point() {
+                let _ = tx.abort();
+            }
             self.sh.persister.poison();
             self.sh.lanes.release(tx.into_slot());
         }
@@ -1062,8 +1068,7 @@ impl<R: Persistent> Pool<R> {
         if in_tx(self.sh.id) {
             return Err(Error::NestedTransaction.into());
         }
-        let _g = self.sh.lock.write().unwrap_or_else(|e| e.into_inner());
-        self.run(f)
+        self.run(f, false)
     }
 
     /// Runs `f` as a transaction concurrently with other shared transactions and readers, in a
@@ -1089,18 +1094,26 @@ impl<R: Persistent> Pool<R> {
         if in_tx(self.sh.id) {
             return Err(Error::NestedTransaction.into());
         }
-        let _g = self.sh.lock.read().unwrap_or_else(|e| e.into_inner());
-        self.run(f)
+        self.run(f, true)
     }
 
-    fn run<T, E, F>(&self, f: F) -> Result<T, E>
+    /// A transaction under the pool's lock (the read lock if `shared`, else the write lock).
+    fn run<T, E, F>(&self, f: F, shared: bool) -> Result<T, E>
     where
         F: FnOnce(&mut Tx<'_, R>) -> Result<T, E>,
         E: From<Error>,
     {
-        // The lane is back in the pool before any code of the caller's runs again: `E::from`
-        // and the drops of the closure's values (which may panic) come after `run_in_lane`.
-        match self.run_in_lane(f) {
+        // The lane and the lock are released, and the thread no longer counts as inside the
+        // pool, before any code of the caller's runs again: `E::from` and the drops of the
+        // closure's values (which may panic, or use the pool) come after this block.
+        let end = if shared {
+            let _g = self.sh.lock.read().unwrap_or_else(|e| e.into_inner());
+            self.run_in_lane(f)
+        } else {
+            let _g = self.sh.lock.write().unwrap_or_else(|e| e.into_inner());
+            self.run_in_lane(f)
+        };
+        match end {
             End::Done(v) => Ok(v),
             End::Failed(e, leftovers) => {
                 drop(leftovers);

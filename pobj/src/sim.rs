@@ -370,34 +370,48 @@ impl SimMedium {
                 generation: st.hook_generation,
             };
             drop(st);
-            if let Some(h) = run.hook.as_mut() {
-                h(&CrashPoint {
-                    index,
-                    persisted: &persisted[..self.image_len.min(persisted.len())],
-                    medium: self,
-                });
-            }
+            // A hook that panics is a fence that failed: the panic must not unwind through the
+            // pool's commit or rollback, which would leave a transaction half done in memory.
+            let outcome = match run.hook.as_mut() {
+                Some(h) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    h(&CrashPoint {
+                        index,
+                        persisted: &persisted[..self.image_len.min(persisted.len())],
+                        medium: self,
+                    })
+                })),
+                None => Ok(()),
+            };
             drop(persisted);
             st = self.lock();
+            if let Err(p) = outcome {
+                self.fences.fetch_add(1, Ordering::AcqRel);
+                drop(st);
+                drop(run);
+                return Err(panicked("fence hook", index, &p));
+            }
             self.apply_pending(&mut st);
             self.fences.fetch_add(1, Ordering::AcqRel);
             let after = st.after_fence.clone();
             drop(st);
             // Clears `hook_running`, puts the hook back and wakes waiting fences.
             drop(run);
-            if let Some(f) = after {
-                f();
-            }
-            return Ok(());
+            return Self::after(after, index);
         }
         self.apply_pending(&mut st);
         self.fences.fetch_add(1, Ordering::AcqRel);
         let after = st.after_fence.clone();
         drop(st);
-        if let Some(f) = after {
-            f();
+        Self::after(after, index)
+    }
+
+    /// Runs the after-fence callback; one that panics makes the fence report failure.
+    fn after(f: Option<Arc<dyn Fn() + Send + Sync>>, index: u64) -> std::io::Result<()> {
+        match f {
+            Some(f) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f()))
+                .map_err(|p| panicked("after-fence callback", index, &p)),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Copies the calling thread's pending lines into the persisted image.
@@ -423,12 +437,19 @@ impl SimMedium {
     }
 
     /// Installs (or removes) a callback run after every fence, outside the medium's lock: a
-    /// scheduling point for tests that interleave several threads deterministically.
+    /// scheduling point for tests that interleave several threads deterministically. If it
+    /// panics, the fence reports an I/O error (the panic's message) to the pool that issued it,
+    /// which then refuses writes until reopened.
     pub fn set_after_fence(&self, f: Option<Arc<dyn Fn() + Send + Sync>>) {
         self.lock().after_fence = f;
     }
 
     /// Installs (or removes) the fence hook. It may be called from inside the hook itself.
+    ///
+    /// The hook runs inside the fencing thread's operation: calls back into the pool or store
+    /// under test are refused (`NestedTransaction`). If it panics, the fence fails as a failed
+    /// `msync` would: the pool gets an I/O error carrying the panic's message, and refuses
+    /// writes until reopened.
     pub fn set_hook(&self, hook: Option<FenceHook>) {
         let mut st = self.lock();
         st.hook = hook;
@@ -488,6 +509,18 @@ impl Drop for SimMedium {
             None => {}
         }
     }
+}
+
+/// The error of a fence whose hook or callback panicked, with the panic's message.
+fn panicked(what: &str, index: u64, p: &Box<dyn std::any::Any + Send>) -> std::io::Error {
+    let msg = p
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string panic".to_string());
+    std::io::Error::other(format!(
+        "simulated medium: the {what} of fence {index} panicked: {msg}"
+    ))
 }
 
 /// Buffers of dropped media, reused by new ones of the same size (at most a few).

@@ -28,24 +28,26 @@ impl From<Error> for Bomb {
 fn a_panicking_error_conversion_does_not_leak_the_lane() {
     let (pool, _sim) = Pool::<Root>::create_simulated("r8", 2 << 20).unwrap();
     let pool = Arc::new(pool);
-    let quiet = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    for _ in 0..2 * pobj::LANE_COUNT {
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            pool.transaction(|tx| {
-                // A failed nested transaction dooms this one: pobj then reports `TxAborted`
-                // through `Bomb::from`, which panics.
-                let _ = tx.transaction(|_| Err::<(), Bomb>(Bomb));
-                Ok::<(), Bomb>(())
-            })
-        }));
-        assert!(r.is_err(), "the conversion's panic reaches the caller");
-    }
-    std::panic::set_hook(quiet);
-    // Every lane is free again: a transaction runs (a watchdog turns a hang into a failure).
+    // A watchdog turns a hang (every lane leaked: the next transaction waits forever) into a
+    // failure.
     let (done, rx) = mpsc::channel();
     let p = Arc::clone(&pool);
     std::thread::spawn(move || {
+        let quiet = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        for _ in 0..2 * pobj::LANE_COUNT {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                p.transaction(|tx| {
+                    // A failed nested transaction dooms this one: pobj then reports
+                    // `TxAborted` through `Bomb::from`, which panics.
+                    let _ = tx.transaction(|_| Err::<(), Bomb>(Bomb));
+                    Ok::<(), Bomb>(())
+                })
+            }));
+            assert!(r.is_err(), "the conversion's panic reaches the caller");
+        }
+        std::panic::set_hook(quiet);
+        // Every lane is free again: a transaction runs.
         let r = p.transaction(|tx| {
             tx.root_mut()?.x = 1;
             Ok::<_, Error>(())
