@@ -518,26 +518,31 @@ impl Db {
             }
             backoff(attempt);
         }
-        self.get_locked(key, fp)
+        Ok(self.read_locked(key, |st| self.try_get(st, key, fp))?.1)
     }
 
-    /// A lookup's slow path: with the leaf's writers (and batches) excluded, the attempt
-    /// cannot be overtaken, so a reader that kept losing races still finishes.
-    fn get_locked(&self, key: &[u8], fp: u8) -> Result<Option<Vec<u8>>> {
+    /// The readers' slow path: under the writers' read lock and the lock of the leaf holding
+    /// `key`, `read` cannot be overtaken, so a reader that kept losing races still finishes.
+    /// `read` answering "retry" under the lock means the leaf's version is odd: corruption.
+    fn read_locked<T>(
+        &self,
+        key: &[u8],
+        mut read: impl FnMut(&LeafState) -> Result<Option<T>>,
+    ) -> Result<(Arc<LeafState>, T)> {
         let _in = Entered::new(self.id)?;
         let _w = self.writers.read().unwrap_or_else(|e| e.into_inner());
         for attempt in 0..MAX_REROUTES {
             let st = self.route_locked(key)?;
-            let _g = st.lock();
+            let g = st.lock();
             if st.is_dead() || !st.contains(key) {
-                drop(_g);
+                drop(g);
                 backoff(attempt);
                 continue;
             }
-            return self.try_get(&st, key, fp)?.ok_or(corrupted(
-                "leaf version (odd under its lock)",
-                st.ptr.offset(),
-            ));
+            let r = read(&st)?
+                .ok_or_else(|| corrupted("leaf version (odd under its lock)", st.ptr.offset()))?;
+            drop(g);
+            return Ok((st, r));
         }
         Err(index_inconsistent(0))
     }
@@ -1129,24 +1134,7 @@ impl Db {
             }
             backoff(attempt);
         }
-        let _in = Entered::new(self.id)?;
-        let _w = self.writers.read().unwrap_or_else(|e| e.into_inner());
-        for attempt in 0..MAX_REROUTES {
-            let st = self.route_locked(probe)?;
-            let _g = st.lock();
-            if st.is_dead() || !st.contains(probe) {
-                drop(_g);
-                backoff(attempt);
-                continue;
-            }
-            let e = self.try_leaf_entries(&st, range, values)?.ok_or(corrupted(
-                "leaf version (odd under its lock)",
-                st.ptr.offset(),
-            ))?;
-            drop(_g);
-            return Ok((st, e));
-        }
-        Err(index_inconsistent(0))
+        self.read_locked(probe, |st| self.try_leaf_entries(st, range, values))
     }
 
     /// Calls `f` for each entry in `range` in key order until it returns `false`.

@@ -2,8 +2,11 @@
 //! line with plain loads while other threads' shared transactions stored into the same line
 //! with atomic read-modify-writes (bitmap words of a run), a data race reachable from safe code
 //! (`Db::create_simulated` used from two threads). The medium now copies lines with atomic
-//! 8-byte loads. The race is undefined behaviour that only a checker sees: this test belongs to
-//! the Miri subset (README), where on the old code Miri reports the data race.
+//! 8-byte loads. The race is undefined behaviour that only a checker sees, and only in a
+//! schedule where a copy and a bitmap update are unordered: the defect was found by reading the
+//! code (our Miri runs of the old code did not hit that schedule). This test is in the Miri
+//! subset (README) so that every run gives Miri's race detector that chance on the new copies,
+//! and checks what two writers on one simulated medium leave behind.
 
 use std::sync::Arc;
 

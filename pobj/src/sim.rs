@@ -79,6 +79,8 @@ struct State {
 
 /// The memory of the working image: page-aligned, zero-initialised, owned by the medium.
 enum Buffer {
+    /// An anonymous mapping (everywhere but Miri).
+    #[cfg(not(miri))]
     Map(memmap2::MmapMut),
     /// Under Miri, which has no `mmap`: a page-aligned heap allocation.
     #[cfg(miri)]
@@ -109,6 +111,7 @@ impl Buffer {
 
     fn base(&mut self) -> Option<std::ptr::NonNull<u8>> {
         match self {
+            #[cfg(not(miri))]
             Buffer::Map(m) => std::ptr::NonNull::new(m.as_mut_ptr()),
             #[cfg(miri)]
             Buffer::Heap(p, _) => Some(*p),
@@ -499,6 +502,7 @@ impl SimMedium {
 impl Drop for SimMedium {
     fn drop(&mut self) {
         match self.working.take() {
+            #[cfg(not(miri))]
             Some(Buffer::Map(m)) => recycle(m),
             #[cfg(miri)]
             Some(Buffer::Heap(p, layout)) => {
@@ -524,15 +528,17 @@ fn panicked(what: &str, index: u64, p: &Box<dyn std::any::Any + Send>) -> std::i
 }
 
 /// Buffers of dropped media, reused by new ones of the same size (at most a few).
+#[cfg(not(miri))]
 static RECYCLED: Mutex<Vec<memmap2::MmapMut>> = Mutex::new(Vec::new());
 
-#[cfg_attr(miri, allow(dead_code))]
+#[cfg(not(miri))]
 fn recycled(size: usize) -> Option<memmap2::MmapMut> {
     let mut r = RECYCLED.lock().unwrap_or_else(|e| e.into_inner());
     let i = r.iter().position(|m| m.len() == size)?;
     Some(r.swap_remove(i))
 }
 
+#[cfg(not(miri))]
 fn recycle(m: memmap2::MmapMut) {
     let mut r = RECYCLED.lock().unwrap_or_else(|e| e.into_inner());
     if r.len() < 8 && m.len() >= 4096 {

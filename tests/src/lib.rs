@@ -5,3 +5,4 @@
 
 pub mod fuzzing;
 pub mod hostile;
+pub mod watchdog;

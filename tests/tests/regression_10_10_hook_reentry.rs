@@ -7,11 +7,11 @@
 //! the thread counts as inside the pool until commit and rollback end, and both the pool and the
 //! store refuse such calls with `NestedTransaction`.
 
-use std::sync::{mpsc, Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
 use pobj::{Error, Persistent, Pool};
 use pobj_kv::Db;
+use pobj_tests::watchdog::within_a_minute;
 
 #[derive(Persistent, Clone, Copy, Default, Debug)]
 #[repr(C)]
@@ -19,20 +19,9 @@ struct Root {
     x: u64,
 }
 
-/// Runs `f` on a thread and fails if it does not finish in time (a hang becomes a failure).
-fn within_a_minute(f: impl FnOnce() + Send + 'static) {
-    let (done, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        f();
-        let _ = done.send(());
-    });
-    rx.recv_timeout(Duration::from_secs(60))
-        .expect("a callback calling back into the library hung (or panicked)");
-}
-
 #[test]
 fn a_fence_hook_may_call_the_medium_and_the_pool() {
-    within_a_minute(|| {
+    within_a_minute("a callback calling back into the library", || {
         let (pool, sim) = Pool::<Root>::create_simulated("r10", 2 << 20).unwrap();
         let pool = Arc::new(pool);
         let seen: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -67,7 +56,7 @@ fn a_fence_hook_may_call_the_medium_and_the_pool() {
 
 #[test]
 fn a_fence_hook_may_call_the_store() {
-    within_a_minute(|| {
+    within_a_minute("a callback calling back into the library", || {
         let (db, sim) = Db::create_simulated(4 << 20).unwrap();
         let db = Arc::new(db);
         db.put(b"a", b"1").unwrap();

@@ -4,11 +4,11 @@
 //! which takes that lock, deadlocked. The allocator now never fences with its lock held.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
-use std::time::Duration;
+use std::sync::Arc;
 
 use pobj::{Error, Persistent, Pool};
 use pobj_kv::Db;
+use pobj_tests::watchdog::within_a_minute;
 
 #[derive(Persistent, Clone, Copy, Default, Debug)]
 #[repr(C)]
@@ -16,19 +16,9 @@ struct Root {
     x: u64,
 }
 
-fn within_a_minute(f: impl FnOnce() + Send + 'static) {
-    let (done, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        f();
-        let _ = done.send(());
-    });
-    rx.recv_timeout(Duration::from_secs(60))
-        .expect("a fence hook calling stats() hung (or the test panicked)");
-}
-
 #[test]
 fn a_hook_may_read_the_pools_statistics_while_a_run_is_made() {
-    within_a_minute(|| {
+    within_a_minute("a fence hook calling stats()", || {
         let (pool, sim) = Pool::<Root>::create_simulated("r12", 2 << 20).unwrap();
         let pool = Arc::new(pool);
         let (p2, calls) = (Arc::clone(&pool), Arc::new(AtomicU64::new(0)));
@@ -52,7 +42,7 @@ fn a_hook_may_read_the_pools_statistics_while_a_run_is_made() {
 
 #[test]
 fn a_hook_may_read_the_stores_statistics_while_a_run_is_made() {
-    within_a_minute(|| {
+    within_a_minute("a fence hook calling stats()", || {
         let (db, sim) = Db::create_simulated(4 << 20).unwrap();
         let db = Arc::new(db);
         let (d2, armed) = (Arc::clone(&db), Arc::new(AtomicBool::new(true)));
