@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use pobj_kv::workload::{chart, proc, Config, Workload};
+use pobj_workload::{chart, proc, Config, Workload};
 use serde_json::{json, Value};
 
 /// One store's run: its report (the engine's JSON), or why there is none.

@@ -1,5 +1,5 @@
 //! `pobj-bench`: pobj-kv side by side with its peers (RocksDB, redb, LMDB, `BTreeMap`, PMDK's
-//! example B-tree) through one trait and one workload engine (`pobj_kv::workload`), and pobj's
+//! example B-tree) through one trait and one workload engine (`pobj_workload`), and pobj's
 //! transactions against PMDK's libpmemobj — all in one run, every figure as a ratio to pobj's.
 //!
 //! Each store runs in a child process of its own (this binary, `child-kv`), so that peak RSS,
@@ -23,7 +23,7 @@ use std::sync::Mutex;
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use pobj_kv::workload::{self, Config, Progress, Workload};
+use pobj_workload::{self as workload, Config, Progress, Workload};
 
 /// pobj-kv and pobj side by side with peers, in one run.
 #[derive(Debug, Parser)]
@@ -246,7 +246,7 @@ fn child_kv(opts: &Opts, store: &str, out: &Path) -> Result<(), String> {
     drop(backend);
     stores::cleanup(&dir, store);
     let report = r.map_err(|e| e.to_string())?;
-    std::fs::write(out, report.to_json()).map_err(|e| format!("{}: {e}", out.display()))
+    std::fs::write(out, report.to_json().to_string()).map_err(|e| format!("{}: {e}", out.display()))
 }
 
 fn child_tx(opts: &Opts, implementation: &str, out: &Path) -> Result<(), String> {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
 
-use pobj_kv::workload::{Backend, KvBackend, Store, StoreError};
+use pobj_workload::{Backend, KvBackend, Store, StoreError};
 
 /// The store names `--stores` accepts, in table order, with whether this build has them.
 pub fn known() -> Vec<(&'static str, bool, &'static str)> {
@@ -180,7 +180,7 @@ impl Backend for MapBackend {
 mod rocks {
     use std::path::PathBuf;
 
-    use pobj_kv::workload::{Backend, Store, StoreError, WriteCounters};
+    use pobj_workload::{Backend, Store, StoreError, WriteCounters};
     use rocksdb::{Options, WriteOptions, DB};
 
     fn err(e: rocksdb::Error) -> StoreError {
@@ -322,7 +322,7 @@ mod redb_store {
     use std::path::PathBuf;
     use std::sync::atomic::{AtomicU64, Ordering};
 
-    use pobj_kv::workload::{Backend, Store, StoreError};
+    use pobj_workload::{Backend, Store, StoreError};
     use redb::{Database, Durability, ReadableDatabase, TableDefinition};
 
     const TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kv");
@@ -467,7 +467,7 @@ mod lmdb {
 
     use heed::types::Bytes;
     use heed::{CommitOrAbort, Database, Env, EnvOpenOptions};
-    use pobj_kv::workload::{Backend, Store, StoreError};
+    use pobj_workload::{Backend, Store, StoreError};
 
     fn err(e: heed::Error) -> StoreError {
         StoreError::new(e)
@@ -593,7 +593,7 @@ mod pmdk_btree {
     use std::path::PathBuf;
     use std::sync::Mutex;
 
-    use pobj_kv::workload::{Backend, Store, StoreError};
+    use pobj_workload::{Backend, Store, StoreError};
 
     use crate::pmdk::btree::{self, BtreeMapToid};
     use crate::pmdk::{self, PmemObjPool, PmemOid, Pool};

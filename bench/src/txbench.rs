@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use hdrhistogram::Histogram;
 use pobj::{Error, PPtr, Persistent, Pool};
-use pobj_kv::workload::json;
+use serde_json::json;
 
 /// The cases, in order: name in tables, key in JSON.
 pub const CASES: [(&str, &str); 5] = [
@@ -34,25 +34,22 @@ pub struct CaseResult {
 }
 
 impl CaseResult {
-    fn to_json(&self) -> String {
-        let mut o = json::Object::new();
-        o.str("case", &self.key);
-        o.num("ops", self.ops as f64);
-        o.num("mean_ns", self.mean_ns);
-        o.num("p50_ns", self.p50_ns as f64);
-        o.num("p99_ns", self.p99_ns as f64);
-        o.opt("fences_per_op", self.fences_per_op);
-        o.finish()
+    fn to_json(&self) -> serde_json::Value {
+        json!({
+            "case": self.key,
+            "ops": self.ops,
+            "mean_ns": self.mean_ns,
+            "p50_ns": self.p50_ns,
+            "p99_ns": self.p99_ns,
+            "fences_per_op": self.fences_per_op,
+        })
     }
 }
 
 /// The results of one implementation as JSON.
 pub fn to_json(implementation: &str, results: &[CaseResult]) -> String {
-    let rows: Vec<String> = results.iter().map(CaseResult::to_json).collect();
-    let mut o = json::Object::new();
-    o.str("implementation", implementation);
-    o.raw("cases", &format!("[{}]", rows.join(",")));
-    o.finish()
+    let cases: Vec<serde_json::Value> = results.iter().map(CaseResult::to_json).collect();
+    json!({ "implementation": implementation, "cases": cases }).to_string()
 }
 
 /// Times `ops` calls of `op` (after `ops / 10` warm-up calls).

@@ -36,7 +36,6 @@ mod reentry;
 pub mod slot;
 mod sync;
 mod version;
-pub mod workload;
 
 pub use db::{CheckReport, Db, Options, Stats, WriteBatch, DEFAULT_SIZE, LAYOUT};
 pub use error::{Error, Result};

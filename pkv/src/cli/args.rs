@@ -142,7 +142,8 @@ pub struct BenchArgs {
     /// Also write every figure to FILE as JSON.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
-    /// Also draw ops/s per workload: FILE.svg and FILE.png (FILE may end in .svg or .png).
+    /// Also draw ops/s per workload (FILE.svg, FILE.png) and latency percentiles per workload
+    /// (FILE-latency.svg, FILE-latency.png); FILE may end in .svg or .png.
     #[arg(long, value_name = "FILE")]
     pub chart: Option<PathBuf>,
 }

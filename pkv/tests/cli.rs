@@ -387,22 +387,30 @@ fn bench_options_json_and_chart() {
     // Only the named workloads ran (the load before them is not a row).
     assert!(!out.contains("fillrandom "), "{out}");
     assert!(!p.exists(), "the bench pool is removed afterwards");
-    let j = std::fs::read_to_string(&json).expect("JSON written");
-    for field in [
-        "\"tool\":\"pkv bench\"",
-        "\"name\":\"ycsb-e\"",
-        "\"ops_per_sec\":",
-        "\"p999\":",
-        "\"open_ms\":",
-        "\"threads\":2",
-        "\"peak_rss_bytes\":",
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("JSON written"))
+            .expect("the JSON parses");
+    assert_eq!(j["tool"], "pkv bench");
+    let r = &j["report"];
+    assert_eq!(r["config"]["threads"], 2);
+    assert!(
+        r["open_ms"].is_number() && r["peak_rss_bytes"].is_number(),
+        "{r}"
+    );
+    let ycsb_e = r["workloads"]
+        .as_array()
+        .and_then(|w| w.iter().find(|w| w["name"] == "ycsb-e"))
+        .expect("ycsb-e in the JSON");
+    assert!(ycsb_e["ops_per_sec"].is_number() && ycsb_e["latency_ns"]["p999"].is_number());
+    for (svg, png) in [
+        ("chart.svg", "chart.png"),
+        ("chart-latency.svg", "chart-latency.png"),
     ] {
-        assert!(j.contains(field), "{field} missing from {j}");
+        let svg = std::fs::read_to_string(d.path().join(svg)).expect("SVG written");
+        assert!(svg.starts_with("<svg") && svg.contains("ycsb-e"), "{svg}");
+        let png = std::fs::read(d.path().join(png)).expect("PNG written");
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     }
-    let svg = std::fs::read_to_string(&chart).expect("SVG written");
-    assert!(svg.starts_with("<svg") && svg.contains("ycsb-e"), "{svg}");
-    let png = std::fs::read(d.path().join("chart.png")).expect("PNG written");
-    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     // Bad options: one line, exit 2.
     one_line_error(&fails(&["bench", "--workloads", "nope", "--pool", ps], 2));
     fails(&["bench", "--threads", "0", "--pool", ps], 2);

@@ -1,4 +1,4 @@
-//! `pkv bench`: the workloads of [`pobj_kv::workload`] on a fresh store, as a table, JSON and
+//! `pkv bench`: the workloads of [`pobj_workload`] on a fresh store, as a table, JSON and
 //! a chart.
 //!
 //! The pool lives on /dev/shm where it exists (else in the temporary directory), or at
@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use pobj_kv::workload::{self, chart, json, Config, KvBackend, Progress, Report, Workload};
 use pobj_kv::Db;
+use pobj_workload::{self as workload, chart, Config, KvBackend, Progress, Report, Workload};
+use serde_json::json;
 
 use super::args::BenchArgs;
 use super::codec::{grouped, human_bytes};
@@ -171,33 +172,31 @@ pub fn run(args: &BenchArgs) -> CliResult {
         println!("JSON: {}", file.display());
     }
     if let Some(file) = &args.chart {
-        let c = chart::BarChart {
-            title: format!(
-                "pkv bench: {} keys, {} B keys, {} B values, {} thread{}",
-                grouped(cfg.keys),
-                cfg.key_size,
-                cfg.value_size,
-                cfg.threads,
-                if cfg.threads == 1 { "" } else { "s" }
+        let run = format!(
+            "{} keys, {} B keys, {} B values, {} thread{}",
+            grouped(cfg.keys),
+            cfg.key_size,
+            cfg.value_size,
+            cfg.threads,
+            if cfg.threads == 1 { "" } else { "s" }
+        );
+        let stem = chart::stem(file);
+        let charts = [
+            (
+                stem.clone(),
+                chart::throughput(&report, format!("pkv bench, ops/s: {run}")),
             ),
-            y_label: "ops/s".into(),
-            groups: report
-                .results
-                .iter()
-                .map(|r| r.workload.name().to_string())
-                .collect(),
-            series: vec![(
-                report.store.clone(),
-                report
-                    .results
-                    .iter()
-                    .map(|r| Some(r.ops_per_sec()))
-                    .collect(),
-            )],
-        };
-        let written = chart::write_both(file, &c).map_err(|e| CliError::io(file.display(), &e))?;
-        let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
-        println!("chart: {}", names.join(", "));
+            (
+                chart::with_suffix(&stem, "-latency"),
+                chart::latency(&report, format!("pkv bench, latency: {run}")),
+            ),
+        ];
+        let mut names = Vec::new();
+        for (path, c) in &charts {
+            let written = chart::write_both(path, c).map_err(|e| CliError::fatal(e.to_string()))?;
+            names.extend(written.iter().map(|p| p.display().to_string()));
+        }
+        println!("charts: {}", names.join(", "));
     }
     Ok(())
 }
@@ -213,19 +212,16 @@ fn machine_line() -> String {
 
 fn to_json(report: &Report, path: &Path, size: u64, mode: &str) -> String {
     let (cpu, cpus, mem) = workload::proc::machine();
-    let mut m = json::Object::new();
-    m.str("cpu", &cpu);
-    m.num("cpus", cpus as f64);
-    m.opt("memory_bytes", mem.map(|b| b as f64));
-    let mut o = json::Object::new();
-    o.str("tool", "pkv bench");
-    o.str("version", env!("CARGO_PKG_VERSION"));
-    o.raw("machine", &m.finish());
-    o.str("pool", &path.display().to_string());
-    o.num("pool_size", size as f64);
-    o.str("persistence", mode);
-    o.raw("report", &report.to_json());
-    let mut s = o.finish();
+    let doc = json!({
+        "tool": "pkv bench",
+        "version": env!("CARGO_PKG_VERSION"),
+        "machine": { "cpu": cpu, "cpus": cpus, "memory_bytes": mem },
+        "pool": path.display().to_string(),
+        "pool_size": size,
+        "persistence": mode,
+        "report": report.to_json(),
+    });
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
     s.push('\n');
     s
 }
