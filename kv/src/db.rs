@@ -259,16 +259,23 @@ fn backoff(attempt: u32) {
 struct WriteGuard<'a> {
     st: &'a LeafState,
     failed: &'a AtomicBool,
+    /// The thread was already unwinding when the write began (a store write from a destructor
+    /// during an unrelated panic): only a panic that starts during the write counts.
+    was_panicking: bool,
 }
 impl<'a> WriteGuard<'a> {
     fn new(failed: &'a AtomicBool, st: &'a LeafState) -> Self {
         st.version.write_begin();
-        WriteGuard { st, failed }
+        WriteGuard {
+            st,
+            failed,
+            was_panicking: std::thread::panicking(),
+        }
     }
 }
 impl Drop for WriteGuard<'_> {
     fn drop(&mut self) {
-        if std::thread::panicking() {
+        if std::thread::panicking() && !self.was_panicking {
             self.failed.store(true, Ordering::Release);
         }
         self.st.version.write_end();

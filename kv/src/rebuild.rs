@@ -45,7 +45,7 @@ pub(crate) fn slot_key(pool: &Pool<KvRoot>, s: &Slot, at: u64) -> Result<Vec<u8>
     match s.buffer() {
         None => Ok(s.data[..m.klen].to_vec()),
         Some(b) => {
-            if pool.bytes_len_racy(b)? != (m.klen + m.vlen) as u64 {
+            if pool.bytes_len(b)? != (m.klen + m.vlen) as u64 {
                 return Err(corrupted("out-of-line entry length", b.offset()));
             }
             optimistic::buffer(pool, b, 0, m.klen)

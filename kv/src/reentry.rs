@@ -22,16 +22,21 @@ loom::thread_local! {
 pub(crate) struct Entered(u64);
 
 impl Entered {
-    /// Enters store `id`, or `NestedTransaction` if this thread is inside it already.
+    /// Enters store `id`, or `NestedTransaction` if this thread is inside it already (or its
+    /// locals are being destroyed: a call from a thread-local's destructor, which cannot be
+    /// guarded, is refused).
     pub(crate) fn new(id: u64) -> Result<Entered> {
-        INSIDE.with(|v| {
-            let mut v = v.borrow_mut();
-            if v.contains(&id) {
-                return Err(Error::Pool(pobj::Error::NestedTransaction));
-            }
-            v.push(id);
-            Ok(Entered(id))
-        })
+        let refused = || Error::Pool(pobj::Error::NestedTransaction);
+        INSIDE
+            .try_with(|v| {
+                let mut v = v.borrow_mut();
+                if v.contains(&id) {
+                    return Err(refused());
+                }
+                v.push(id);
+                Ok(Entered(id))
+            })
+            .unwrap_or_else(|_| Err(refused()))
     }
 }
 

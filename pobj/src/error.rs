@@ -189,8 +189,9 @@ pub enum Error {
     /// A nested transaction aborted, so the enclosing one is aborted too.
     #[error("transaction aborted by a nested transaction")]
     TxAborted,
-    /// `Pool::transaction` was called inside a transaction on the same pool and thread; nest
-    /// with `Tx::transaction` instead.
+    /// `Pool::transaction` (or a read) was called inside a transaction on the same pool and
+    /// thread (nest with `Tx::transaction` instead), or from a thread-local's destructor, where
+    /// the thread can no longer be tracked.
     #[error(
         "transaction already in progress on this pool in this thread; nest with Tx::transaction"
     )]

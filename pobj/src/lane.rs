@@ -127,10 +127,11 @@ pub(crate) struct Walked(std::collections::HashSet<u64>);
 /// No other thread writes this lane's log concurrently.
 pub(crate) unsafe fn scan(region: &Region, g: &Geometry, lane: u32) -> Result<Vec<Entry>> {
     // SAFETY: forwarded contract.
-    unsafe { scan_walked(region, g, lane, &mut Walked::default()) }
+    unsafe { scan_walked(region, g, lane, &mut Walked::default(), None) }
 }
 
-/// [`scan`] with the set of extension chunks already entered by other walks.
+/// [`scan`] with the set of extension chunks already entered by other walks, stopping after
+/// `limit` undo entries where given (links not counted).
 ///
 /// # Safety
 /// As [`scan`].
@@ -139,6 +140,7 @@ pub(crate) unsafe fn scan_walked(
     g: &Geometry,
     lane: u32,
     walked: &mut Walked,
+    limit: Option<usize>,
 ) -> Result<Vec<Entry>> {
     let gen = generation(region, g, lane)?;
     let mut out = Vec::new();
@@ -149,7 +151,7 @@ pub(crate) unsafe fn scan_walked(
     let mut seed = buffer_seed(lane, 0);
     let mut data = Vec::new();
     loop {
-        if pos + ENTRY_HEADER > cap {
+        if pos + ENTRY_HEADER > cap || limit.is_some_and(|l| out.len() >= l) {
             break;
         }
         let at = buf + pos;
@@ -228,7 +230,10 @@ pub(crate) unsafe fn scan_walked(
 }
 
 /// Undoes a lane's valid entries in reverse order, makes the result durable, then retires the
-/// log. Used by abort and by recovery at open. Returns the number of entries undone.
+/// log. Used by recovery at open (`own: None`: every valid entry, whose effects the heap's
+/// rebuild then checks) and by abort (`own: Some(n)`: exactly the `n` entries this transaction
+/// wrote; valid-looking entries after them are bytes of the file, which an abort after open
+/// must not apply). Returns the number of entries undone.
 ///
 /// # Safety
 /// No other thread accesses the lane or the ranges its entries name, and no reference into
@@ -239,9 +244,16 @@ pub(crate) unsafe fn rollback(
     p: &Persister,
     lane: u32,
     walked: &mut Walked,
+    own: Option<usize>,
 ) -> Result<usize> {
     // SAFETY: exclusive access to the lane (contract).
-    let entries = unsafe { scan_walked(region, g, lane, walked)? };
+    let entries = unsafe { scan_walked(region, g, lane, walked, own)? };
+    if own.is_some_and(|n| entries.len() != n) {
+        return Err(Error::Corrupted {
+            what: "undo log (this transaction's entries do not read back)",
+            offset: g.lane(lane),
+        });
+    }
     if entries.is_empty() {
         return Ok(0);
     }

@@ -33,20 +33,26 @@ thread_local! {
     static ACTIVE: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Whether this thread is inside pool `id` (a transaction, its commit or rollback, or a `read`
+/// closure). A thread whose locals are being destroyed (a call from a thread-local's
+/// destructor) counts as inside every pool: it is refused rather than left unguarded.
 fn in_tx(id: u64) -> bool {
-    ACTIVE.with(|a| a.borrow().contains(&id))
+    ACTIVE
+        .try_with(|a| a.borrow().contains(&id))
+        .unwrap_or(true)
 }
 
 struct ActiveGuard(u64);
 impl ActiveGuard {
     fn new(id: u64) -> Self {
-        ACTIVE.with(|a| a.borrow_mut().push(id));
+        // Callers checked `in_tx` first, so the locals are alive.
+        let _ = ACTIVE.try_with(|a| a.borrow_mut().push(id));
         ActiveGuard(id)
     }
 }
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
-        ACTIVE.with(|a| {
+        let _ = ACTIVE.try_with(|a| {
             let mut a = a.borrow_mut();
             if let Some(i) = a.iter().rposition(|&x| x == self.0) {
                 a.remove(i);
@@ -721,7 +727,7 @@ impl<R: Persistent> Pool<R> {
         let mut walked = lane::Walked::default();
         for i in 0..geo.lane_count {
             // SAFETY: exclusive access during open (file lock, no handle yet).
-            unsafe { lane::rollback(&region, &geo, &persister, i, &mut walked)? };
+            unsafe { lane::rollback(&region, &geo, &persister, i, &mut walked, None)? };
         }
         // SAFETY: exclusive access during open.
         let heap = unsafe { Heap::rebuild(region, geo, &persister)? };
@@ -1040,9 +1046,11 @@ impl<R: Persistent> Pool<R> {
         unsafe { self.sh.region.read_into(off + at, out) }
     }
 
-    /// The recorded length of the byte buffer at `p`, without the pool's lock (it reads only
-    /// allocator metadata, atomically).
-    pub fn bytes_len_racy(&self, p: PBytes) -> Result<u64> {
+    /// The recorded length of the byte buffer at `p`. Takes the read lock like [`Pool::get`]:
+    /// without it, resolving a stale pointer could read an object header at a place that a
+    /// transaction has meanwhile reallocated and is writing through `bytes_mut`.
+    pub fn bytes_len(&self, p: PBytes) -> Result<u64> {
+        let _g = self.read_guard()?;
         let (_, h) = self.sh.heap.resolve(p.offset())?;
         if h.type_id != BYTES_TYPE_ID {
             return Err(Error::TypeMismatch {
@@ -1134,6 +1142,12 @@ impl<R: Persistent> Pool<R> {
         if sh.persister.poisoned() {
             return End::Failed(Error::Poisoned, Leftovers::None);
         }
+        // This thread counts as inside the pool until the transaction has ended, commit and
+        // rollback included (also the rollback of `LaneHold::drop`, which is why the guard is
+        // declared first and so dropped last): a call back into the pool from a fence hook is
+        // refused (`NestedTransaction`) rather than deadlocking on the lock this transaction
+        // holds.
+        let guard = ActiveGuard::new(sh.id);
         let slot = sh.lanes.acquire();
         let tx = match Tx::<R>::begin(sh, slot) {
             Ok(t) => t,
@@ -1146,10 +1160,6 @@ impl<R: Persistent> Pool<R> {
         let Some(tx) = held.tx.as_mut() else {
             return End::Failed(Error::TxAborted, Leftovers::None);
         };
-        // This thread counts as inside the pool until the transaction has ended, commit and
-        // rollback included: a call back into the pool from a fence hook is refused
-        // (`NestedTransaction`) rather than deadlocking on the lock this transaction holds.
-        let guard = ActiveGuard::new(sh.id);
         let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(tx)));
         let end = match out {
             Ok(Ok(v)) if !tx.wants_abort() => match tx.commit() {
@@ -1168,7 +1178,7 @@ impl<R: Persistent> Pool<R> {
                         Error::CommitInDoubt {
                             source: Box::new(e),
                         },
-                        Leftovers::None,
+                        Leftovers::Value(Box::new(v)),
                     )
                 }
                 Err(e) => {
@@ -1176,7 +1186,7 @@ impl<R: Persistent> Pool<R> {
                         sh.persister.poison();
                     }
                     sh.aborted.fetch_add(1, Ordering::Relaxed);
-                    End::Failed(e, Leftovers::None)
+                    End::Failed(e, Leftovers::Value(Box::new(v)))
                 }
             },
             Ok(Ok(v)) => {

@@ -188,6 +188,9 @@ impl Drop for HookRun<'_> {
         }
         drop(st);
         self.medium.hook_done.notify_all();
+        // A hook that replaced itself is dropped here, inside the fence: its captures' drop
+        // must not unwind through the pool's commit or rollback either.
+        drop_quietly(self.hook.take());
     }
 }
 
@@ -391,7 +394,7 @@ impl SimMedium {
                 self.fences.fetch_add(1, Ordering::AcqRel);
                 drop(st);
                 drop(run);
-                return Err(panicked("fence hook", index, &p));
+                return Err(panicked("fence hook", index, p));
             }
             self.apply_pending(&mut st);
             self.fences.fetch_add(1, Ordering::AcqRel);
@@ -412,7 +415,7 @@ impl SimMedium {
     fn after(f: Option<Arc<dyn Fn() + Send + Sync>>, index: u64) -> std::io::Result<()> {
         match f {
             Some(f) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f()))
-                .map_err(|p| panicked("after-fence callback", index, &p)),
+                .map_err(|p| panicked("after-fence callback", index, p)),
             None => Ok(()),
         }
     }
@@ -515,16 +518,26 @@ impl Drop for SimMedium {
     }
 }
 
-/// The error of a fence whose hook or callback panicked, with the panic's message.
-fn panicked(what: &str, index: u64, p: &Box<dyn std::any::Any + Send>) -> std::io::Error {
+/// The error of a fence whose hook or callback panicked, with the panic's message. The payload
+/// is dropped quietly: a payload whose drop panics must not unwind out of the fence.
+fn panicked(what: &str, index: u64, p: Box<dyn std::any::Any + Send>) -> std::io::Error {
     let msg = p
         .downcast_ref::<&str>()
         .map(|s| (*s).to_string())
         .or_else(|| p.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a non-string panic".to_string());
+    drop_quietly(p);
     std::io::Error::other(format!(
         "simulated medium: the {what} of fence {index} panicked: {msg}"
     ))
+}
+
+/// Drops `v` inside the fence without letting a panic in its destructor unwind further (the
+/// second panic's payload is leaked rather than dropped, which could panic again).
+fn drop_quietly<T>(v: T) {
+    if let Err(again) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(v))) {
+        std::mem::forget(again);
+    }
 }
 
 /// Buffers of dropped media, reused by new ones of the same size (at most a few).

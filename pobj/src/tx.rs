@@ -147,8 +147,18 @@ pub struct Tx<'a, R> {
     /// Set once commit made its changes irreversible (the commit word or the retire stored):
     /// from then on a failure must not roll back or release anything.
     committed: bool,
+    /// Commit's last step (freeing unused log extensions) failed after the retire: the
+    /// transaction stands and is durable; the pool is poisoned by this transaction itself.
+    trim_failed: bool,
     _root: PhantomData<fn() -> R>,
+    /// A transaction belongs to the thread that runs it (`!Send`, `!Sync`): the pool's
+    /// re-entry check is per thread, so a `Tx` used from another thread (a scoped one, say)
+    /// could call back into a pool its own thread holds locked.
+    _thread: PhantomData<*const ()>,
 }
+
+// A transaction stays on its thread (see `_root`).
+static_assertions::assert_not_impl_any!(Tx<'static, u64>: Send, Sync);
 
 impl<'a, R: Persistent> Tx<'a, R> {
     /// Starts a transaction in the lane `slot`; on failure the slot is handed back.
@@ -185,7 +195,9 @@ impl<'a, R: Persistent> Tx<'a, R> {
             batch: Batch::new(),
             aborted: false,
             committed: false,
+            trim_failed: false,
             _root: PhantomData,
+            _thread: PhantomData,
         })
     }
 
@@ -933,6 +945,18 @@ impl<'a, R: Persistent> Tx<'a, R> {
 
     /// Makes everything durable and retires the log.
     pub(crate) fn commit(&mut self) -> Result<()> {
+        self.commit_steps()?;
+        if self.committed && !self.trim_failed && self.sh.persister.poisoned() {
+            // Another thread's fence failed while this transaction ran. In msync mode the
+            // kernel reports a write-back error to one caller only, so this commit's own msync
+            // may have succeeded over pages that were not written: past the commit point, its
+            // durability is in doubt (the caller reports `CommitInDoubt`).
+            return Err(Error::Poisoned);
+        }
+        Ok(())
+    }
+
+    fn commit_steps(&mut self) -> Result<()> {
         let sh = self.sh;
         self.live()?;
         if self.log.entries == 0 && self.s.commit_words.is_empty() && self.s.deferred.len() == 1 {
@@ -1050,6 +1074,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
             // The transaction is durable (the retire was fenced); only the extension chunks'
             // words may not be. They are freed at the next open anyway: refuse further writes
             // (the persistence layer failed) but report the commit.
+            self.trim_failed = true;
             sh.persister.poison();
         }
         Ok(())
@@ -1142,6 +1167,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
                     &sh.persister,
                     self.slot.index,
                     &mut lane::Walked::default(),
+                    Some(self.log.entries),
                 )
             }
             .map(|_| ())

@@ -80,3 +80,16 @@ pub fn geometry(img: &[u8]) -> ImageGeometry {
         chunk_size: u64_at(img, 168),
     }
 }
+
+/// Runs `f` on a thread and panics with `what` if it has not finished within a minute (it hung,
+/// or it panicked: a panic drops the sender without sending).
+pub fn within_a_minute(what: &str, f: impl FnOnce() + Send + 'static) {
+    let (done, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        f();
+        let _ = done.send(());
+    });
+    if rx.recv_timeout(std::time::Duration::from_secs(60)).is_err() {
+        panic!("{what} hung (or panicked)");
+    }
+}

@@ -185,16 +185,16 @@ pub(crate) fn no_overlaps(objs: &[ObjectInfo], g: &Geometry, when: &str) -> Resu
 
 /// Resolves `off` through the byte-buffer API: `Ok(Some((type id, length)))` if it resolves
 /// as a live object (the length only for a buffer), `Ok(None)` if it is not one, `Err` for any
-/// other answer. `racy` uses the lock-free `bytes_len_racy` (the same resolution, cheaper for
-/// the many probes) instead of `read_bytes`.
+/// other answer. `length_only` uses `bytes_len` (the same resolution, cheaper for the many
+/// probes: no copy) instead of `read_bytes`.
 pub(crate) fn resolves<R: Persistent>(
     pool: &Pool<R>,
     off: u64,
-    racy: bool,
+    length_only: bool,
 ) -> Result<Option<(u64, u64)>, Error> {
     let p = PBytes::from_offset(off);
-    let r = if racy {
-        pool.bytes_len_racy(p)
+    let r = if length_only {
+        pool.bytes_len(p)
     } else {
         pool.read_bytes(p, |b| b.len() as u64)
     };
