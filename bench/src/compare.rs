@@ -611,8 +611,13 @@ impl Comparison {
                 groups: ws.iter().map(|w| w.name().to_string()).collect(),
                 series,
             };
-            for p in chart::write_both(&stem, &c).map_err(|e| format!("{}: {e}", stem.display()))? {
-                written.push(p.display().to_string());
+            // Nothing to draw when every store failed or was skipped.
+            if !c.is_empty() {
+                for p in
+                    chart::write_both(&stem, &c).map_err(|e| format!("{}: {e}", stem.display()))?
+                {
+                    written.push(p.display().to_string());
+                }
             }
         }
         if self.tx.iter().any(|t| t.result.is_ok()) {
@@ -646,10 +651,12 @@ impl Comparison {
             let mut tx_stem = stem.clone().into_os_string();
             tx_stem.push("-tx");
             let tx_stem = std::path::PathBuf::from(tx_stem);
-            for p in chart::write_both(&tx_stem, &c)
-                .map_err(|e| format!("{}: {e}", tx_stem.display()))?
-            {
-                written.push(p.display().to_string());
+            if !c.is_empty() {
+                for p in chart::write_both(&tx_stem, &c)
+                    .map_err(|e| format!("{}: {e}", tx_stem.display()))?
+                {
+                    written.push(p.display().to_string());
+                }
             }
         }
         Ok(written)
@@ -704,5 +711,37 @@ mod tests {
         assert!(text.contains("MISSED (50% short)"), "{text}");
         assert!(text.contains("NOT RUN: not built"), "{text}");
         assert!(serde_json::from_str::<Value>(&c.to_json()).is_ok());
+    }
+
+    /// Regression (found by review of the move to plotters): with every store failed there is
+    /// no bar to draw, and the refused empty chart failed the whole run before the
+    /// transactions' chart was written. Empty charts are now skipped.
+    #[test]
+    fn regression_11_charts_skip_what_has_nothing_to_draw() {
+        let dir = std::env::temp_dir().join(format!("pobj-bench-charts-{}", std::process::id()));
+        assert!(std::fs::create_dir_all(&dir).is_ok());
+        let cases: Vec<Value> = crate::txbench::CASES
+            .iter()
+            .map(|(_, k)| json!({"case": k, "ops": 10, "mean_ns": 100.0, "p50_ns": 90, "p99_ns": 200}))
+            .collect();
+        let c = Comparison {
+            config: Config::new(1000),
+            workloads: vec![Workload::ReadRandom],
+            stores: vec![StoreRun {
+                name: "pobj-kv".into(),
+                result: Err("failed".into()),
+            }],
+            tx: vec![TxRun {
+                name: "pobj".into(),
+                result: Ok(json!({"implementation": "pobj", "cases": cases})),
+            }],
+            tx_ops: 10,
+        };
+        let written = c.charts(&dir.join("c"));
+        let tx_svg = dir.join("c-tx.svg").exists();
+        let _ = std::fs::remove_dir_all(&dir);
+        let written = written.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(written.len(), 2, "{written:?}");
+        assert!(tx_svg);
     }
 }

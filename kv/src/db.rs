@@ -21,6 +21,7 @@ use std::ops::{Bound, RangeBounds};
 use std::path::Path;
 use std::sync::Arc;
 
+#[cfg(feature = "crash-test")]
 use pobj::crash::SimMedium;
 use pobj::{PBytes, PPtr, Pool, Tx};
 
@@ -304,13 +305,16 @@ impl Db {
         Options::default()
     }
 
-    /// A store on a simulated medium (crash testing, see `pobj::crash`).
+    /// A store on a simulated medium (crash testing, see `pobj::crash`; feature `crash-test`).
+    #[cfg(feature = "crash-test")]
     pub fn create_simulated(size: u64) -> Result<(Db, Arc<SimMedium>)> {
         let (pool, sim) = Pool::create_simulated(LAYOUT, size)?;
         Ok((Db::from_pool(pool)?, sim))
     }
 
-    /// Opens the store on a simulated medium (for instance a post-crash image).
+    /// Opens the store on a simulated medium (for instance a post-crash image; feature
+    /// `crash-test`).
+    #[cfg(feature = "crash-test")]
     pub fn open_medium(sim: Arc<SimMedium>) -> Result<Db> {
         Db::from_pool(Pool::open_medium(sim, LAYOUT)?)
     }

@@ -322,6 +322,34 @@ pub(crate) unsafe fn rollback(
     Ok(entries.len())
 }
 
+/// Gives every lane a fresh random generation at open, after recovery, made durable by one
+/// fence. A file can hold entries that validate under any generation it can predict (the seed
+/// of a lane's own buffer is fixed); with an unpredictable generation none of them can become
+/// valid later, when a transaction of this session reaches that generation and then crashes.
+///
+/// # Safety
+/// Exclusive access to the pool (open, before any handle exists).
+pub(crate) unsafe fn reseed(region: &Region, g: &Geometry, p: &Persister) -> Result<()> {
+    let mut b = Batch::new();
+    for i in 0..g.lane_count {
+        let off = g.lane(i);
+        region
+            .atomic(off)?
+            .store(random_generation(), Ordering::Release);
+        p.flush(&mut b, off, 8);
+    }
+    p.fence(&mut b)
+}
+
+/// A random nonzero generation, far from wrapping (the top bit clear).
+fn random_generation() -> u64 {
+    use std::hash::BuildHasher;
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let r = std::collections::hash_map::RandomState::new()
+        .hash_one(COUNTER.fetch_add(1, Ordering::Relaxed));
+    (r >> 1).max(1)
+}
+
 /// Retires the lane's log: generation + 1, flushed and fenced.
 pub(crate) fn retire(
     region: &Region,

@@ -13,8 +13,10 @@ pub const LANE_COUNT: u32 = 32;
 pub const LANE_SIZE: u32 = 8192;
 /// Bytes per chunk, the unit of the heap.
 pub const CHUNK_SIZE: u64 = 256 << 10;
-/// Alignment of the chunk table and of the first chunk.
+/// Alignment of the chunk table and of the first chunk, and the unit of `msync`.
 pub const PAGE: u64 = 4096;
+/// Cache line size assumed for flushes (and the simulator's unit of write-back).
+pub const CACHE_LINE: u64 = 64;
 
 /// Computed offsets of a pool's areas.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

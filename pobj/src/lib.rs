@@ -42,6 +42,7 @@ extern crate self as pobj;
 
 mod chunk;
 mod class;
+#[cfg(feature = "crash-test")]
 pub mod crash;
 mod error;
 mod header;
@@ -56,6 +57,7 @@ mod ptr;
 mod rangeset;
 mod region;
 mod run;
+#[cfg(feature = "crash-test")]
 mod sim;
 mod tx;
 mod typeid;

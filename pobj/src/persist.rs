@@ -12,10 +12,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use crate::error::{Error, Result};
 use crate::region::Region;
 
-/// Cache line size assumed for flushes.
-pub const CACHE_LINE: u64 = 64;
-/// Page size assumed for msync.
-pub const PAGE: u64 = 4096;
+pub(crate) use crate::layout::{CACHE_LINE, PAGE};
 
 /// How data is made durable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,8 +25,9 @@ pub enum PersistMode {
     Clflush,
     /// `msync(MS_SYNC)` of the touched pages at each fence.
     Msync,
-    /// The simulated medium of the crash simulator (`pobj::crash`): cache-line flushes and
-    /// fences recorded in a second, persisted image.
+    /// The simulated medium of the crash simulator (`pobj::crash`, feature `crash-test`):
+    /// cache-line flushes and fences recorded in a second, persisted image.
+    #[cfg(feature = "crash-test")]
     Simulated,
     /// Nothing at all: for measurements only. **Not durable**: a power failure or kernel crash
     /// can lose or tear anything; a process crash keeps every store (the mapping is shared).
@@ -46,6 +44,7 @@ impl PersistMode {
             PersistMode::Clflush => "clflush",
             PersistMode::Msync => "msync",
             PersistMode::None => "none",
+            #[cfg(feature = "crash-test")]
             PersistMode::Simulated => "simulated",
         }
     }
@@ -53,13 +52,12 @@ impl PersistMode {
     /// Whether the mode flushes cache lines (rather than pages).
     #[must_use]
     pub fn is_cache_line(self) -> bool {
-        matches!(
-            self,
-            PersistMode::Clwb
-                | PersistMode::ClflushOpt
-                | PersistMode::Clflush
-                | PersistMode::Simulated
-        )
+        match self {
+            PersistMode::Clwb | PersistMode::ClflushOpt | PersistMode::Clflush => true,
+            #[cfg(feature = "crash-test")]
+            PersistMode::Simulated => true,
+            PersistMode::Msync | PersistMode::None => false,
+        }
     }
 }
 
@@ -225,6 +223,11 @@ pub(crate) struct Persister {
     region: Region,
     counters: Counters,
     poisoned: AtomicBool,
+    /// Held shared by each `msync` until its failure (if any) is recorded in `poisoned`, and
+    /// exclusively by [`Persister::commit_in_doubt`], which so sees every failure of an msync
+    /// that ran beside the commit's own.
+    msync_gate: std::sync::RwLock<()>,
+    #[cfg(feature = "crash-test")]
     sim: Option<std::sync::Arc<crate::sim::SimMedium>>,
     path: std::path::PathBuf,
 }
@@ -236,17 +239,21 @@ impl Persister {
             region,
             counters: Counters::default(),
             poisoned: AtomicBool::new(false),
+            msync_gate: std::sync::RwLock::new(()),
+            #[cfg(feature = "crash-test")]
             sim: None,
             path: std::path::PathBuf::new(),
         }
     }
 
+    #[cfg(feature = "crash-test")]
     pub(crate) fn simulated(region: Region, sim: std::sync::Arc<crate::sim::SimMedium>) -> Self {
         Persister {
             mode: PersistMode::Simulated,
             region,
             counters: Counters::default(),
             poisoned: AtomicBool::new(false),
+            msync_gate: std::sync::RwLock::new(()),
             sim: Some(sim),
             path: std::path::PathBuf::from("<simulated>"),
         }
@@ -284,6 +291,22 @@ impl Persister {
         self.poisoned.load(Ordering::Relaxed)
     }
 
+    /// Whether a commit that just made itself durable must report its durability in doubt: in
+    /// msync mode, whether any msync has failed so far (waiting for those running now to
+    /// record their outcome). Linux reports a file's write-back error to one `msync` caller
+    /// only, so a failure seen by another thread may have been about this commit's pages. In
+    /// the other modes a fence's failure concerns its own thread's lines only: `false`.
+    pub(crate) fn commit_in_doubt(&self) -> bool {
+        if self.mode != PersistMode::Msync {
+            return false;
+        }
+        let _gate = self
+            .msync_gate
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.poisoned.load(Ordering::Relaxed)
+    }
+
     /// Writes back the cache lines (or records the pages) of `off..off+len`.
     #[inline]
     pub(crate) fn flush(&self, batch: &mut Batch, off: u64, len: u64) {
@@ -305,6 +328,7 @@ impl Persister {
                 batch.lo = batch.lo.min(lo);
                 batch.hi = batch.hi.max(hi);
             }
+            #[cfg(feature = "crash-test")]
             PersistMode::Simulated => {
                 let lines = (off + len).div_ceil(CACHE_LINE) - off / CACHE_LINE;
                 c.lines_flushed.fetch_add(lines, Ordering::Relaxed);
@@ -335,23 +359,23 @@ impl Persister {
     /// # Safety
     /// No other thread accesses the pool, and no reference into the range is live.
     pub(crate) unsafe fn flush_fresh(&self, batch: &mut Batch, off: u64, len: u64) {
-        match (&self.sim, self.mode) {
-            (Some(sim), PersistMode::Simulated) if len > 0 => {
-                if self.region.check(off, len, "flush").is_err() {
-                    debug_assert!(false, "flush out of bounds: {off:#x}+{len}");
-                    return;
-                }
-                let c = &self.counters;
-                c.flush_calls.fetch_add(1, Ordering::Relaxed);
-                let lines = (off + len).div_ceil(CACHE_LINE) - off / CACHE_LINE;
-                c.lines_flushed.fetch_add(lines, Ordering::Relaxed);
-                c.bytes_flushed
-                    .fetch_add(lines * CACHE_LINE, Ordering::Relaxed);
-                // SAFETY: forwarded contract (exclusive access during creation).
-                unsafe { sim.flush_fresh(off, len) };
+        #[cfg(feature = "crash-test")]
+        if let (Some(sim), PersistMode::Simulated, true) = (&self.sim, self.mode, len > 0) {
+            if self.region.check(off, len, "flush").is_err() {
+                debug_assert!(false, "flush out of bounds: {off:#x}+{len}");
+                return;
             }
-            _ => self.flush(batch, off, len),
+            let c = &self.counters;
+            c.flush_calls.fetch_add(1, Ordering::Relaxed);
+            let lines = (off + len).div_ceil(CACHE_LINE) - off / CACHE_LINE;
+            c.lines_flushed.fetch_add(lines, Ordering::Relaxed);
+            c.bytes_flushed
+                .fetch_add(lines * CACHE_LINE, Ordering::Relaxed);
+            // SAFETY: forwarded contract (exclusive access during creation).
+            unsafe { sim.flush_fresh(off, len) };
+            return;
         }
+        self.flush(batch, off, len);
     }
 
     /// Makes every earlier flush of this batch durable before any later store.
@@ -363,6 +387,7 @@ impl Persister {
                 *batch = Batch::new();
                 Ok(())
             }
+            #[cfg(feature = "crash-test")]
             PersistMode::Simulated => match &self.sim {
                 Some(sim) => sim.fence().map_err(|source| {
                     self.poisoned.store(true, Ordering::Relaxed);
@@ -381,6 +406,10 @@ impl Persister {
                 let (lo, hi) = (batch.lo, batch.hi);
                 *batch = Batch::new();
                 self.counters.msync_calls.fetch_add(1, Ordering::Relaxed);
+                let _gate = self
+                    .msync_gate
+                    .read()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 // SAFETY: `lo..hi` is page-aligned and inside the mapping (flush checked bounds;
                 // the mapping length is a multiple of the page size), and msync does not touch
                 // memory contents as seen by this process.

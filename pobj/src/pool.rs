@@ -7,8 +7,11 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+#[cfg(feature = "crash-test")]
+use std::sync::Arc;
+use std::sync::RwLock;
 
+#[cfg(feature = "crash-test")]
 use crate::sim::{Claim, SimMedium};
 
 use crate::chunk::ChunkHeader;
@@ -24,6 +27,7 @@ use crate::tx::{check_type, Tx};
 use crate::Persistent;
 
 /// The path reported in errors for simulated pools.
+#[cfg(feature = "crash-test")]
 const SIM_PATH: &str = "<simulated>";
 
 static NEXT_POOL_ID: AtomicU64 = AtomicU64::new(1);
@@ -150,6 +154,7 @@ enum Backing {
     /// A mapped file. Field order matters: unmapped before the file (and its lock) is closed.
     File { _map: memmap2::MmapMut, _file: File },
     /// A simulated medium (crash testing), claimed for as long as the pool is open.
+    #[cfg(feature = "crash-test")]
     Sim(Claim),
 }
 
@@ -729,6 +734,8 @@ impl<R: Persistent> Pool<R> {
             // SAFETY: exclusive access during open (file lock, no handle yet).
             unsafe { lane::rollback(&region, &geo, &persister, i, &mut walked, None)? };
         }
+        // SAFETY: as above.
+        unsafe { lane::reseed(&region, &geo, &persister)? };
         // SAFETY: exclusive access during open.
         let heap = unsafe { Heap::rebuild(region, geo, &persister)? };
         let (_, oh) = heap.resolve(h.root_offset).map_err(|_| Error::Corrupted {
@@ -776,6 +783,7 @@ impl<R: Persistent> Pool<R> {
         })
     }
 
+    #[cfg(feature = "crash-test")]
     /// Creates a pool on a new simulated medium, for crash testing (`pobj::crash`). Returns the
     /// pool and its medium, whose fence hook sees every crash point.
     pub fn create_simulated(layout: &str, size: u64) -> Result<(Self, Arc<SimMedium>)> {
@@ -797,6 +805,7 @@ impl<R: Persistent> Pool<R> {
         Ok((pool, sim))
     }
 
+    #[cfg(feature = "crash-test")]
     /// Opens the pool image held by a simulated medium (for instance a post-crash image),
     /// running recovery on it. Recovery's fences are crash points of that medium.
     ///
@@ -811,6 +820,7 @@ impl<R: Persistent> Pool<R> {
         Self::open_claimed(claim, layout)
     }
 
+    #[cfg(feature = "crash-test")]
     /// `open_medium` with the medium claimed: nothing else can open it or copy its image.
     fn open_claimed(claim: Claim, layout: &str) -> Result<Self> {
         let path = Path::new(SIM_PATH);
@@ -824,6 +834,7 @@ impl<R: Persistent> Pool<R> {
         Self::finish_open(path, h, geo, region, persister, Backing::Sim(claim))
     }
 
+    #[cfg(feature = "crash-test")]
     /// Opens a pool from an image in memory on a fresh simulated medium.
     pub fn open_image(image: &[u8], layout: &str) -> Result<(Self, Arc<SimMedium>)> {
         let sim =
@@ -840,6 +851,7 @@ impl<R: Persistent> Pool<R> {
             .store(f.map_or(0, |f| f as u8), Ordering::Relaxed);
     }
 
+    #[cfg(feature = "crash-test")]
     /// Opens an image on an untracked medium (no persisted image kept): for checking images.
     pub(crate) fn open_image_untracked(image: &[u8], layout: &str) -> Result<Self> {
         let sim = SimMedium::from_image_untracked(image)
@@ -847,6 +859,7 @@ impl<R: Persistent> Pool<R> {
         Self::open_medium(sim, layout)
     }
 
+    #[cfg(feature = "crash-test")]
     /// The simulated medium of a pool created by `create_simulated` or opened by
     /// `open_medium`/`open_image` (`None` for a file, and for the untracked media on which the
     /// crash harness opens post-crash images).

@@ -18,7 +18,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
-use crate::persist::CACHE_LINE;
+use crate::layout::CACHE_LINE;
 
 /// What the hook sees at a crash point.
 pub struct CrashPoint<'a> {
@@ -413,11 +413,13 @@ impl SimMedium {
 
     /// Runs the after-fence callback; one that panics makes the fence report failure.
     fn after(f: Option<Arc<dyn Fn() + Send + Sync>>, index: u64) -> std::io::Result<()> {
-        match f {
-            Some(f) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f()))
-                .map_err(|p| panicked("after-fence callback", index, p)),
-            None => Ok(()),
-        }
+        let Some(f) = f else { return Ok(()) };
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f()))
+            .map_err(|p| panicked("after-fence callback", index, p));
+        // The last reference if the callback removed itself: its captures' drop must not
+        // unwind out of the fence either.
+        drop_quietly(f);
+        r
     }
 
     /// Copies the calling thread's pending lines into the persisted image.
@@ -447,7 +449,10 @@ impl SimMedium {
     /// panics, the fence reports an I/O error (the panic's message) to the pool that issued it,
     /// which then refuses writes until reopened.
     pub fn set_after_fence(&self, f: Option<Arc<dyn Fn() + Send + Sync>>) {
-        self.lock().after_fence = f;
+        // The old callback is dropped after the lock is released: its captures' drop may call
+        // the medium.
+        let old = std::mem::replace(&mut self.lock().after_fence, f);
+        drop(old);
     }
 
     /// Installs (or removes) the fence hook. It may be called from inside the hook itself.
@@ -458,8 +463,11 @@ impl SimMedium {
     /// writes until reopened.
     pub fn set_hook(&self, hook: Option<FenceHook>) {
         let mut st = self.lock();
-        st.hook = hook;
+        let old = std::mem::replace(&mut st.hook, hook);
         st.hook_generation += 1;
+        drop(st);
+        // Dropped without the lock: its captures' drop may call the medium.
+        drop(old);
     }
 
     /// Makes the fence with index `index` (as counted by [`SimMedium::fences`]) fail, as an

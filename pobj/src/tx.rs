@@ -147,9 +147,6 @@ pub struct Tx<'a, R> {
     /// Set once commit made its changes irreversible (the commit word or the retire stored):
     /// from then on a failure must not roll back or release anything.
     committed: bool,
-    /// Commit's last step (freeing unused log extensions) failed after the retire: the
-    /// transaction stands and is durable; the pool is poisoned by this transaction itself.
-    trim_failed: bool,
     _root: PhantomData<fn() -> R>,
     /// A transaction belongs to the thread that runs it (`!Send`, `!Sync`): the pool's
     /// re-entry check is per thread, so a `Tx` used from another thread (a scoped one, say)
@@ -195,7 +192,6 @@ impl<'a, R: Persistent> Tx<'a, R> {
             batch: Batch::new(),
             aborted: false,
             committed: false,
-            trim_failed: false,
             _root: PhantomData,
             _thread: PhantomData,
         })
@@ -946,11 +942,13 @@ impl<'a, R: Persistent> Tx<'a, R> {
     /// Makes everything durable and retires the log.
     pub(crate) fn commit(&mut self) -> Result<()> {
         self.commit_steps()?;
-        if self.committed && !self.trim_failed && self.sh.persister.poisoned() {
-            // Another thread's fence failed while this transaction ran. In msync mode the
-            // kernel reports a write-back error to one caller only, so this commit's own msync
-            // may have succeeded over pages that were not written: past the commit point, its
-            // durability is in doubt (the caller reports `CommitInDoubt`).
+        if self.sh.persister.commit_in_doubt() {
+            // An msync failed while this transaction ran (another thread's, or this commit's
+            // last step). The kernel reports a write-back error to one caller only, so this
+            // commit's own msyncs may have succeeded over pages that were not written. Its
+            // changes stand in memory (logged, unlogged or one-word alike): report them as
+            // committed with their durability in doubt (the caller returns `CommitInDoubt`).
+            self.committed = true;
             return Err(Error::Poisoned);
         }
         Ok(())
@@ -1074,7 +1072,6 @@ impl<'a, R: Persistent> Tx<'a, R> {
             // The transaction is durable (the retire was fenced); only the extension chunks'
             // words may not be. They are freed at the next open anyway: refuse further writes
             // (the persistence layer failed) but report the commit.
-            self.trim_failed = true;
             sh.persister.poison();
         }
         Ok(())

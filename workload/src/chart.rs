@@ -101,6 +101,13 @@ fn text_width(text: &str, px: u32) -> u32 {
 }
 
 impl BarChart {
+    /// Whether the chart has no bar to draw (no positive value): writing it is refused
+    /// ([`ChartError::Empty`]); callers skip it.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.y_range().is_none()
+    }
+
     /// The positive values' range, widened to powers of ten.
     fn y_range(&self) -> Option<(f64, f64)> {
         let values = self

@@ -192,7 +192,7 @@ pub fn run(args: &BenchArgs) -> CliResult {
             ),
         ];
         let mut names = Vec::new();
-        for (path, c) in &charts {
+        for (path, c) in charts.iter().filter(|(_, c)| !c.is_empty()) {
             let written = chart::write_both(path, c).map_err(|e| CliError::fatal(e.to_string()))?;
             names.extend(written.iter().map(|p| p.display().to_string()));
         }
