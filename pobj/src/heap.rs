@@ -111,7 +111,7 @@ struct RunState {
 
 #[derive(Debug, Default)]
 struct State {
-    runs: HashMap<u64, RunState, crate::tx::BuildOffset>,
+    runs: HashMap<u64, RunState, crate::offset_map::BuildOffset>,
     /// Per class, runs that may have free blocks (stale entries are skipped).
     avail: Vec<Vec<u64>>,
     free_by_start: BTreeMap<u64, u64>,

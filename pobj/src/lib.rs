@@ -50,6 +50,7 @@ mod heap;
 mod lane;
 mod layout;
 mod object;
+mod offset_map;
 mod persist;
 mod persistent;
 mod pool;
@@ -69,10 +70,10 @@ pub use layout::{CHUNK_SIZE, LANE_COUNT, MAX_POOL_SIZE, MIN_POOL_SIZE};
 pub use persist::{best_cache_line_mode, cpu_flush, CpuFlush, PersistMode, PersistStats};
 pub use persistent::{as_bytes, from_bytes, zeroed, Persistent};
 pub use pobj_derive::Persistent;
-#[cfg(feature = "fault-injection")]
-pub use pool::Fault;
 pub use pool::{CheckReport, Pool, PoolInfo, RacyRef, Stats};
 pub use ptr::{PBytes, PPtr};
+#[cfg(feature = "fault-injection")]
+pub use tx::shared::Fault;
 pub use tx::Tx;
 pub use typeid::TypeHasher;
 

@@ -1,0 +1,76 @@
+//! `Pool::check` and `Pool::objects`: the heap's consistency and its live objects.
+
+use super::inside::in_tx;
+use super::Pool;
+use crate::error::Result;
+use crate::header::{PoolHeader, MAGIC};
+use crate::heap::ObjectInfo;
+use crate::lane;
+use crate::tx::check_type;
+use crate::Persistent;
+
+/// The result of [`Pool::check`]: every inconsistency found, one line each.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CheckReport {
+    /// What is wrong; empty when the pool is consistent.
+    pub problems: Vec<String>,
+    /// Objects found on media.
+    pub objects: u64,
+}
+
+impl CheckReport {
+    /// Whether no problem was found.
+    #[must_use]
+    pub fn is_ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+impl<R: Persistent> Pool<R> {
+    /// A read-only consistency check of the header, lanes and heap.
+    pub fn check(&self) -> CheckReport {
+        let _g = if in_tx(self.sh.id) {
+            return CheckReport {
+                problems: vec!["check called inside a transaction".into()],
+                objects: 0,
+            };
+        } else {
+            self.sh.lock.write().unwrap_or_else(|e| e.into_inner())
+        };
+        let sh = &*self.sh;
+        let mut problems = Vec::new();
+        // SAFETY: the write lock excludes every transaction and reader of this handle.
+        match unsafe { sh.region.read::<PoolHeader>(0) } {
+            Ok(h) if h.compute_checksum() == h.checksum && h.magic == MAGIC => {}
+            _ => problems.push("pool header: magic or checksum wrong".into()),
+        }
+        for i in 0..sh.geo.lane_count {
+            // SAFETY: no transaction runs (write lock), so no lane log is being written.
+            match unsafe { lane::scan(&sh.region, &sh.geo, i) } {
+                Ok(e) if e.is_empty() => {}
+                Ok(e) => problems.push(format!(
+                    "lane {i}: {} undo entries outstanding with no transaction running",
+                    e.len()
+                )),
+                Err(e) => problems.push(format!("lane {i}: {e}")),
+            }
+        }
+        let objects = sh.heap.check(&mut problems);
+        if let Err(e) = sh
+            .heap
+            .resolve(sh.root_offset)
+            .and_then(|(_, h)| check_type::<R>(sh.root_offset, &h))
+        {
+            problems.push(format!("root object: {e}"));
+        }
+        CheckReport { problems, objects }
+    }
+
+    /// Every live object: its offset, recorded size, type id and block capacity, in offset
+    /// order (`pmemobj_first`/`pmemobj_next`). Reads allocator metadata only; inside a
+    /// transaction on this pool in this thread, [`Error::NestedTransaction`].
+    pub fn objects(&self) -> Result<Vec<ObjectInfo>> {
+        let _g = self.read_guard()?;
+        self.sh.heap.objects()
+    }
+}

@@ -1,0 +1,137 @@
+//! What a pool says about itself: identity, persistence mode and figures.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+
+use super::Pool;
+use crate::heap::HeapStats;
+use crate::persist::{PersistMode, PersistStats};
+use crate::tx::shared::Shared;
+use crate::Persistent;
+
+/// Pool statistics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// The allocator's figures.
+    pub heap: HeapStats,
+    /// Flushes and fences since the pool was opened.
+    pub persist: PersistStats,
+    /// Transactions committed since open.
+    pub tx_committed: u64,
+    /// Transactions aborted since open.
+    pub tx_aborted: u64,
+}
+
+/// A read-only view of a pool (from [`Pool::info`]): its identity, persistence mode and
+/// figures. It gives no access to the pool's bytes, so it can be lent by a structure whose
+/// own protocol owns them.
+#[derive(Clone, Copy)]
+pub struct PoolInfo<'a> {
+    sh: &'a Shared,
+}
+
+impl std::fmt::Debug for PoolInfo<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PoolInfo")
+            .field("path", &self.sh.path)
+            .field("size", &self.sh.geo.pool_size)
+            .field("mode", &self.sh.persister.mode())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> PoolInfo<'a> {
+    /// The pool's file (`<simulated>` on a simulated medium).
+    pub fn path(&self) -> &'a Path {
+        &self.sh.path
+    }
+
+    /// The pool's size in bytes.
+    pub fn size(&self) -> u64 {
+        self.sh.geo.pool_size
+    }
+
+    /// The layout name.
+    pub fn layout(&self) -> String {
+        self.sh.header.layout_name()
+    }
+
+    /// The pool's UUID.
+    pub fn uuid(&self) -> uuid::Uuid {
+        uuid::Uuid::from_bytes(self.sh.header.uuid)
+    }
+
+    /// How the pool is made durable.
+    pub fn persist_mode(&self) -> PersistMode {
+        self.sh.persister.mode()
+    }
+
+    /// Flushes and fences since the pool was opened.
+    pub fn persist_stats(&self) -> PersistStats {
+        self.sh.persister.stats()
+    }
+
+    /// Allocation, transaction and persistence figures.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            heap: self.sh.heap.stats(),
+            persist: self.sh.persister.stats(),
+            tx_committed: self.sh.committed.load(Ordering::Relaxed),
+            tx_aborted: self.sh.aborted.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Whether the pool refuses writes after a persistence failure (reopen it).
+    pub fn is_poisoned(&self) -> bool {
+        self.sh.persister.poisoned()
+    }
+}
+
+impl<R: Persistent> Pool<R> {
+    /// A read-only view of the pool's identity and figures, without access to its objects:
+    /// what a structure that owns its pool (such as the key-value store) can lend out.
+    pub fn info(&self) -> PoolInfo<'_> {
+        PoolInfo { sh: &self.sh }
+    }
+
+    /// Allocation, transaction and persistence figures.
+    pub fn stats(&self) -> Stats {
+        self.info().stats()
+    }
+
+    /// The persistence counters alone.
+    pub fn persist_stats(&self) -> PersistStats {
+        self.info().persist_stats()
+    }
+
+    /// Whether the pool refuses writes because a persistence failure left its state unknown
+    /// (reopen it: recovery decides).
+    pub fn is_poisoned(&self) -> bool {
+        self.info().is_poisoned()
+    }
+
+    /// How this pool is made durable.
+    pub fn persist_mode(&self) -> PersistMode {
+        self.info().persist_mode()
+    }
+
+    /// The pool's file.
+    pub fn path(&self) -> &Path {
+        &self.sh.path
+    }
+
+    /// The pool's size in bytes.
+    pub fn size(&self) -> u64 {
+        self.info().size()
+    }
+
+    /// The layout name.
+    pub fn layout(&self) -> String {
+        self.info().layout()
+    }
+
+    /// The pool's UUID.
+    pub fn uuid(&self) -> uuid::Uuid {
+        self.info().uuid()
+    }
+}

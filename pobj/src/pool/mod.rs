@@ -1,0 +1,30 @@
+//! `Pool<R>`: one file mapped into memory, with a root object of type `R`.
+
+mod check;
+mod info;
+mod inside;
+mod open;
+mod read;
+mod run;
+#[cfg(feature = "crash-test")]
+mod simulated;
+
+use std::marker::PhantomData;
+
+pub use check::CheckReport;
+pub use info::{PoolInfo, Stats};
+pub use read::RacyRef;
+
+use crate::tx::shared::Shared;
+
+/// A pool whose root object has type `R`. See the crate documentation for an example.
+///
+/// `Pool` is `Send + Sync`: share it between threads with `&Pool` or `Arc<Pool>`. Safe
+/// transactions run one at a time (each holds the pool's write lock for its duration) and reads
+/// with `root`/`get` take the read lock; [`Pool::transaction_shared`] runs transactions
+/// concurrently in separate lanes for callers that do their own locking.
+#[derive(Debug)]
+pub struct Pool<R> {
+    sh: Box<Shared>,
+    _root: PhantomData<fn() -> R>,
+}

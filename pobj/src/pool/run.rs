@@ -1,0 +1,272 @@
+//! The transaction runner: a lane, the pool's lock, the closure, then commit or rollback; every
+//! path (errors, panics, failed fences) releases the lane before caller code runs again.
+
+use std::sync::atomic::Ordering;
+
+use super::inside::{in_tx, ActiveGuard};
+use super::Pool;
+use crate::error::{Error, Result};
+use crate::ptr::PPtr;
+use crate::tx::shared::Shared;
+use crate::tx::Tx;
+use crate::Persistent;
+
+/// How a transaction ended, decided with the lane still held and without calling the caller's
+/// code (its error conversion or drops come after the lane is released).
+enum End<T, E> {
+    /// Committed; the closure's value.
+    Done(T),
+    /// Aborted or failed with pobj's error; the closure's value or error, dropped after the
+    /// lane is released.
+    Failed(Error, Leftovers<T, E>),
+    /// The closure's own error; the transaction was rolled back.
+    Refused(E),
+    /// The closure panicked; the transaction was rolled back.
+    Panicked(Box<dyn std::any::Any + Send>),
+}
+
+/// What the closure returned, when pobj's error is reported instead.
+enum Leftovers<T, E> {
+    None,
+    Value(
+        #[expect(
+            dead_code,
+            reason = "held only to be dropped after the lane is released"
+        )]
+        Box<T>,
+    ),
+    Error(
+        #[expect(
+            dead_code,
+            reason = "held only to be dropped after the lane is released"
+        )]
+        Box<E>,
+    ),
+}
+
+/// A transaction holding its lane. Dropped without `finish` (something unwound through the
+/// commit or the rollback), it rolls back what it can, poisons the pool (the lane's log is in
+/// an unknown state) and releases the lane all the same; recovery at the next open decides.
+struct LaneHold<'a, R: Persistent> {
+    sh: &'a Shared,
+    tx: Option<Tx<'a, R>>,
+}
+
+impl<R: Persistent> LaneHold<'_, R> {
+    fn finish(mut self) {
+        if let Some(tx) = self.tx.take() {
+            self.sh.lanes.release(tx.into_slot());
+        }
+    }
+}
+
+impl<R: Persistent> Drop for LaneHold<'_, R> {
+    fn drop(&mut self) {
+        if let Some(mut tx) = self.tx.take() {
+            // Something unwound through the commit or the rollback (a bug: fence hooks' panics
+            // are turned into failed fences). Before the commit point, undo what is in memory
+            // so that no reader sees half a transaction; after it, the changes stand.
+            if !tx.past_commit_point() {
+                let _ = tx.abort();
+            }
+            self.sh.persister.poison();
+            self.sh.lanes.release(tx.into_slot());
+        }
+    }
+}
+
+impl<R: Persistent> Pool<R> {
+    /// Runs `f` as a transaction: all of its changes become durable together when this returns
+    /// `Ok`, or none of them if `f` returns `Err` or panics (the panic then resumes).
+    ///
+    /// Safe transactions are serialized by the pool's lock. Nest with [`Tx::transaction`]; a
+    /// call to `Pool::transaction` on the same pool inside `f` returns
+    /// [`Error::NestedTransaction`].
+    pub fn transaction<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Tx<'_, R>) -> Result<T, E>,
+        E: From<Error>,
+    {
+        if in_tx(self.sh.id) {
+            return Err(Error::NestedTransaction.into());
+        }
+        self.run(f, false)
+    }
+
+    /// Runs `f` as a transaction concurrently with other shared transactions and readers, in a
+    /// lane of its own.
+    ///
+    /// # Safety
+    /// While `f` runs, no other thread may read or write any object (or byte range) that `f`
+    /// modifies — except readers using [`Pool::read_words`] / [`Pool::read_bytes_racy`] while
+    /// `f` modifies only through pobj's atomic stores (`write`, `update_at*`, `commit_word*`,
+    /// not `get_mut`) — nor free or modify an object that `f` reads. Structures that lock their
+    /// own nodes meet this. Allocation and free are safe to run concurrently: the allocator
+    /// synchronizes itself.
+    ///
+    /// On a simulated medium (`create_simulated`, `open_medium`), in addition, `f` writes only
+    /// through those value-taking methods, never through a `&mut` from `get_mut`, `root_mut` or
+    /// `bytes_mut`: the medium reads the whole working image at every fence of any thread
+    /// (docs/format.md §12.7–12.8).
+    pub unsafe fn transaction_shared<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Tx<'_, R>) -> Result<T, E>,
+        E: From<Error>,
+    {
+        if in_tx(self.sh.id) {
+            return Err(Error::NestedTransaction.into());
+        }
+        self.run(f, true)
+    }
+
+    /// A transaction under the pool's lock (the read lock if `shared`, else the write lock).
+    fn run<T, E, F>(&self, f: F, shared: bool) -> Result<T, E>
+    where
+        F: FnOnce(&mut Tx<'_, R>) -> Result<T, E>,
+        E: From<Error>,
+    {
+        // The lane and the lock are released, and the thread no longer counts as inside the
+        // pool, before any code of the caller's runs again: `E::from` and the drops of the
+        // closure's values (which may panic, or use the pool) come after this block.
+        let end = if shared {
+            let _g = self.sh.lock.read().unwrap_or_else(|e| e.into_inner());
+            self.run_in_lane(f)
+        } else {
+            let _g = self.sh.lock.write().unwrap_or_else(|e| e.into_inner());
+            self.run_in_lane(f)
+        };
+        match end {
+            End::Done(v) => Ok(v),
+            End::Failed(e, leftovers) => {
+                drop(leftovers);
+                Err(E::from(e))
+            }
+            End::Refused(e) => Err(e),
+            End::Panicked(p) => std::panic::resume_unwind(p),
+        }
+    }
+
+    /// Runs `f` in a lane and commits or aborts; the lane is released when this returns, and
+    /// also if anything in it unwinds (a fence hook of the simulator, say).
+    fn run_in_lane<T, E, F>(&self, f: F) -> End<T, E>
+    where
+        F: FnOnce(&mut Tx<'_, R>) -> Result<T, E>,
+    {
+        let sh = &*self.sh;
+        if sh.persister.poisoned() {
+            return End::Failed(Error::Poisoned, Leftovers::None);
+        }
+        // This thread counts as inside the pool until the transaction has ended, commit and
+        // rollback included (also the rollback of `LaneHold::drop`, which is why the guard is
+        // declared first and so dropped last): a call back into the pool from a fence hook is
+        // refused (`NestedTransaction`) rather than deadlocking on the lock this transaction
+        // holds.
+        let guard = ActiveGuard::new(sh.id);
+        let slot = sh.lanes.acquire();
+        let tx = match Tx::<R>::begin(sh, slot) {
+            Ok(t) => t,
+            Err((e, slot)) => {
+                sh.lanes.release(slot);
+                return End::Failed(e, Leftovers::None);
+            }
+        };
+        let mut held = LaneHold { sh, tx: Some(tx) };
+        let Some(tx) = held.tx.as_mut() else {
+            return End::Failed(Error::TxAborted, Leftovers::None);
+        };
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(tx)));
+        let end = match out {
+            Ok(Ok(v)) if !tx.wants_abort() => match tx.commit() {
+                Ok(()) => {
+                    sh.committed.fetch_add(1, Ordering::Relaxed);
+                    End::Done(v)
+                }
+                Err(e) if tx.past_commit_point() => {
+                    // The commit point was passed (the commit word or the retire is stored):
+                    // the changes stand in memory and nothing may roll them back; only their
+                    // durability is unknown. The pool refuses writes until it is reopened.
+                    let _ = tx.abort();
+                    sh.persister.poison();
+                    sh.committed.fetch_add(1, Ordering::Relaxed);
+                    End::Failed(
+                        Error::CommitInDoubt {
+                            source: Box::new(e),
+                        },
+                        Leftovers::Value(Box::new(v)),
+                    )
+                }
+                Err(e) => {
+                    if tx.abort().is_err() {
+                        sh.persister.poison();
+                    }
+                    sh.aborted.fetch_add(1, Ordering::Relaxed);
+                    End::Failed(e, Leftovers::Value(Box::new(v)))
+                }
+            },
+            Ok(Ok(v)) => {
+                let r = tx.abort();
+                if r.is_err() {
+                    sh.persister.poison();
+                }
+                sh.aborted.fetch_add(1, Ordering::Relaxed);
+                End::Failed(
+                    r.err().unwrap_or(Error::TxAborted),
+                    Leftovers::Value(Box::new(v)),
+                )
+            }
+            Ok(Err(e)) => {
+                sh.aborted.fetch_add(1, Ordering::Relaxed);
+                match tx.abort() {
+                    Ok(()) => End::Refused(e),
+                    Err(ae) => {
+                        sh.persister.poison();
+                        End::Failed(ae, Leftovers::Error(Box::new(e)))
+                    }
+                }
+            }
+            Err(panic) => {
+                if tx.abort().is_err() {
+                    sh.persister.poison();
+                }
+                sh.aborted.fetch_add(1, Ordering::Relaxed);
+                End::Panicked(panic)
+            }
+        };
+        drop(guard);
+        held.finish();
+        end
+    }
+    /// Atomically allocates an object holding `value` and stores its pointer in the field of
+    /// the object `owner` that `field` selects (like `pmemobj_alloc`): after a crash, either
+    /// both happened or neither did. Returns the new pointer.
+    pub fn alloc_into<P: Persistent, T: Persistent>(
+        &self,
+        owner: PPtr<P>,
+        field: impl FnOnce(&mut P) -> &mut PPtr<T>,
+        value: T,
+    ) -> Result<PPtr<T>> {
+        self.transaction(|tx| {
+            let p = tx.alloc(value)?;
+            tx.update_field(owner, field, p)?;
+            Ok(p)
+        })
+    }
+
+    /// Atomically frees the object that the field of `owner` selected by `field` points to,
+    /// and sets that field to null (like `pmemobj_free`). Does nothing if it is null.
+    pub fn free_from<P: Persistent, T: Persistent>(
+        &self,
+        owner: PPtr<P>,
+        field: impl Fn(&mut P) -> &mut PPtr<T>,
+    ) -> Result<()> {
+        self.transaction(|tx| {
+            let mut cur = *tx.get(owner)?;
+            let p = *field(&mut cur);
+            if p.is_null() {
+                return Ok(());
+            }
+            tx.free(p)?;
+            tx.update_field(owner, field, PPtr::null())
+        })
+    }
+}

@@ -1,0 +1,86 @@
+//! Byte buffers (`PBytes`) inside a transaction.
+
+use super::Tx;
+use crate::error::{Error, Result};
+use crate::ptr::{PBytes, BYTES_TYPE_ID};
+use crate::Persistent;
+
+impl<'a, R: Persistent> Tx<'a, R> {
+    /// Allocates a byte buffer holding `data`.
+    pub fn alloc_bytes(&mut self, data: &[u8]) -> Result<PBytes> {
+        let off = self.alloc_raw(data.len() as u64, 8, BYTES_TYPE_ID)?;
+        // SAFETY: reserved block, unreachable by anyone else; `data` is DRAM.
+        unsafe { self.sh.region.write_from(off, data)? };
+        Ok(PBytes::from_offset(off))
+    }
+
+    /// Allocates a zeroed byte buffer of `len` bytes.
+    pub fn alloc_bytes_zeroed(&mut self, len: u64) -> Result<PBytes> {
+        let off = self.alloc_raw(len, 8, BYTES_TYPE_ID)?;
+        // SAFETY: reserved block, unreachable by anyone else.
+        unsafe { self.sh.region.zero(off, len)? };
+        Ok(PBytes::from_offset(off))
+    }
+
+    pub(super) fn resolve_bytes(&self, p: PBytes) -> Result<(u64, u64)> {
+        let off = p.offset();
+        let (_, h) = self.resolve(off)?;
+        if h.type_id != BYTES_TYPE_ID {
+            return Err(Error::TypeMismatch {
+                offset: off,
+                expected: BYTES_TYPE_ID,
+                found: h.type_id,
+            });
+        }
+        Ok((off, h.size))
+    }
+
+    /// The contents of a byte buffer.
+    pub fn bytes(&self, p: PBytes) -> Result<&[u8]> {
+        self.live()?;
+        let (off, len) = self.resolve_bytes(p)?;
+        // SAFETY: a live buffer of `len` bytes (checked against its block); shared borrow of
+        // `self` as in `get`.
+        unsafe { self.sh.region.bytes(off, len) }
+    }
+
+    /// The contents of a byte buffer for modification (all of it is snapshotted).
+    pub fn bytes_mut(&mut self, p: PBytes) -> Result<&mut [u8]> {
+        self.live()?;
+        let (off, len) = self.resolve_bytes(p)?;
+        self.snapshot(off, len)?;
+        // SAFETY: as `get_mut`.
+        unsafe { self.sh.region.bytes_mut(off, len) }
+    }
+
+    /// Writes `data` at byte `at` of a buffer, snapshotting only that range.
+    pub fn write_bytes(&mut self, p: PBytes, at: u64, data: &[u8]) -> Result<()> {
+        self.live()?;
+        let (off, len) = self.resolve_bytes(p)?;
+        let end = at.checked_add(data.len() as u64).filter(|&e| e <= len);
+        let Some(_) = end else {
+            return Err(Error::OutOfBounds {
+                offset: off,
+                start: at,
+                end: at.saturating_add(data.len() as u64),
+                len,
+            });
+        };
+        self.snapshot(off + at, data.len() as u64)?;
+        // SAFETY: in bounds of a live buffer; no reference into it is live (`&mut self`).
+        unsafe { self.sh.region.write_from(off + at, data) }
+    }
+
+    /// The length of a byte buffer.
+    pub fn bytes_len(&self, p: PBytes) -> Result<u64> {
+        self.live()?;
+        Ok(self.resolve_bytes(p)?.1)
+    }
+
+    /// Frees a byte buffer when the transaction commits.
+    pub fn free_bytes(&mut self, p: PBytes) -> Result<()> {
+        self.live()?;
+        self.resolve_bytes(p)?;
+        self.free_raw(p.offset())
+    }
+}

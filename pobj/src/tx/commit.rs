@@ -1,0 +1,284 @@
+//! Commit and abort: the fences, the commit point, and what a failure on either side of it
+//! leaves.
+
+use std::sync::atomic::Ordering;
+
+use super::scratch::{Apply, Deferred};
+use super::{unreachable_block, Tx};
+use crate::chunk::ChunkHeader;
+use crate::error::{Error, Result};
+use crate::heap::Block;
+use crate::lane::{self, KIND_SNAPSHOT};
+use crate::Persistent;
+
+impl<'a, R: Persistent> Tx<'a, R> {
+    /// Makes everything durable and retires the log.
+    pub(crate) fn commit(&mut self) -> Result<()> {
+        self.commit_steps()?;
+        if self.sh.persister.commit_in_doubt() {
+            // An msync failed while this transaction ran (another thread's, or this commit's
+            // last step). The kernel reports a write-back error to one caller only, so this
+            // commit's own msyncs may have succeeded over pages that were not written. Its
+            // changes stand in memory (logged, unlogged or one-word alike): report them as
+            // committed with their durability in doubt (the caller returns `CommitInDoubt`).
+            self.committed = true;
+            return Err(Error::Poisoned);
+        }
+        Ok(())
+    }
+
+    pub(super) fn commit_steps(&mut self) -> Result<()> {
+        let sh = self.sh;
+        self.live()?;
+        if self.log.entries == 0 && self.s.commit_words.is_empty() && self.s.deferred.len() == 1 {
+            // One allocation, or one free, and nothing logged: its 8-byte word is the commit.
+            let d = self.s.deferred[0];
+            let single_alloc = matches!(d.apply, Apply::Bit(..) | Apply::Header(..))
+                && self.s.allocs.len() == 1
+                && self.s.frees.is_empty();
+            let single_free =
+                d.apply == Apply::Nothing && self.s.frees.len() == 1 && self.s.allocs.is_empty();
+            if single_alloc || single_free {
+                return self.commit_one_word(d);
+            }
+        }
+        if self.log.entries == 0
+            && self.s.frees.is_empty()
+            && self.s.commit_words.len() <= 1
+            && self.s.deferred.is_empty()
+        {
+            // No undo log: only unlogged ranges and at most one commit word. The ranges are
+            // durable before the word, whose 8-byte atomicity commits the transaction.
+            if !self.s.covered.is_empty() {
+                for (s, e) in self.s.covered.iter() {
+                    sh.persister.flush(&mut self.batch, s, e - s);
+                }
+                sh.persister.fence(&mut self.batch)?;
+            }
+            if let Some((w, v)) = self.s.commit_words.pop() {
+                sh.region.atomic(w)?.store(v, Ordering::Release);
+                self.committed = true;
+                sh.persister.flush(&mut self.batch, w, 8);
+                sh.persister.fence(&mut self.batch)?;
+            }
+            return Ok(());
+        }
+        self.flush_deferred()?;
+        // Commit words become logged writes: each word's current bytes are logged (whatever
+        // else covered them), one fence makes the entries durable, then the words are stored.
+        let words = std::mem::take(&mut self.s.commit_words);
+        for &(w, _) in &words {
+            let cur = sh.region.atomic(w)?.load(Ordering::Acquire);
+            self.append(KIND_SNAPSHOT, w, 8, &cur.to_le_bytes())?;
+        }
+        if !words.is_empty() {
+            self.fence_and_apply()?;
+        }
+        for (w, v) in words {
+            sh.region.atomic(w)?.store(v, Ordering::Release);
+            self.s.meta.push(w);
+        }
+        let g = &sh.geo;
+        if self.log.unfenced {
+            self.fence_and_apply()?;
+        }
+        for (_, block) in &self.s.frees {
+            match block.bit(g) {
+                Some((w, m)) => {
+                    sh.region.atomic(w)?.fetch_and(!m, Ordering::AcqRel);
+                    self.s.meta.push(w);
+                }
+                None => {
+                    let Block::Large { chunk, .. } = *block else {
+                        unreachable_block()
+                    };
+                    let hoff = g.chunk_header_offset(chunk);
+                    sh.region
+                        .atomic(hoff)?
+                        .store(ChunkHeader::Free.encode(), Ordering::Release);
+                    self.s.meta.push(hoff);
+                }
+            }
+        }
+        if sh.fault(super::shared::FAULT_RETIRE_BEFORE_DATA_FLUSH) {
+            self.committed = true;
+            lane::retire(
+                &sh.region,
+                g,
+                &sh.persister,
+                self.slot.index,
+                &mut self.batch,
+            )?;
+        }
+        for (s, e) in self.s.covered.iter() {
+            sh.persister.flush(&mut self.batch, s, e - s);
+        }
+        self.s.meta.sort_unstable();
+        self.s.meta.dedup();
+        for &w in &self.s.meta {
+            sh.persister.flush(&mut self.batch, w, 8);
+        }
+        if sh.fault(super::shared::FAULT_RETIRE_BEFORE_DATA_FLUSH) {
+            sh.persister.fence(&mut self.batch)?;
+        } else {
+            // Every modified range and metadata word is durable before the log is retired: a
+            // crash after the retire must find the new data, since nothing can undo it then.
+            if !sh.fault(super::shared::FAULT_SKIP_COMMIT_FENCE) {
+                sh.persister.fence(&mut self.batch)?;
+            }
+            // From the retire store on, the transaction cannot be undone.
+            self.committed = true;
+            lane::retire(
+                &sh.region,
+                g,
+                &sh.persister,
+                self.slot.index,
+                &mut self.batch,
+            )?;
+        }
+        // Durable: hand freed blocks back.
+        for (_, block) in self.s.frees.drain(..) {
+            sh.heap.release(block);
+        }
+        self.s.allocs.clear();
+        if self.trim_exts().is_err() {
+            // The transaction is durable (the retire was fenced); only the extension chunks'
+            // words may not be. They are freed at the next open anyway: refuse further writes
+            // (the persistence layer failed) but report the commit.
+            sh.persister.poison();
+        }
+        Ok(())
+    }
+
+    /// Whether commit stored its irreversible word (the commit word, or the retire): a failure
+    /// from then on leaves the changes in place, with their durability unknown.
+    pub(crate) fn past_commit_point(&self) -> bool {
+        self.committed
+    }
+
+    /// Commits a transaction whose only persistent change is one allocation or one free: the
+    /// data (the new object, any unlogged bytes) is made durable, then the one word — bitmap
+    /// word or chunk header — is stored, flushed and fenced. A crash before that word reaches
+    /// the medium leaves the old word: nothing happened.
+    pub(super) fn commit_one_word(&mut self, d: Deferred) -> Result<()> {
+        let sh = self.sh;
+        self.s.deferred.clear();
+        if !self.s.covered.is_empty() {
+            for (s, e) in self.s.covered.iter() {
+                sh.persister.flush(&mut self.batch, s, e - s);
+            }
+            sh.persister.fence(&mut self.batch)?;
+        }
+        let word = match d.apply {
+            Apply::Bit(w, m) => {
+                self.committed = true;
+                sh.region.atomic(w)?.fetch_or(m, Ordering::AcqRel);
+                w
+            }
+            Apply::Header(h, v) => {
+                self.committed = true;
+                sh.region.atomic(h)?.store(v, Ordering::Release);
+                h
+            }
+            Apply::Nothing => {
+                let (_, block) = self.s.frees[0];
+                match block.bit(&sh.geo) {
+                    Some((w, m)) => {
+                        self.committed = true;
+                        sh.region.atomic(w)?.fetch_and(!m, Ordering::AcqRel);
+                        w
+                    }
+                    None => {
+                        let Block::Large { chunk, .. } = block else {
+                            unreachable_block()
+                        };
+                        let h = sh.geo.chunk_header_offset(chunk);
+                        self.committed = true;
+                        sh.region
+                            .atomic(h)?
+                            .store(ChunkHeader::Free.encode(), Ordering::Release);
+                        h
+                    }
+                }
+            }
+        };
+        sh.persister.flush(&mut self.batch, word, 8);
+        sh.persister.fence(&mut self.batch)?;
+        for (_, block) in self.s.frees.drain(..) {
+            sh.heap.release(block);
+        }
+        self.s.allocs.clear();
+        Ok(())
+    }
+
+    /// Undoes everything and retires the log.
+    pub(crate) fn abort(&mut self) -> Result<()> {
+        let sh = self.sh;
+        if self.committed {
+            // Commit failed after its point of no return (a fence of an irreversible step): the
+            // changes stand, or recovery decides at the next open. Roll back nothing, release
+            // nothing (allocations are live, frees are kept until reopen), refuse further writes.
+            sh.persister.poison();
+            self.s.allocs.clear();
+            self.s.frees.clear();
+            self.s.pending_bits.clear();
+            self.s.pending_headers.clear();
+            self.s.commit_words.clear();
+            return Err(Error::Poisoned);
+        }
+        let r = if self.log.entries > 0 {
+            // SAFETY: this transaction holds the lane; the closure has returned, so no reference
+            // into the logged ranges is live; other threads are excluded by the pool lock or the
+            // shared contract.
+            unsafe {
+                lane::rollback(
+                    &sh.region,
+                    &sh.geo,
+                    &sh.persister,
+                    self.slot.index,
+                    &mut lane::Walked::default(),
+                    Some(self.log.entries),
+                )
+            }
+            .map(|_| ())
+        } else {
+            Ok(())
+        };
+        self.s.pending_bits.clear();
+        self.s.pending_headers.clear();
+        self.s.commit_words.clear();
+        self.s.deferred.clear();
+        self.s.frees.clear();
+        if r.is_ok() {
+            for b in self.s.allocs.drain(..) {
+                sh.heap.release(b);
+            }
+        }
+        r?;
+        self.trim_exts()
+    }
+
+    /// Frees the log extensions this transaction used. (A lane keeps none between
+    /// transactions, so that heap figures do not depend on past transactions.)
+    pub(super) fn trim_exts(&mut self) -> Result<()> {
+        if self.slot.exts.is_empty() {
+            return Ok(());
+        }
+        let sh = self.sh;
+        let extra: Vec<_> = std::mem::take(&mut self.slot.exts);
+        for (_, _, block) in &extra {
+            if let Block::Large { chunk, .. } = *block {
+                let hoff = sh.geo.chunk_header_offset(chunk);
+                sh.region
+                    .atomic(hoff)?
+                    .store(ChunkHeader::Free.encode(), Ordering::Release);
+                sh.persister.flush(&mut self.batch, hoff, 8);
+            }
+        }
+        sh.persister.fence(&mut self.batch)?;
+        for (_, _, block) in extra {
+            sh.heap.release(block);
+        }
+        Ok(())
+    }
+}
