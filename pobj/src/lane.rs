@@ -10,10 +10,10 @@
 use core::sync::atomic::Ordering;
 
 use crate::error::{Error, Result};
+use crate::format::layout::{Geometry, CHUNK_SIZE};
 use crate::heap::LARGE_PAYLOAD;
-use crate::layout::{Geometry, CHUNK_SIZE};
-use crate::persist::{Batch, Persister};
-use crate::region::Region;
+use crate::media::persist::{Batch, Persister};
+use crate::media::region::Region;
 use crate::Persistent;
 
 /// Bytes of the lane header.
@@ -78,7 +78,7 @@ pub fn buffer_seed(lane: u32, nonce: u64) -> u32 {
 
 /// The checksum of an entry in a buffer with the given seed.
 pub fn entry_checksum(seed: u32, h: &EntryHeader, data: &[u8]) -> u32 {
-    let hb = crate::persistent::as_bytes(h);
+    let hb = crate::types::persistent::as_bytes(h);
     crc32c::crc32c_append(crc32c::crc32c_append(seed, &hb[..28]), data)
 }
 

@@ -40,52 +40,41 @@
 
 extern crate self as pobj;
 
-mod chunk;
-mod class;
 #[cfg(feature = "crash-test")]
 pub mod crash;
 mod error;
-mod header;
+mod format;
 mod heap;
 mod lane;
-mod layout;
-mod object;
+mod media;
 mod offset_map;
-mod persist;
-mod persistent;
 mod pool;
-mod ptr;
-mod rangeset;
-mod region;
-mod run;
-#[cfg(feature = "crash-test")]
-mod sim;
 mod tx;
-mod typeid;
+mod types;
 
 pub use error::{Error, Result};
-pub use header::{FORMAT_VERSION, MAX_LAYOUT_LEN};
+pub use format::header::{FORMAT_VERSION, MAX_LAYOUT_LEN};
+pub use format::layout::{CHUNK_SIZE, LANE_COUNT, MAX_POOL_SIZE, MIN_POOL_SIZE};
 pub use heap::{HeapStats, ObjectInfo};
-pub use layout::{CHUNK_SIZE, LANE_COUNT, MAX_POOL_SIZE, MIN_POOL_SIZE};
-pub use persist::{best_cache_line_mode, cpu_flush, CpuFlush, PersistMode, PersistStats};
-pub use persistent::{as_bytes, from_bytes, zeroed, Persistent};
+pub use media::persist::{best_cache_line_mode, cpu_flush, CpuFlush, PersistMode, PersistStats};
 pub use pobj_derive::Persistent;
 pub use pool::{CheckReport, Pool, PoolInfo, RacyRef, Stats};
-pub use ptr::{PBytes, PPtr};
 #[cfg(feature = "fault-injection")]
 pub use tx::shared::Fault;
 pub use tx::Tx;
-pub use typeid::TypeHasher;
+pub use types::persistent::{as_bytes, from_bytes, zeroed, Persistent};
+pub use types::ptr::{PBytes, PPtr};
+pub use types::typeid::TypeHasher;
 
 /// Limits of the allocator.
 pub mod limits {
-    pub use crate::class::{CLASSES, MAX_SMALL_PAYLOAD};
+    pub use crate::format::class::{CLASSES, MAX_SMALL_PAYLOAD};
     pub use crate::heap::MAX_ALLOC;
     /// Bytes of the header before every object.
-    pub const OBJECT_HEADER: u64 = crate::object::OBJ_HEADER;
+    pub const OBJECT_HEADER: u64 = crate::format::object::OBJ_HEADER;
 }
 
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::persistent::private::*;
+    pub use crate::types::persistent::private::*;
 }

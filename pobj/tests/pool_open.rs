@@ -28,6 +28,19 @@ fn write_at(path: &std::path::Path, off: u64, bytes: &[u8]) {
     f.write_all_at(bytes, off).unwrap();
 }
 
+/// Flips every bit of the byte at `off`: a change whatever the byte held (a fixed value written
+/// over a random UUID byte is no change one time in 256).
+fn flip_at(path: &std::path::Path, off: u64) {
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .unwrap();
+    let mut b = [0u8; 1];
+    f.read_exact_at(&mut b, off).unwrap();
+    f.write_all_at(&[!b[0]], off).unwrap();
+}
+
 #[test]
 fn create_gives_zeroed_root_and_reopen_keeps_it() {
     let _spawn = common::no_spawn();
@@ -146,9 +159,10 @@ fn open_detects_each_header_fault() {
         other => panic!("{other:?}"),
     }
 
-    // Damaged header: one flipped byte in the UUID.
+    // Damaged header: one flipped byte in the UUID. (Regression: this wrote 0xAA, which left
+    // the header intact whenever the random UUID held 0xAA there, and the test failed.)
     let p = fresh(&dir, "damaged");
-    write_at(&p, 20, &[0xAA]);
+    flip_at(&p, 20);
     assert!(matches!(
         Pool::<Root>::open(&p, "layout-a"),
         Err(Error::DamagedHeader { .. })

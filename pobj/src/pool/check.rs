@@ -3,7 +3,7 @@
 use super::inside::in_tx;
 use super::Pool;
 use crate::error::Result;
-use crate::header::{PoolHeader, MAGIC};
+use crate::format::header::{PoolHeader, MAGIC};
 use crate::heap::ObjectInfo;
 use crate::lane;
 use crate::tx::check_type;

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 
 use super::Pool;
 use crate::heap::HeapStats;
-use crate::persist::{PersistMode, PersistStats};
+use crate::media::persist::{PersistMode, PersistStats};
 use crate::tx::shared::Shared;
 use crate::Persistent;
 

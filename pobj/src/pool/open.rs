@@ -10,14 +10,16 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::RwLock;
 
 use super::Pool;
-use crate::chunk::ChunkHeader;
 use crate::error::{Error, Result};
-use crate::header::{PoolHeader, FORMAT_VERSION, HEADER_AREA, HEADER_SIZE, MAGIC, MAX_LAYOUT_LEN};
+use crate::format::chunk::ChunkHeader;
+use crate::format::header::{
+    PoolHeader, FORMAT_VERSION, HEADER_AREA, HEADER_SIZE, MAGIC, MAX_LAYOUT_LEN,
+};
+use crate::format::layout::{Geometry, MAX_POOL_SIZE, MIN_POOL_SIZE};
 use crate::heap::{Block, Heap};
 use crate::lane;
-use crate::layout::{Geometry, MAX_POOL_SIZE, MIN_POOL_SIZE};
-use crate::persist::{self, Batch, Persister};
-use crate::region::Region;
+use crate::media::persist::{self, Batch, Persister};
+use crate::media::region::Region;
 use crate::tx::check_type;
 use crate::tx::lanes::Lanes;
 use crate::tx::shared::{Backing, Shared};
@@ -270,7 +272,7 @@ impl<R: Persistent> Pool<R> {
             chunk_table: geo.chunk_table,
             chunk_count: geo.chunk_count,
             chunk_base: geo.chunk_base,
-            chunk_size: crate::layout::CHUNK_SIZE,
+            chunk_size: crate::format::layout::CHUNK_SIZE,
             created,
             reserved: [0; 68],
             checksum: 0,
@@ -357,8 +359,8 @@ impl<R: Persistent> Pool<R> {
                 actual: len,
             });
         }
-        let h: PoolHeader =
-            crate::persistent::from_bytes(&hb[..HEADER_SIZE as usize]).ok_or(Error::NotAPool {
+        let h: PoolHeader = crate::types::persistent::from_bytes(&hb[..HEADER_SIZE as usize])
+            .ok_or(Error::NotAPool {
                 path: path.to_path_buf(),
             })?;
         if h.version != FORMAT_VERSION {
@@ -424,7 +426,7 @@ impl<R: Persistent> Pool<R> {
             chunk_count: h.chunk_count,
             chunk_base: h.chunk_base,
         };
-        if stored != geo || h.chunk_size != crate::layout::CHUNK_SIZE {
+        if stored != geo || h.chunk_size != crate::format::layout::CHUNK_SIZE {
             return Err(Error::Corrupted {
                 what: "header geometry",
                 offset: 128,

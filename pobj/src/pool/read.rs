@@ -6,9 +6,9 @@ use std::marker::PhantomData;
 use super::inside::{in_tx, ActiveGuard};
 use super::Pool;
 use crate::error::{Error, Result};
-use crate::ptr::{PBytes, PPtr, BYTES_TYPE_ID};
-use crate::region::Region;
+use crate::media::region::Region;
 use crate::tx::check_type;
+use crate::types::ptr::{PBytes, PPtr, BYTES_TYPE_ID};
 use crate::Persistent;
 
 /// A resolved object for several racy reads (from [`Pool::racy`]).

@@ -6,9 +6,9 @@ use std::sync::atomic::Ordering;
 use super::inside::{in_tx, ActiveGuard};
 use super::Pool;
 use crate::error::{Error, Result};
-use crate::ptr::PPtr;
 use crate::tx::shared::Shared;
 use crate::tx::Tx;
+use crate::types::ptr::PPtr;
 use crate::Persistent;
 
 /// How a transaction ended, decided with the lane still held and without calling the caller's

@@ -9,12 +9,12 @@ use std::sync::Arc;
 use super::open::{io, root_check, validate_layout};
 use super::Pool;
 use crate::error::{Error, Result};
-use crate::header::HEADER_SIZE;
-use crate::layout::Geometry;
-use crate::persist::Persister;
-use crate::region::Region;
+use crate::format::header::HEADER_SIZE;
+use crate::format::layout::Geometry;
+use crate::media::persist::Persister;
+use crate::media::region::Region;
 #[cfg(feature = "crash-test")]
-use crate::sim::{Claim, SimMedium};
+use crate::media::sim::{Claim, SimMedium};
 use crate::tx::shared::Backing;
 #[cfg(feature = "fault-injection")]
 use crate::tx::shared::Fault;

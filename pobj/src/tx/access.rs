@@ -3,7 +3,7 @@
 
 use super::{unreachable_root, Tx};
 use crate::error::{Error, Result};
-use crate::ptr::PPtr;
+use crate::types::ptr::PPtr;
 use crate::Persistent;
 
 impl<'a, R: Persistent> Tx<'a, R> {
@@ -227,7 +227,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
             });
         }
         let mut b = [0u8; 8];
-        b.copy_from_slice(crate::persistent::as_bytes(&value));
+        b.copy_from_slice(crate::types::persistent::as_bytes(&value));
         self.push_commit_word(foff, u64::from_le_bytes(b))
     }
 }

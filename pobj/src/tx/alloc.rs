@@ -5,12 +5,12 @@ use std::sync::atomic::Ordering;
 
 use super::scratch::{Apply, Deferred};
 use super::{unreachable_block, Tx};
-use crate::chunk::ChunkHeader;
 use crate::error::{Error, Result};
+use crate::format::chunk::ChunkHeader;
+use crate::format::object::ObjHeader;
 use crate::heap::Block;
 use crate::lane::{KIND_ALLOC_BITS, KIND_FREE_BITS, KIND_SNAPSHOT};
-use crate::object::ObjHeader;
-use crate::ptr::PPtr;
+use crate::types::ptr::PPtr;
 use crate::Persistent;
 
 impl<'a, R: Persistent> Tx<'a, R> {

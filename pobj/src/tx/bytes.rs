@@ -2,7 +2,7 @@
 
 use super::Tx;
 use crate::error::{Error, Result};
-use crate::ptr::{PBytes, BYTES_TYPE_ID};
+use crate::types::ptr::{PBytes, BYTES_TYPE_ID};
 use crate::Persistent;
 
 impl<'a, R: Persistent> Tx<'a, R> {

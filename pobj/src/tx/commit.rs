@@ -5,8 +5,8 @@ use std::sync::atomic::Ordering;
 
 use super::scratch::{Apply, Deferred};
 use super::{unreachable_block, Tx};
-use crate::chunk::ChunkHeader;
 use crate::error::{Error, Result};
+use crate::format::chunk::ChunkHeader;
 use crate::heap::Block;
 use crate::lane::{self, KIND_SNAPSHOT};
 use crate::Persistent;

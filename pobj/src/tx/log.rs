@@ -5,12 +5,12 @@ use std::sync::atomic::Ordering;
 
 use super::scratch::{Apply, Deferred};
 use super::{random_nonce, Tx};
-use crate::chunk::ChunkHeader;
 use crate::error::{Error, Result};
+use crate::format::chunk::ChunkHeader;
+use crate::format::layout::CHUNK_SIZE;
+use crate::format::object::OBJ_HEADER;
 use crate::heap::{Block, LOG_EXT_TYPE_ID};
 use crate::lane::{self, EntryHeader, ENTRY_HEADER, KIND_NEXT, KIND_SNAPSHOT, MAX_PIECE};
-use crate::layout::CHUNK_SIZE;
-use crate::object::OBJ_HEADER;
 use crate::Persistent;
 
 impl<'a, R: Persistent> Tx<'a, R> {

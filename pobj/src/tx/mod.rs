@@ -19,6 +19,7 @@ mod bytes;
 mod commit;
 pub(crate) mod lanes;
 mod log;
+mod rangeset;
 pub(crate) mod scratch;
 pub(crate) mod shared;
 
@@ -29,11 +30,11 @@ use self::lanes::LaneSlot;
 use self::scratch::Scratch;
 use self::shared::Shared;
 use crate::error::{Error, Result};
+use crate::format::object::ObjHeader;
 use crate::heap::Block;
 use crate::lane::{self};
-use crate::object::ObjHeader;
-use crate::persist::Batch;
-use crate::ptr::PPtr;
+use crate::media::persist::Batch;
+use crate::types::ptr::PPtr;
 use crate::Persistent;
 
 /// The lane's log writer.
@@ -183,7 +184,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
 
 /// Checks an object header against `T`.
 pub(crate) fn check_type<T: Persistent>(off: u64, h: &ObjHeader) -> Result<()> {
-    crate::persistent::layout_proof::<T>();
+    crate::types::persistent::layout_proof::<T>();
     if h.type_id != T::TYPE_ID {
         return Err(Error::TypeMismatch {
             offset: off,

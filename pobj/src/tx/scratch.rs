@@ -3,10 +3,10 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::format::object::ObjHeader;
 use crate::heap::Block;
-use crate::object::ObjHeader;
 use crate::offset_map::BuildOffset;
-use crate::rangeset::RangeSet;
+use crate::tx::rangeset::RangeSet;
 
 /// A transaction's DRAM bookkeeping, kept per lane so that its buffers are reused.
 #[derive(Default)]

@@ -7,13 +7,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
 
 use super::lanes::Lanes;
-use crate::header::PoolHeader;
+use crate::format::header::PoolHeader;
+use crate::format::layout::Geometry;
 use crate::heap::Heap;
-use crate::layout::Geometry;
-use crate::persist::Persister;
-use crate::region::Region;
+use crate::media::persist::Persister;
+use crate::media::region::Region;
 #[cfg(feature = "crash-test")]
-use crate::sim::Claim;
+use crate::media::sim::Claim;
 
 /// Faults that a test can inject (feature `fault-injection`) to prove that crash tests catch
 /// broken persistence protocols. Never enabled in a normal build.

@@ -3,8 +3,8 @@
 use core::fmt;
 use core::marker::PhantomData;
 
-use crate::persistent::Persistent;
-use crate::typeid::TypeHasher;
+use crate::types::persistent::Persistent;
+use crate::types::typeid::TypeHasher;
 
 /// A pointer to a `T` in a pool: the byte offset of the object from the pool's start, or 0 for
 /// null. It is plain data (8 bytes, `Persistent`), so it can be stored in other objects; it is

@@ -75,7 +75,7 @@ impl PoolHeader {
     /// CRC-32C of everything before the checksum field.
     #[must_use]
     pub fn compute_checksum(&self) -> u32 {
-        let bytes = crate::persistent::as_bytes(self);
+        let bytes = crate::types::persistent::as_bytes(self);
         crc32c::crc32c(&bytes[..252])
     }
 

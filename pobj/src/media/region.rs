@@ -9,7 +9,7 @@ use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
-use crate::persistent::Persistent;
+use crate::types::persistent::Persistent;
 
 /// A mapped byte range: base address and length. It does not own the mapping; the pool keeps the
 /// mapping alive for as long as any `Region` copy is used.
@@ -152,10 +152,10 @@ impl Region {
     /// except with pobj's own (atomic) stores, in which case the value may be torn.
     #[inline]
     pub(crate) unsafe fn read<T: Persistent>(&self, off: u64) -> Result<T> {
-        crate::persistent::layout_proof::<T>();
+        crate::types::persistent::layout_proof::<T>();
         let len = core::mem::size_of::<T>();
         self.check(off, len as u64, "read")?;
-        let mut v: T = crate::persistent::zeroed();
+        let mut v: T = crate::types::persistent::zeroed();
         // SAFETY: `T` has no padding, so its bytes may be written as a byte slice, and every bit
         // pattern is a valid `T`; the slice covers exactly `v`.
         let out = unsafe { core::slice::from_raw_parts_mut((&raw mut v).cast::<u8>(), len) };
@@ -170,9 +170,9 @@ impl Region {
     /// No reference to these bytes may be live, and no other thread may write them.
     #[inline]
     pub(crate) unsafe fn write<T: Persistent>(&self, off: u64, v: &T) -> Result<()> {
-        crate::persistent::layout_proof::<T>();
+        crate::types::persistent::layout_proof::<T>();
         // SAFETY: forwarded contract.
-        unsafe { self.write_from(off, crate::persistent::as_bytes(v)) }
+        unsafe { self.write_from(off, crate::types::persistent::as_bytes(v)) }
     }
 
     /// Copies bytes out of the region.
@@ -235,7 +235,7 @@ impl Region {
     /// # Safety
     /// For the lifetime `'a`, no thread may write these bytes and no `&mut` to them may exist.
     pub(crate) unsafe fn obj<'a, T: Persistent>(&self, off: u64) -> Result<&'a T> {
-        crate::persistent::layout_proof::<T>();
+        crate::types::persistent::layout_proof::<T>();
         self.check(off, core::mem::size_of::<T>() as u64, "object")?;
         if !(self.base_addr() + off as usize).is_multiple_of(core::mem::align_of::<T>()) {
             return Err(Error::InvalidPointer {
@@ -254,7 +254,7 @@ impl Region {
     /// For the lifetime `'a`, no other reference to these bytes may exist and no other thread may
     /// access them.
     pub(crate) unsafe fn obj_mut<'a, T: Persistent>(&self, off: u64) -> Result<&'a mut T> {
-        crate::persistent::layout_proof::<T>();
+        crate::types::persistent::layout_proof::<T>();
         self.check(off, core::mem::size_of::<T>() as u64, "object")?;
         if !(self.base_addr() + off as usize).is_multiple_of(core::mem::align_of::<T>()) {
             return Err(Error::InvalidPointer {

@@ -10,9 +10,9 @@
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
-use crate::region::Region;
+use crate::media::region::Region;
 
-pub(crate) use crate::layout::{CACHE_LINE, PAGE};
+pub(crate) use crate::format::layout::{CACHE_LINE, PAGE};
 
 /// How data is made durable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -228,7 +228,7 @@ pub(crate) struct Persister {
     /// that ran beside the commit's own.
     msync_gate: std::sync::RwLock<()>,
     #[cfg(feature = "crash-test")]
-    sim: Option<std::sync::Arc<crate::sim::SimMedium>>,
+    sim: Option<std::sync::Arc<crate::media::sim::SimMedium>>,
     path: std::path::PathBuf,
 }
 
@@ -247,7 +247,10 @@ impl Persister {
     }
 
     #[cfg(feature = "crash-test")]
-    pub(crate) fn simulated(region: Region, sim: std::sync::Arc<crate::sim::SimMedium>) -> Self {
+    pub(crate) fn simulated(
+        region: Region,
+        sim: std::sync::Arc<crate::media::sim::SimMedium>,
+    ) -> Self {
         Persister {
             mode: PersistMode::Simulated,
             region,

@@ -1,6 +1,6 @@
 //! The `Persistent` trait: what may live in a pool.
 
-use crate::typeid::{primitive, TypeHasher};
+use crate::types::typeid::{primitive, TypeHasher};
 
 /// A type whose values may be stored in a pool and read back from any bytes.
 ///
@@ -115,7 +115,7 @@ pub fn from_bytes<T: Persistent>(b: &[u8]) -> Option<T> {
 
 #[doc(hidden)]
 pub mod private {
-    pub use crate::typeid::TypeHasher;
+    pub use crate::types::typeid::TypeHasher;
 
     /// Used by `#[derive(Persistent)]` to name the offending field in its error.
     pub const fn assert_field_is_persistent<T: super::Persistent>() {}

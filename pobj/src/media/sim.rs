@@ -18,7 +18,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
-use crate::layout::CACHE_LINE;
+use crate::format::layout::CACHE_LINE;
 
 /// What the hook sees at a crash point.
 pub struct CrashPoint<'a> {

@@ -4,8 +4,8 @@
 //! set = block allocated). Blocks start at `RUN_DATA`, chosen so that block payloads (after their
 //! 16-byte object header) are 64-byte aligned when the block size is a multiple of 64.
 
-use crate::layout::CHUNK_SIZE;
-use crate::object::OBJ_HEADER;
+use crate::format::layout::CHUNK_SIZE;
+use crate::format::object::OBJ_HEADER;
 use crate::Persistent;
 
 /// `b"POBJRUN\0"`.
@@ -53,6 +53,6 @@ pub fn geometry_word(block_size: u64, nblocks: u64) -> u64 {
 pub fn decode_geometry(w: u64) -> Option<(u64, u64)> {
     let bs = w & 0xffff_ffff;
     let n = w >> 32;
-    crate::class::class_of_block(bs)?;
+    crate::format::class::class_of_block(bs)?;
     (n == blocks_per_run(bs)).then_some((bs, n))
 }

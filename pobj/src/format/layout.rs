@@ -1,7 +1,7 @@
 //! Pool geometry: where the header, lanes, chunk table and chunks go for a given size.
 
 use crate::error::{Error, Result};
-use crate::header::HEADER_AREA;
+use crate::format::header::HEADER_AREA;
 
 /// Smallest pool: header, lanes, chunk table and a few chunks.
 pub const MIN_POOL_SIZE: u64 = 2 << 20;

@@ -9,13 +9,13 @@ pub const CLASSES: [u64; 43] = [
 ];
 
 /// Largest payload served from a run; larger objects take whole chunks.
-pub const MAX_SMALL_PAYLOAD: u64 = CLASSES[CLASSES.len() - 1] - crate::object::OBJ_HEADER;
+pub const MAX_SMALL_PAYLOAD: u64 = CLASSES[CLASSES.len() - 1] - crate::format::object::OBJ_HEADER;
 
 /// The class for a payload of `size` bytes with the given alignment (8 or 16 is natural; 64
 /// restricts to block sizes that are multiples of 64).
 #[must_use]
 pub fn class_for(size: u64, align: u64) -> Option<usize> {
-    let need = size.checked_add(crate::object::OBJ_HEADER)?;
+    let need = size.checked_add(crate::format::object::OBJ_HEADER)?;
     CLASSES
         .iter()
         .position(|&bs| bs >= need && (align <= 16 || bs % 64 == 0))

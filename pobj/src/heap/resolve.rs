@@ -1,0 +1,191 @@
+//! Resolving an offset to the live object that holds it (docs/format.md §9), and listing
+//! every live object.
+
+use super::{Block, Heap, ObjectInfo, LARGE_PAYLOAD, LOG_EXT_TYPE_ID};
+use crate::error::{Error, Result};
+use crate::format::chunk::ChunkHeader;
+use crate::format::layout::CHUNK_SIZE;
+use crate::format::object::{ObjHeader, OBJ_HEADER};
+use crate::format::run::{self, BITMAP_OFFSET, RUN_DATA, RUN_MAGIC};
+
+impl Heap {
+    /// Resolves the payload offset `off` to its block and header, checking that it is the start
+    /// of a live object. Reads only persistent metadata (atomically), so it takes no lock.
+    pub(crate) fn resolve(&self, off: u64) -> Result<(Block, ObjHeader)> {
+        let bad = |reason| Error::InvalidPointer {
+            offset: off,
+            reason,
+        };
+        let g = &self.geo;
+        if off == 0 {
+            return Err(bad("null pointer"));
+        }
+        if !off.is_multiple_of(16) {
+            return Err(bad("not the start of an object (misaligned)"));
+        }
+        let rel = off
+            .checked_sub(g.chunk_base)
+            .ok_or_else(|| bad("outside the heap"))?;
+        let chunk = rel / CHUNK_SIZE;
+        if chunk >= g.chunk_count {
+            return Err(bad("outside the heap"));
+        }
+        let in_chunk = rel % CHUNK_SIZE;
+        let w = self
+            .region
+            .atomic(g.chunk_header_offset(chunk))?
+            .load(core::sync::atomic::Ordering::Acquire);
+        let block = match ChunkHeader::decode(w) {
+            Some(ChunkHeader::Used { len }) => {
+                if len > g.chunk_count - chunk {
+                    return Err(Error::Corrupted {
+                        what: "large object extent",
+                        offset: g.chunk_header_offset(chunk),
+                    });
+                }
+                if in_chunk != LARGE_PAYLOAD {
+                    return Err(bad("not the start of an object"));
+                }
+                Block::Large { chunk, len }
+            }
+            Some(ChunkHeader::Run) => {
+                let coff = g.chunk_offset(chunk);
+                if self
+                    .region
+                    .atomic(coff)?
+                    .load(core::sync::atomic::Ordering::Acquire)
+                    != RUN_MAGIC
+                {
+                    return Err(Error::Corrupted {
+                        what: "run descriptor",
+                        offset: coff,
+                    });
+                }
+                let geo = self
+                    .region
+                    .atomic(coff + 8)?
+                    .load(core::sync::atomic::Ordering::Acquire);
+                let (bs, n) = run::decode_geometry(geo).ok_or(Error::Corrupted {
+                    what: "run descriptor",
+                    offset: coff,
+                })?;
+                let r = in_chunk
+                    .checked_sub(RUN_DATA + OBJ_HEADER)
+                    .ok_or_else(|| bad("not the start of an object"))?;
+                if r % bs != 0 || r / bs >= n {
+                    return Err(bad("not the start of an object"));
+                }
+                let index = r / bs;
+                let blk = Block::Small { chunk, index, bs };
+                let (woff, mask) = blk.bit(g).ok_or_else(|| bad("not a small block"))?;
+                if self
+                    .region
+                    .atomic(woff)?
+                    .load(core::sync::atomic::Ordering::Acquire)
+                    & mask
+                    == 0
+                {
+                    return Err(bad("object is not allocated (freed)"));
+                }
+                blk
+            }
+            Some(ChunkHeader::Free) => return Err(bad("object is not allocated (freed)")),
+            None => {
+                return Err(Error::Corrupted {
+                    what: "chunk header",
+                    offset: g.chunk_header_offset(chunk),
+                })
+            }
+        };
+        let hoff = block.header_offset(g);
+        let size = self
+            .region
+            .atomic(hoff)?
+            .load(core::sync::atomic::Ordering::Acquire);
+        let type_id = self
+            .region
+            .atomic(hoff + 8)?
+            .load(core::sync::atomic::Ordering::Acquire);
+        if size > block.capacity() {
+            return Err(Error::Corrupted {
+                what: "object header (size larger than block)",
+                offset: hoff,
+            });
+        }
+        Ok((block, ObjHeader { size, type_id }))
+    }
+
+    /// Every live object, in offset order, from the chunk table and the run bitmaps (atomic
+    /// loads, bounded by the chunk count and each run's block count). Objects whose allocation
+    /// or free is in flight in a concurrent transaction may or may not be listed.
+    pub(crate) fn objects(&self) -> Result<Vec<ObjectInfo>> {
+        use core::sync::atomic::Ordering::Acquire;
+        let g = &self.geo;
+        let mut out = Vec::new();
+        let header = |blk: Block| -> Result<ObjectInfo> {
+            let hoff = blk.header_offset(g);
+            Ok(ObjectInfo {
+                offset: blk.payload_offset(g),
+                size: self.region.atomic(hoff)?.load(Acquire),
+                type_id: self.region.atomic(hoff + 8)?.load(Acquire),
+                capacity: blk.capacity(),
+            })
+        };
+        let mut i = 0;
+        while i < g.chunk_count {
+            let hoff = g.chunk_header_offset(i);
+            let w = self.region.atomic(hoff)?.load(Acquire);
+            match ChunkHeader::decode(w) {
+                Some(ChunkHeader::Free) => i += 1,
+                Some(ChunkHeader::Used { len }) if len <= g.chunk_count - i => {
+                    let blk = Block::Large { chunk: i, len };
+                    let o = header(blk)?;
+                    if o.type_id != LOG_EXT_TYPE_ID {
+                        out.push(o);
+                    }
+                    i += len;
+                }
+                Some(ChunkHeader::Run) => {
+                    let coff = g.chunk_offset(i);
+                    let magic = self.region.atomic(coff)?.load(Acquire);
+                    let geo = self.region.atomic(coff + 8)?.load(Acquire);
+                    let Some((bs, n)) = (magic == RUN_MAGIC)
+                        .then(|| run::decode_geometry(geo))
+                        .flatten()
+                    else {
+                        return Err(Error::Corrupted {
+                            what: "run descriptor",
+                            offset: coff,
+                        });
+                    };
+                    for wi in 0..n.div_ceil(64) {
+                        let mut v = self
+                            .region
+                            .atomic(coff + BITMAP_OFFSET + wi * 8)?
+                            .load(Acquire);
+                        while v != 0 {
+                            let b = u64::from(v.trailing_zeros());
+                            v &= v - 1;
+                            let index = wi * 64 + b;
+                            if index < n {
+                                out.push(header(Block::Small {
+                                    chunk: i,
+                                    index,
+                                    bs,
+                                })?);
+                            }
+                        }
+                    }
+                    i += 1;
+                }
+                _ => {
+                    return Err(Error::Corrupted {
+                        what: "chunk header",
+                        offset: hoff,
+                    })
+                }
+            }
+        }
+        Ok(out)
+    }
+}
