@@ -2,6 +2,7 @@
 //! image, and the fault injection of the crash harness's own tests.
 
 use std::path::{Path, PathBuf};
+#[cfg(feature = "fault-injection")]
 use std::sync::atomic::Ordering;
 #[cfg(feature = "crash-test")]
 use std::sync::Arc;

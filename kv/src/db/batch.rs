@@ -1,0 +1,308 @@
+//! Write batches: every change in one transaction, with writers excluded and the touched leaves
+//! mid-write until the end.
+
+use std::sync::Arc;
+
+use pobj::Tx;
+
+use super::read::Hit;
+use super::write::{new_slot, plan_from, SplitPlan, HEAD_OFFSET};
+use super::{check_sizes, corrupted, in_doubt, slot_offset, Db, BITMAP_OFFSET, NEXT_OFFSET};
+use crate::error::{Error, Result};
+use crate::inner::LeafState;
+use crate::leaf::{KvRoot, Leaf, LeafHead, SLOTS, SLOT_MASK};
+use crate::reentry::Entered;
+use crate::slot::fingerprint;
+use crate::sync::Ordering;
+
+/// One operation of a [`WriteBatch`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum BatchOp {
+    Put(Vec<u8>, Vec<u8>),
+    Remove(Vec<u8>),
+}
+
+/// Puts and removes applied atomically by [`Db::write`], in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WriteBatch {
+    ops: Vec<BatchOp>,
+}
+
+impl WriteBatch {
+    /// An empty batch.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a put.
+    pub fn put(&mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> &mut Self {
+        self.ops
+            .push(BatchOp::Put(key.as_ref().to_vec(), value.as_ref().to_vec()));
+        self
+    }
+    /// Adds a remove.
+    pub fn remove(&mut self, key: impl AsRef<[u8]>) -> &mut Self {
+        self.ops.push(BatchOp::Remove(key.as_ref().to_vec()));
+        self
+    }
+    /// Operations in the batch.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+    /// Whether the batch is empty.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
+/// What a batch did, to publish after it commits (or undo in DRAM if it aborts).
+#[derive(Default)]
+pub(super) struct BatchState {
+    pub(super) touched: Vec<Arc<LeafState>>,
+    pub(super) delta: i64,
+}
+
+/// Ends a batch: rebuilds the inner nodes if it did not commit, then ends every touched
+/// leaf's write.
+pub(super) struct BatchGuard<'a> {
+    pub(super) db: &'a Db,
+    pub(super) b: BatchState,
+    pub(super) committed: bool,
+}
+
+impl Drop for BatchGuard<'_> {
+    fn drop(&mut self) {
+        if !self.committed {
+            for st in &self.b.touched {
+                st.dead.store(true, Ordering::Release);
+            }
+            if self.db.rebuild().is_err() {
+                // The leaves could not be read back: refuse everything until reopened.
+                self.db.failed.store(true, Ordering::Release);
+            }
+            self.db.after_failed_write();
+        }
+        for st in self.b.touched.iter().rev() {
+            st.version.write_end();
+        }
+    }
+}
+
+pub(super) fn split_plan_tx(tx: &Tx<'_, KvRoot>, st: &LeafState, leaf: &Leaf) -> Result<SplitPlan> {
+    let mut keyed = Vec::with_capacity(SLOTS);
+    for i in leaf.valid() {
+        let s = &leaf.slots[i];
+        let m = s
+            .meta()
+            .ok_or(corrupted("slot metadata", st.ptr.offset()))?;
+        let k = match s.buffer() {
+            None => s.data[..m.klen].to_vec(),
+            Some(b) => tx
+                .bytes(b)?
+                .get(..m.klen)
+                .ok_or(corrupted("out-of-line entry", b.offset()))?
+                .to_vec(),
+        };
+        keyed.push((k, i));
+    }
+    plan_from(st, leaf, keyed)
+}
+
+/// Finds `key` in a leaf inside a transaction.
+pub(super) fn find_tx(
+    tx: &Tx<'_, KvRoot>,
+    st: &LeafState,
+    key: &[u8],
+    fp: u8,
+) -> Result<(LeafHead, Option<Hit>)> {
+    let leaf = tx.get(st.ptr)?;
+    let head = leaf.head;
+    let mut cands = Vec::new();
+    for i in leaf.valid() {
+        if st.fp(i) != fp {
+            continue;
+        }
+        let s = &leaf.slots[i];
+        let Some(m) = s.meta() else { continue };
+        if m.klen != key.len() {
+            continue;
+        }
+        match s.buffer() {
+            Some(b) => cands.push((i, b)),
+            None => {
+                if &s.data[..m.klen] == key {
+                    return Ok((
+                        head,
+                        Some(Hit {
+                            slot: i,
+                            buffer: None,
+                        }),
+                    ));
+                }
+            }
+        }
+    }
+    for (i, b) in cands {
+        let d = tx.bytes(b)?;
+        if d.len() >= key.len() && &d[..key.len()] == key {
+            return Ok((
+                head,
+                Some(Hit {
+                    slot: i,
+                    buffer: Some(b),
+                }),
+            ));
+        }
+    }
+    Ok((head, None))
+}
+
+impl Db {
+    /// Applies a batch of puts and removes in one transaction: all or nothing, durable when it
+    /// returns. Other writers wait; readers see, for each leaf, its state before or after the
+    /// whole batch (every leaf the batch touches stays mid-write until it commits).
+    pub fn write(&self, batch: &WriteBatch) -> Result<()> {
+        for op in &batch.ops {
+            match op {
+                BatchOp::Put(k, v) => check_sizes(k, Some(v))?,
+                BatchOp::Remove(k) => check_sizes(k, None)?,
+            }
+        }
+        let _in = Entered::new(self.id)?;
+        let _w = self.writers.write().unwrap_or_else(|e| e.into_inner());
+        self.check_failed()?;
+        // Ends the batch whatever happens: on failure (an error, or a panic unwinding through
+        // here) the states it created or retired do not match the rolled-back leaves, so the
+        // inner nodes are rebuilt from the leaves; every touched leaf's write then ends.
+        let mut guard = BatchGuard {
+            db: self,
+            b: BatchState::default(),
+            committed: false,
+        };
+        #[expect(
+            unsafe_code,
+            reason = "shared transactions: the store does its own locking"
+        )]
+        // SAFETY: other writers are excluded (`writers` held exclusively); the transaction
+        // writes only through atomic stores; every leaf it touches is mid-write for readers.
+        let r = unsafe {
+            self.pool.transaction_shared(|tx| {
+                for op in &batch.ops {
+                    match op {
+                        BatchOp::Put(k, v) => self.put_tx(tx, &mut guard.b, k, v)?,
+                        BatchOp::Remove(k) => {
+                            self.remove_tx(tx, &mut guard.b, k)?;
+                        }
+                    }
+                }
+                Ok::<_, Error>(())
+            })
+        };
+        if r.is_ok() || in_doubt(&r) {
+            // (A late failure leaves the batch's changes in place: the states it published
+            // match them, so they stay; the store then refuses further operations.)
+            let delta = guard.b.delta;
+            self.count.store(
+                (self.count.load(Ordering::Acquire) as i64 + delta) as u64,
+                Ordering::Release,
+            );
+            guard.committed = true;
+            if r.is_err() {
+                self.after_failed_write();
+            }
+        }
+        drop(guard);
+        r
+    }
+
+    /// Marks `st` as written by the batch (once).
+    pub(super) fn touch(b: &mut BatchState, st: &Arc<LeafState>) {
+        if !b.touched.iter().any(|t| Arc::ptr_eq(t, st)) {
+            st.version.write_begin();
+            b.touched.push(Arc::clone(st));
+        }
+    }
+
+    /// Put inside a batch's transaction, with logged writes.
+    pub(super) fn put_tx(
+        &self,
+        tx: &mut Tx<'_, KvRoot>,
+        b: &mut BatchState,
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<()> {
+        let fp = fingerprint(key);
+        for _ in 0..3 {
+            let st = self.route_locked(key)?;
+            Self::touch(b, &st);
+            let (head, hit) = find_tx(tx, &st, key, fp)?;
+            let free = !head.bitmap & SLOT_MASK;
+            if free == 0 {
+                let leaf = *tx.get(st.ptr)?;
+                let plan = split_plan_tx(tx, &st, &leaf)?;
+                let n = tx.alloc(plan.new_leaf)?;
+                tx.update_at(
+                    st.ptr,
+                    HEAD_OFFSET,
+                    LeafHead {
+                        bitmap: plan.keep_bitmap,
+                        next: n,
+                    },
+                )?;
+                self.publish_split(&st, n, &plan, Some(b));
+                continue;
+            }
+            let slot_i = free.trailing_zeros() as usize;
+            let s = new_slot(tx, key, value)?;
+            tx.update_at(st.ptr, slot_offset(slot_i), s)?;
+            let mut bitmap = head.bitmap | 1 << slot_i;
+            if let Some(h) = hit {
+                bitmap &= !(1 << h.slot);
+                if let Some(buf) = h.buffer {
+                    tx.free_bytes(buf)?;
+                }
+            }
+            tx.update_at(st.ptr, BITMAP_OFFSET, bitmap)?;
+            st.fps[slot_i].store(fp, std::sync::atomic::Ordering::Relaxed);
+            if hit.is_none() {
+                b.delta += 1;
+            }
+            return Ok(());
+        }
+        Err(corrupted("leaf still full after a split", 0))
+    }
+
+    /// Remove inside a batch's transaction, with logged writes.
+    pub(super) fn remove_tx(
+        &self,
+        tx: &mut Tx<'_, KvRoot>,
+        b: &mut BatchState,
+        key: &[u8],
+    ) -> Result<bool> {
+        let fp = fingerprint(key);
+        let st = self.route_locked(key)?;
+        Self::touch(b, &st);
+        let (head, hit) = find_tx(tx, &st, key, fp)?;
+        let Some(hit) = hit else { return Ok(false) };
+        if let Some(buf) = hit.buffer {
+            tx.free_bytes(buf)?;
+        }
+        let bitmap = head.bitmap & !(1 << hit.slot);
+        if bitmap & SLOT_MASK == 0 && !st.low.is_empty() {
+            let pst = self
+                .index
+                .prev(&st.low)
+                .ok_or(corrupted("leaf without predecessor", st.ptr.offset()))?;
+            Self::touch(b, &pst);
+            tx.update_at(pst.ptr, NEXT_OFFSET, head.next)?;
+            tx.free(st.ptr)?;
+            self.publish_unlink(&pst, &st, Some(b));
+        } else {
+            tx.update_at(st.ptr, BITMAP_OFFSET, bitmap)?;
+        }
+        b.delta -= 1;
+        Ok(true)
+    }
+}

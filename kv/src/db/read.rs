@@ -1,0 +1,205 @@
+//! Lookups: routing through the index to a leaf state, then an optimistic read validated by the
+//! leaf's version, or (after `OPTIMISTIC_ATTEMPTS`) one under the leaf's lock.
+
+use std::sync::Arc;
+
+use pobj::PBytes;
+
+use super::{
+    backoff, check_sizes, corrupted, index_inconsistent, Db, MAX_REROUTES, OPTIMISTIC_ATTEMPTS,
+};
+use crate::error::Result;
+use crate::inner::LeafState;
+use crate::leaf::{LeafHead, SLOT_MASK};
+use crate::optimistic;
+use crate::reentry::Entered;
+use crate::slot::{fingerprint, Slot};
+
+/// Key-value pairs read from one leaf, sorted.
+pub(crate) type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// A slot found to hold a key.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Hit {
+    pub(super) slot: usize,
+    pub(super) buffer: Option<PBytes>,
+}
+
+impl Db {
+    /// The state the index names for `key`: none while a rebuild is in progress.
+    pub(super) fn route(&self, key: &[u8]) -> Option<Arc<LeafState>> {
+        self.index.route(key)
+    }
+
+    /// `route` for an operation holding the writers' lock, under which no rebuild runs: an
+    /// index with no state for a key is damage.
+    pub(super) fn route_locked(&self, key: &[u8]) -> Result<Arc<LeafState>> {
+        self.index
+            .route(key)
+            .ok_or(corrupted("inner nodes (no leaf for a key)", 0))
+    }
+
+    /// Finds `key` in a leaf whose writers are excluded (lock held): bitmap and hit.
+    pub(super) fn find_locked(
+        &self,
+        st: &LeafState,
+        key: &[u8],
+        fp: u8,
+    ) -> Result<(LeafHead, Option<Hit>)> {
+        // Only the header and the slots whose fingerprint matches are read.
+        let reader = optimistic::LeafReader::new(&self.pool, st.ptr)?;
+        let (head, _) = reader.header()?;
+        let mut bits = head.bitmap & SLOT_MASK;
+        while bits != 0 {
+            let i = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            if st.fp(i) != fp {
+                continue;
+            }
+            let slot = reader.slot_prefix(i, 8 + key.len().max(8))?;
+            let s = &slot;
+            let Some(m) = s.meta() else { continue };
+            if m.klen != key.len() {
+                continue;
+            }
+            match s.buffer() {
+                None => {
+                    if &s.data[..m.klen] == key {
+                        return Ok((
+                            head,
+                            Some(Hit {
+                                slot: i,
+                                buffer: None,
+                            }),
+                        ));
+                    }
+                }
+                Some(b) => {
+                    if optimistic::buffer(&self.pool, b, 0, m.klen)? == key {
+                        return Ok((
+                            head,
+                            Some(Hit {
+                                slot: i,
+                                buffer: Some(b),
+                            }),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok((head, None))
+    }
+
+    /// One optimistic lookup attempt in `st`: `Ok(None)` means "retry", `Ok(Some(v))` the
+    /// validated answer (`v` itself `None` when the key is absent).
+    pub(super) fn try_get(
+        &self,
+        st: &LeafState,
+        key: &[u8],
+        fp: u8,
+    ) -> Result<Option<Option<Vec<u8>>>> {
+        let Some(v) = st.version.read_begin() else {
+            return Ok(None);
+        };
+        if st.is_dead() || !st.contains(key) {
+            return Ok(None);
+        }
+        let read = (|| -> Result<Option<Vec<u8>>> {
+            let reader = optimistic::LeafReader::new_unchecked(&self.pool, st.ptr)?;
+            let bitmap = reader.header()?.0.bitmap & SLOT_MASK;
+            let mut b = bitmap;
+            while b != 0 {
+                let i = b.trailing_zeros() as usize;
+                b &= b - 1;
+                if st.fp(i) != fp {
+                    continue;
+                }
+                let s = reader.slot_prefix(i, core::mem::size_of::<Slot>())?;
+                let Some(m) = s.meta() else { continue };
+                if m.klen != key.len() {
+                    continue;
+                }
+                match s.buffer() {
+                    None => {
+                        if &s.data[..m.klen] == key {
+                            return Ok(Some(s.data[m.klen..m.klen + m.vlen].to_vec()));
+                        }
+                    }
+                    Some(buf) => {
+                        let d = optimistic::buffer(&self.pool, buf, 0, m.klen + m.vlen)?;
+                        if &d[..m.klen] == key {
+                            return Ok(Some(d[m.klen..].to_vec()));
+                        }
+                    }
+                }
+            }
+            Ok(None)
+        })();
+        // Anything read (or any error from reading torn data) counts only if validated.
+        if !st.version.read_validate(v) || st.is_dead() {
+            return Ok(None);
+        }
+        // A write that failed late set `failed` before its leaf's version became even again:
+        // a read validated against that version sees it.
+        self.check_failed()?;
+        read.map(Some)
+    }
+
+    /// Calls `f` with the value of `key`; `None` if absent. The value is copied out of the
+    /// pool and validated before `f` sees it (readers take no lock).
+    pub fn get_with<U>(
+        &self,
+        key: impl AsRef<[u8]>,
+        f: impl FnOnce(&[u8]) -> U,
+    ) -> Result<Option<U>> {
+        Ok(self.get(key)?.map(|v| f(&v)))
+    }
+
+    /// The value of `key`, copied; `None` if absent.
+    pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
+        let key = key.as_ref();
+        check_sizes(key, None)?;
+        let fp = fingerprint(key);
+        for attempt in 0..OPTIMISTIC_ATTEMPTS {
+            self.check_failed()?;
+            if let Some(st) = self.route(key) {
+                if let Some(r) = self.try_get(&st, key, fp)? {
+                    return Ok(r);
+                }
+            }
+            backoff(attempt);
+        }
+        Ok(self.read_locked(key, |st| self.try_get(st, key, fp))?.1)
+    }
+
+    /// The readers' slow path: under the writers' read lock and the lock of the leaf holding
+    /// `key`, `read` cannot be overtaken, so a reader that kept losing races still finishes.
+    /// `read` answering "retry" under the lock means the leaf's version is odd: corruption.
+    pub(super) fn read_locked<T>(
+        &self,
+        key: &[u8],
+        mut read: impl FnMut(&LeafState) -> Result<Option<T>>,
+    ) -> Result<(Arc<LeafState>, T)> {
+        let _in = Entered::new(self.id)?;
+        let _w = self.writers.read().unwrap_or_else(|e| e.into_inner());
+        for attempt in 0..MAX_REROUTES {
+            let st = self.route_locked(key)?;
+            let g = st.lock();
+            if st.is_dead() || !st.contains(key) {
+                drop(g);
+                backoff(attempt);
+                continue;
+            }
+            let r = read(&st)?
+                .ok_or_else(|| corrupted("leaf version (odd under its lock)", st.ptr.offset()))?;
+            drop(g);
+            return Ok((st, r));
+        }
+        Err(index_inconsistent(0))
+    }
+
+    /// Whether `key` is present.
+    pub fn exists(&self, key: impl AsRef<[u8]>) -> Result<bool> {
+        Ok(self.get(key)?.is_some())
+    }
+}

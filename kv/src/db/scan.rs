@@ -1,0 +1,265 @@
+//! Ranges, scans and counts: validated entries of one leaf at a time, never going backwards.
+
+use std::ops::{Bound, RangeBounds};
+use std::sync::Arc;
+
+use super::read::Entries;
+use super::{backoff, Db, OPTIMISTIC_ATTEMPTS};
+use crate::error::Result;
+use crate::inner::LeafState;
+use crate::optimistic;
+use crate::sync::Ordering;
+
+impl Db {
+    /// One validated read of the entries of `st` within `range` (and within the leaf's own
+    /// range), sorted; `None` if it must be retried (a concurrent write or a dead state).
+    pub(super) fn try_leaf_entries<R: RangeBounds<[u8]>>(
+        &self,
+        st: &LeafState,
+        range: &R,
+        values: bool,
+    ) -> Result<Option<Entries>> {
+        let Some(v) = st.version.read_begin() else {
+            return Ok(None);
+        };
+        if st.is_dead() {
+            return Ok(None);
+        }
+        let read = (|| -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+            let leaf = optimistic::leaf(&self.pool, st.ptr)?;
+            let mut out = Vec::new();
+            for i in leaf.valid() {
+                let s = &leaf.slots[i];
+                let Some(m) = s.meta() else { continue };
+                let (k, v) = match s.buffer() {
+                    None => (
+                        s.data[..m.klen].to_vec(),
+                        if values {
+                            s.data[m.klen..m.klen + m.vlen].to_vec()
+                        } else {
+                            Vec::new()
+                        },
+                    ),
+                    Some(buf) => {
+                        let d = optimistic::buffer(
+                            &self.pool,
+                            buf,
+                            0,
+                            if values { m.klen + m.vlen } else { m.klen },
+                        )?;
+                        let k = d[..m.klen].to_vec();
+                        (
+                            k,
+                            if values {
+                                d[m.klen..].to_vec()
+                            } else {
+                                Vec::new()
+                            },
+                        )
+                    }
+                };
+                if range.contains(k.as_slice()) && st.contains(&k) {
+                    out.push((k, v));
+                }
+            }
+            out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            Ok(out)
+        })();
+        if !st.version.read_validate(v) || st.is_dead() {
+            return Ok(None);
+        }
+        self.check_failed()?;
+        read.map(Some)
+    }
+
+    /// The next leaf state at or after `from` with entries in `range`, and those entries; none
+    /// when the range is exhausted. Visits one leaf at a time (O(log n) routing each).
+    pub(crate) fn next_entries(
+        &self,
+        from: Bound<&[u8]>,
+        to: Bound<&[u8]>,
+        values: bool,
+    ) -> Result<Option<Entries>> {
+        let mut lower: Bound<Vec<u8>> = match from {
+            Bound::Included(k) => Bound::Included(k.to_vec()),
+            Bound::Excluded(k) => Bound::Excluded(k.to_vec()),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        loop {
+            self.check_failed()?;
+            let probe: &[u8] = match &lower {
+                Bound::Included(k) | Bound::Excluded(k) => k,
+                Bound::Unbounded => &[],
+            };
+            // Nothing left between the lower bound and the end?
+            let empty = match (&lower, to) {
+                (_, Bound::Unbounded) | (Bound::Unbounded, _) => false,
+                (Bound::Included(k), Bound::Included(e)) => k.as_slice() > e,
+                (Bound::Included(k), Bound::Excluded(e))
+                | (Bound::Excluded(k), Bound::Excluded(e) | Bound::Included(e)) => {
+                    k.as_slice() >= e
+                }
+            };
+            if empty {
+                return Ok(None);
+            }
+            let range = (lower.as_ref().map(Vec::as_slice), to);
+            let (st, e) = self.entries_holding(probe, &range, values)?;
+            if !e.is_empty() {
+                return Ok(Some(e));
+            }
+            // Nothing here: continue at the next leaf's bound, which is above the lower bound
+            // since this leaf holds it.
+            match &st.high {
+                None => return Ok(None),
+                Some(h) => lower = Bound::Included(h.clone()),
+            }
+        }
+    }
+
+    /// The state holding `probe` and its validated entries in `range`: optimistic attempts,
+    /// then (after `OPTIMISTIC_ATTEMPTS`) one under the writers' and the leaf's locks.
+    pub(super) fn entries_holding<R: RangeBounds<[u8]>>(
+        &self,
+        probe: &[u8],
+        range: &R,
+        values: bool,
+    ) -> Result<(Arc<LeafState>, Entries)> {
+        for attempt in 0..OPTIMISTIC_ATTEMPTS {
+            self.check_failed()?;
+            // Never use a state that does not hold the lower bound (the index may be
+            // publishing a split or an unlink), or the scan could go backwards.
+            if let Some(st) = self.route(probe).filter(|st| st.contains(probe)) {
+                if let Some(e) = self.try_leaf_entries(&st, range, values)? {
+                    return Ok((st, e));
+                }
+            }
+            backoff(attempt);
+        }
+        self.read_locked(probe, |st| self.try_leaf_entries(st, range, values))
+    }
+
+    /// Calls `f` for each entry in `range` in key order until it returns `false`.
+    pub(super) fn scan<R: RangeBounds<[u8]>>(
+        &self,
+        range: R,
+        values: bool,
+        mut f: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        let mut last: Option<Vec<u8>> = None;
+        loop {
+            let from = match &last {
+                Some(k) => Bound::Excluded(k.as_slice()),
+                None => range.start_bound(),
+            };
+            let Some(entries) = self.next_entries(from, range.end_bound(), values)? else {
+                return Ok(());
+            };
+            for (k, v) in &entries {
+                if !f(k, v) {
+                    return Ok(());
+                }
+            }
+            last = entries.into_iter().next_back().map(|e| e.0);
+        }
+    }
+
+    /// Counts keys in `range` without copying values.
+    pub(super) fn count_range<R: RangeBounds<[u8]>>(&self, range: R) -> Result<u64> {
+        let mut n = 0;
+        self.scan(range, false, |_, _| {
+            n += 1;
+            true
+        })?;
+        Ok(n)
+    }
+
+    /// Number of entries.
+    pub fn count_all(&self) -> Result<u64> {
+        Ok(self.count.load(Ordering::Acquire))
+    }
+
+    /// Keys greater than `key`.
+    pub fn count_above(&self, key: impl AsRef<[u8]>) -> Result<u64> {
+        self.count_range((Bound::Excluded(key.as_ref()), Bound::Unbounded))
+    }
+
+    /// Keys greater than or equal to `key`.
+    pub fn count_equal_above(&self, key: impl AsRef<[u8]>) -> Result<u64> {
+        self.count_range((Bound::Included(key.as_ref()), Bound::Unbounded))
+    }
+
+    /// Keys less than `key`.
+    pub fn count_below(&self, key: impl AsRef<[u8]>) -> Result<u64> {
+        self.count_range((Bound::Unbounded, Bound::Excluded(key.as_ref())))
+    }
+
+    /// Keys less than or equal to `key`.
+    pub fn count_equal_below(&self, key: impl AsRef<[u8]>) -> Result<u64> {
+        self.count_range((Bound::Unbounded, Bound::Included(key.as_ref())))
+    }
+
+    /// Keys strictly between `k1` and `k2` (0 when `k1 >= k2`).
+    pub fn count_between(&self, k1: impl AsRef<[u8]>, k2: impl AsRef<[u8]>) -> Result<u64> {
+        let (a, b) = (k1.as_ref(), k2.as_ref());
+        if a >= b {
+            return Ok(0);
+        }
+        self.count_range((Bound::Excluded(a), Bound::Excluded(b)))
+    }
+
+    /// Calls `f(key, value)` for every entry in key order, until it returns `false`.
+    pub fn get_all(&self, f: impl FnMut(&[u8], &[u8]) -> bool) -> Result<()> {
+        self.scan::<(Bound<&[u8]>, Bound<&[u8]>)>((Bound::Unbounded, Bound::Unbounded), true, f)
+    }
+
+    /// Entries with keys greater than `key`, in order, until `f` returns `false`.
+    pub fn get_above(
+        &self,
+        key: impl AsRef<[u8]>,
+        f: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        self.scan((Bound::Excluded(key.as_ref()), Bound::Unbounded), true, f)
+    }
+
+    /// Entries with keys greater than or equal to `key`.
+    pub fn get_equal_above(
+        &self,
+        key: impl AsRef<[u8]>,
+        f: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        self.scan((Bound::Included(key.as_ref()), Bound::Unbounded), true, f)
+    }
+
+    /// Entries with keys less than `key`.
+    pub fn get_below(
+        &self,
+        key: impl AsRef<[u8]>,
+        f: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        self.scan((Bound::Unbounded, Bound::Excluded(key.as_ref())), true, f)
+    }
+
+    /// Entries with keys less than or equal to `key`.
+    pub fn get_equal_below(
+        &self,
+        key: impl AsRef<[u8]>,
+        f: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        self.scan((Bound::Unbounded, Bound::Included(key.as_ref())), true, f)
+    }
+
+    /// Entries with keys strictly between `k1` and `k2`.
+    pub fn get_between(
+        &self,
+        k1: impl AsRef<[u8]>,
+        k2: impl AsRef<[u8]>,
+        f: impl FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<()> {
+        let (a, b) = (k1.as_ref(), k2.as_ref());
+        if a >= b {
+            return Ok(());
+        }
+        self.scan((Bound::Excluded(a), Bound::Excluded(b)), true, f)
+    }
+}

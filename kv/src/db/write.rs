@@ -1,0 +1,429 @@
+//! Single writes: a put into a free slot, an overwrite in place, a split of a full leaf, a
+//! remove and the unlink of an emptied leaf, each one shared transaction under the leaf's lock.
+
+use std::sync::Arc;
+
+use pobj::{PPtr, Pool, Tx};
+
+use super::batch::BatchState;
+use super::read::Hit;
+use super::{
+    backoff, check_sizes, corrupted, in_doubt, index_inconsistent, slot_offset, Db, BITMAP_OFFSET,
+    MAX_REROUTES, NEXT_OFFSET,
+};
+use crate::error::{Error, Result};
+use crate::inner::LeafState;
+use crate::leaf::{KvRoot, Leaf, LeafHead, SLOTS, SLOT_MASK};
+use crate::optimistic;
+use crate::reentry::Entered;
+use crate::slot::{self, fingerprint, fits_inline, Slot};
+use crate::sync::{AtomicBool, Ordering};
+
+/// Ends a leaf write even if the operation fails or panics. Ended by a panic (something
+/// unwound between changing the leaf and publishing its DRAM state), it marks the store failed
+/// first: the DRAM state may not match the leaf.
+pub(super) struct WriteGuard<'a> {
+    pub(super) st: &'a LeafState,
+    pub(super) failed: &'a AtomicBool,
+    /// The thread was already unwinding when the write began (a store write from a destructor
+    /// during an unrelated panic): only a panic that starts during the write counts.
+    pub(super) was_panicking: bool,
+}
+impl<'a> WriteGuard<'a> {
+    fn new(failed: &'a AtomicBool, st: &'a LeafState) -> Self {
+        st.version.write_begin();
+        WriteGuard {
+            st,
+            failed,
+            was_panicking: std::thread::panicking(),
+        }
+    }
+}
+impl Drop for WriteGuard<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() && !self.was_panicking {
+            self.failed.store(true, Ordering::Release);
+        }
+        self.st.version.write_end();
+    }
+}
+
+/// A new slot for `key`/`value`, allocating the out-of-line buffer when needed.
+pub(super) fn new_slot(tx: &mut Tx<'_, KvRoot>, key: &[u8], value: &[u8]) -> Result<Slot> {
+    if fits_inline(key.len(), value.len()) {
+        Ok(slot::inline(key, value))
+    } else {
+        let b = tx.alloc_bytes_zeroed((key.len() + value.len()) as u64)?;
+        tx.write_bytes(b, 0, key)?;
+        tx.write_bytes(b, key.len() as u64, value)?;
+        Ok(slot::out_of_line(key, value.len(), b))
+    }
+}
+
+pub(super) const HEAD_OFFSET: usize = core::mem::offset_of!(Leaf, head);
+
+/// How a full leaf splits.
+pub(super) struct SplitPlan {
+    pub(super) new_leaf: Leaf,
+    pub(super) keep_bitmap: u64,
+    pub(super) bound: Vec<u8>,
+    pub(super) left_fps: [u8; SLOTS],
+    pub(super) right_fps: [u8; SLOTS],
+}
+
+pub(super) fn plan_from(
+    st: &LeafState,
+    leaf: &Leaf,
+    mut keyed: Vec<(Vec<u8>, usize)>,
+) -> Result<SplitPlan> {
+    if keyed.len() < 2 {
+        return Err(corrupted(
+            "split of a leaf with fewer than two entries",
+            st.ptr.offset(),
+        ));
+    }
+    keyed.sort_unstable();
+    let moved = &keyed[keyed.len() / 2..];
+    let mut new_leaf = Leaf::empty(leaf.head.next);
+    let mut right_fps = [0u8; SLOTS];
+    let mut moved_bits = 0u64;
+    for (j, (_, i)) in moved.iter().enumerate() {
+        new_leaf.slots[j] = leaf.slots[*i];
+        new_leaf.head.bitmap |= 1 << j;
+        right_fps[j] = st.fp(*i);
+        moved_bits |= 1 << i;
+    }
+    Ok(SplitPlan {
+        new_leaf,
+        keep_bitmap: leaf.head.bitmap & !moved_bits,
+        bound: moved[0].0.clone(),
+        left_fps: st.fps(),
+        right_fps,
+    })
+}
+
+pub(super) fn split_plan(pool: &Pool<KvRoot>, st: &LeafState, leaf: &Leaf) -> Result<SplitPlan> {
+    let mut keyed = Vec::with_capacity(SLOTS);
+    for i in leaf.valid() {
+        let s = &leaf.slots[i];
+        let m = s
+            .meta()
+            .ok_or(corrupted("slot metadata", st.ptr.offset()))?;
+        let k = match s.buffer() {
+            None => s.data[..m.klen].to_vec(),
+            Some(b) => optimistic::buffer(pool, b, 0, m.klen)?,
+        };
+        keyed.push((k, i));
+    }
+    plan_from(st, leaf, keyed)
+}
+
+impl Db {
+    /// Inserts or replaces `key`'s value. Atomic and durable when it returns.
+    pub fn put(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
+        let (key, value) = (key.as_ref(), value.as_ref());
+        check_sizes(key, Some(value))?;
+        let fp = fingerprint(key);
+        let _in = Entered::new(self.id)?;
+        let _w = self.writers.read().unwrap_or_else(|e| e.into_inner());
+        self.check_failed()?;
+        for attempt in 0..MAX_REROUTES {
+            let st = self.route_locked(key)?;
+            let _g = st.lock();
+            if st.is_dead() || !st.contains(key) {
+                drop(_g);
+                backoff(attempt);
+                continue;
+            }
+            let (head, hit) = self.find_locked(&st, key, fp)?;
+            let free = !head.bitmap & SLOT_MASK;
+            if free == 0 {
+                if let Some(h) = hit {
+                    // An overwrite in a full leaf: replace the slot in place, logged.
+                    return self.overwrite_in_place(&st, h, key, value);
+                }
+                self.split_locked(&st)?;
+                continue;
+            }
+            let slot_i = free.trailing_zeros() as usize;
+            let ptr = st.ptr;
+            let wg = WriteGuard::new(&self.failed, &st);
+            #[expect(
+                unsafe_code,
+                reason = "shared transactions: the store does its own locking"
+            )]
+            // SAFETY: this transaction modifies only leaf `ptr`, whose writers are excluded by
+            // its lock, through atomic stores (`update_at_unlogged`, `commit_word_at`), and a
+            // buffer it allocates; the old buffer it frees is reachable only from this leaf.
+            // Readers use the racy-read primitives and validate with the leaf's version.
+            let r = unsafe {
+                self.pool.transaction_shared(|tx| {
+                    let s = new_slot(tx, key, value)?;
+                    // A free slot's bytes are nobody's: no undo log needed for them.
+                    tx.update_at_unlogged(ptr, slot_offset(slot_i), s)?;
+                    let mut bitmap = head.bitmap | 1 << slot_i;
+                    if let Some(h) = hit {
+                        bitmap &= !(1 << h.slot);
+                        if let Some(b) = h.buffer {
+                            tx.free_bytes(b)?;
+                        }
+                    }
+                    tx.commit_word_at(ptr, BITMAP_OFFSET, bitmap)?;
+                    Ok::<_, Error>(())
+                })
+            };
+            if r.is_ok() || in_doubt(&r) {
+                st.set_fp(slot_i, fp);
+                if hit.is_none() {
+                    self.count.fetch_add(1, Ordering::AcqRel);
+                }
+            }
+            if r.is_err() {
+                self.after_failed_write();
+            }
+            drop(wg);
+            return r;
+        }
+        Err(index_inconsistent(0))
+    }
+
+    /// Replaces the entry in slot `h` of a full leaf (its lock held) in one logged transaction.
+    pub(super) fn overwrite_in_place(
+        &self,
+        st: &Arc<LeafState>,
+        h: Hit,
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<()> {
+        let wg = WriteGuard::new(&self.failed, st);
+        #[expect(
+            unsafe_code,
+            reason = "shared transactions: the store does its own locking"
+        )]
+        // SAFETY: modifies only slot `h.slot` of this leaf (lock held; a logged atomic store),
+        // allocates a buffer and frees the old one, reachable only from this leaf.
+        let r = unsafe {
+            self.pool.transaction_shared(|tx| {
+                let s = new_slot(tx, key, value)?;
+                tx.update_at(st.ptr, slot_offset(h.slot), s)?;
+                if let Some(b) = h.buffer {
+                    tx.free_bytes(b)?;
+                }
+                Ok::<_, Error>(())
+            })
+        };
+        // Nothing in DRAM changes with an overwrite in place (same key, same fingerprint), so a
+        // late failure needs no publication either.
+        if r.is_err() {
+            self.after_failed_write();
+        }
+        drop(wg);
+        r
+    }
+
+    /// Splits the full leaf `st` (its lock held): a new leaf takes the upper half of the
+    /// entries; the two new states replace `st`, which dies.
+    pub(super) fn split_locked(&self, st: &Arc<LeafState>) -> Result<()> {
+        let leaf = optimistic::leaf(&self.pool, st.ptr)?;
+        let plan = split_plan(&self.pool, st, &leaf)?;
+        let wg = WriteGuard::new(&self.failed, st);
+        let mut new_leaf = None;
+        #[expect(
+            unsafe_code,
+            reason = "shared transactions: the store does its own locking"
+        )]
+        // SAFETY: modifies only leaf `st.ptr` (lock held; atomic stores via `update_at`) and a
+        // leaf it allocates, which no one can reach before the index publishes it.
+        let r = unsafe {
+            self.pool.transaction_shared(|tx| {
+                let n = tx.alloc(plan.new_leaf)?;
+                tx.update_at(
+                    st.ptr,
+                    HEAD_OFFSET,
+                    LeafHead {
+                        bitmap: plan.keep_bitmap,
+                        next: n,
+                    },
+                )?;
+                new_leaf = Some(n);
+                Ok::<_, Error>(())
+            })
+        };
+        if r.is_ok() || in_doubt(&r) {
+            if let Some(n) = new_leaf {
+                self.publish_split(st, n, &plan, None);
+            }
+        }
+        if r.is_err() {
+            // Before the leaf's version is even again (see `try_get`).
+            self.after_failed_write();
+        }
+        drop(wg);
+        r
+    }
+
+    /// Replaces `st` by the two halves of its split. Inside a batch, the new states are
+    /// marked mid-write before readers can find them.
+    pub(super) fn publish_split(
+        &self,
+        st: &Arc<LeafState>,
+        n: PPtr<Leaf>,
+        plan: &SplitPlan,
+        batch: Option<&mut BatchState>,
+    ) {
+        let right = LeafState::new(n, plan.bound.clone(), st.high.clone(), plan.right_fps);
+        let left = LeafState::new(
+            st.ptr,
+            st.low.clone(),
+            Some(plan.bound.clone()),
+            plan.left_fps,
+        );
+        if let Some(b) = batch {
+            Self::touch(b, &right);
+            Self::touch(b, &left);
+        }
+        self.index.insert(plan.bound.clone(), right);
+        self.index.insert(st.low.clone(), left);
+        #[cfg(loom)]
+        if crate::sync::mutated("split keeps the old state alive") {
+            return;
+        }
+        st.dead.store(true, Ordering::Release);
+    }
+
+    /// Replaces the predecessor `pst` and the unlinked `st` by one state covering both ranges.
+    /// The index entry of `st` is removed only if it still names `st`, and before the merged
+    /// state is published (so that no split of the merged state can be removed by mistake).
+    pub(super) fn publish_unlink(
+        &self,
+        pst: &Arc<LeafState>,
+        st: &Arc<LeafState>,
+        batch: Option<&mut BatchState>,
+    ) {
+        let merged = LeafState::new(pst.ptr, pst.low.clone(), st.high.clone(), pst.fps());
+        if let Some(b) = batch {
+            Self::touch(b, &merged);
+        }
+        self.index.remove_if(&st.low, st);
+        self.index.insert(pst.low.clone(), merged);
+        pst.dead.store(true, Ordering::Release);
+        st.dead.store(true, Ordering::Release);
+    }
+
+    /// Removes `key`; `false` if it was absent. Atomic and durable when it returns.
+    pub fn remove(&self, key: impl AsRef<[u8]>) -> Result<bool> {
+        let key = key.as_ref();
+        check_sizes(key, None)?;
+        let fp = fingerprint(key);
+        let _in = Entered::new(self.id)?;
+        let _w = self.writers.read().unwrap_or_else(|e| e.into_inner());
+        self.check_failed()?;
+        for attempt in 0..MAX_REROUTES {
+            let st = self.route_locked(key)?;
+            let _g = st.lock();
+            if st.is_dead() || !st.contains(key) {
+                drop(_g);
+                backoff(attempt);
+                continue;
+            }
+            let (head, hit) = self.find_locked(&st, key, fp)?;
+            let Some(hit) = hit else { return Ok(false) };
+            let bitmap = head.bitmap & !(1 << hit.slot);
+            if bitmap & SLOT_MASK == 0 && !st.low.is_empty() {
+                // The leaf empties: unlink it from its predecessor (locked after it: locks are
+                // always taken from a leaf to its predecessor, never the other way).
+                let Some(pst) = self.index.prev(&st.low) else {
+                    continue;
+                };
+                let _pg = pst.lock();
+                if pst.is_dead() || pst.high.as_deref() != Some(st.low.as_slice()) {
+                    continue;
+                }
+                // The predecessor must link to this leaf (an empty leaf left by damage could sit
+                // between them unindexed); otherwise only the bit is cleared.
+                if optimistic::leaf(&self.pool, pst.ptr)?.head.next != st.ptr {
+                    return self.clear_bit(&st, hit, bitmap);
+                }
+                let (wg, pwg) = (
+                    WriteGuard::new(&self.failed, &st),
+                    WriteGuard::new(&self.failed, &pst),
+                );
+                #[expect(
+                    unsafe_code,
+                    reason = "shared transactions: the store does its own locking"
+                )]
+                // SAFETY: modifies the predecessor's `next` (its lock held; atomic stores) and
+                // frees this leaf (its lock held) and the entry's buffer.
+                let r = unsafe {
+                    self.pool.transaction_shared(|tx| {
+                        if let Some(b) = hit.buffer {
+                            tx.free_bytes(b)?;
+                        }
+                        tx.update_at(pst.ptr, NEXT_OFFSET, head.next)?;
+                        tx.free(st.ptr)?;
+                        Ok::<_, Error>(())
+                    })
+                };
+                if r.is_ok() || in_doubt(&r) {
+                    self.publish_unlink(&pst, &st, None);
+                    self.count.fetch_sub(1, Ordering::AcqRel);
+                }
+                if r.is_err() {
+                    self.after_failed_write();
+                }
+                drop((wg, pwg));
+                return r.map(|()| true);
+            }
+            return self.clear_bit(&st, hit, bitmap);
+        }
+        Err(index_inconsistent(0))
+    }
+
+    /// Removes an entry by clearing its bit with a commit word (the leaf's lock held).
+    pub(super) fn clear_bit(&self, st: &Arc<LeafState>, hit: Hit, bitmap: u64) -> Result<bool> {
+        let wg = WriteGuard::new(&self.failed, st);
+        #[expect(
+            unsafe_code,
+            reason = "shared transactions: the store does its own locking"
+        )]
+        // SAFETY: modifies only this leaf's bitmap (lock held; a commit word) and frees the
+        // entry's buffer, reachable only from this leaf.
+        let r = unsafe {
+            self.pool.transaction_shared(|tx| {
+                if let Some(b) = hit.buffer {
+                    tx.free_bytes(b)?;
+                }
+                tx.commit_word_at(st.ptr, BITMAP_OFFSET, bitmap)?;
+                Ok::<_, Error>(())
+            })
+        };
+        if r.is_ok() || in_doubt(&r) {
+            self.count.fetch_sub(1, Ordering::AcqRel);
+        }
+        if r.is_err() {
+            self.after_failed_write();
+        }
+        drop(wg);
+        r.map(|()| true)
+    }
+
+    /// After a write that failed: if the pool is poisoned (a persistence failure after the
+    /// point of no return), the DRAM state may not match the leaves; the store then refuses
+    /// writes like the pool, and must be reopened.
+    pub(super) fn after_failed_write(&self) {
+        if self.pool.is_poisoned() {
+            self.failed.store(true, Ordering::Release);
+        }
+    }
+
+    /// The error of a store that refuses operations (see `after_failed_write`).
+    pub(super) fn check_failed(&self) -> Result<()> {
+        // A poisoned pool (a persistence failure, or a rollback that could not complete) may
+        // hold leaves the DRAM state does not describe: refuse as well.
+        if self.failed.load(Ordering::Acquire) || self.pool.is_poisoned() {
+            Err(Error::Pool(pobj::Error::Poisoned))
+        } else {
+            Ok(())
+        }
+    }
+}
