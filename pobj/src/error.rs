@@ -164,6 +164,36 @@ pub enum Error {
         /// Maximum.
         max: u64,
     },
+    /// A transaction appended more undo-log entries than one log may hold.
+    #[error("the transaction's undo log holds {entries} entries; the maximum is {max}")]
+    LogFull {
+        /// Entries the transaction needed.
+        entries: u64,
+        /// Entries one log may hold (`MAX_LOG_ENTRIES`).
+        max: u64,
+    },
+    /// A transaction's undo log would outgrow the space one log may use.
+    #[error("the transaction's undo log would take {bytes} bytes; the maximum is {max}")]
+    LogTooLarge {
+        /// Bytes of log buffers the transaction needed.
+        bytes: u64,
+        /// Bytes one log may use (`MAX_LOG_BUFFERS` chunks).
+        max: u64,
+    },
+    /// A commit word named a field that is not an aligned 8-byte word.
+    #[error("commit word at {offset:#x}: a commit word must be an aligned 8-byte field, not {size} bytes")]
+    BadCommitWord {
+        /// The field's offset in the pool.
+        offset: u64,
+        /// The field's size in bytes.
+        size: u64,
+    },
+    /// An invariant of pobj's own code does not hold (a bug, not damage in the file).
+    #[error("internal error: {what}")]
+    Internal {
+        /// Which invariant.
+        what: &'static str,
+    },
     /// A type's alignment is more than the allocator guarantees.
     #[error("alignment {align} is more than the supported maximum of 64")]
     BadAlignment {

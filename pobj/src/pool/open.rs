@@ -187,9 +187,8 @@ impl<R: Persistent> Pool<R> {
                 .map_mut(file)
         }
         .map_err(io(path, "mmap"))?;
-        let base = NonNull::new(map.as_mut_ptr()).ok_or(Error::Corrupted {
-            what: "mapping",
-            offset: 0,
+        let base = NonNull::new(map.as_mut_ptr()).ok_or(Error::Internal {
+            what: "mmap returned a null mapping",
         })?;
         // SAFETY: the mapping is valid for `pool_size` bytes, page-aligned, and lives until the
         // end of this function, after every use of `region`.
@@ -230,9 +229,8 @@ impl<R: Persistent> Pool<R> {
             }
             None => {
                 let Block::Large { chunk, len } = block else {
-                    return Err(Error::Corrupted {
-                        what: "root block",
-                        offset: 0,
+                    return Err(Error::Internal {
+                        what: "the root's reservation is neither a run block nor a large block",
                     });
                 };
                 let h = geo.chunk_header_offset(chunk);
@@ -316,9 +314,8 @@ impl<R: Persistent> Pool<R> {
                 .map_mut(&file)
         }
         .map_err(io(path, "mmap"))?;
-        let base = NonNull::new(map.as_mut_ptr()).ok_or(Error::Corrupted {
-            what: "mapping",
-            offset: 0,
+        let base = NonNull::new(map.as_mut_ptr()).ok_or(Error::Internal {
+            what: "mmap returned a null mapping",
         })?;
         // SAFETY: valid for `pool_size` bytes and page-aligned; the mapping is owned by `Shared`
         // below, which outlives every use of the region (transactions borrow the pool).

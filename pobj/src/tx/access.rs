@@ -149,9 +149,9 @@ impl<'a, R: Persistent> Tx<'a, R> {
 
     pub(super) fn push_commit_word(&mut self, foff: u64, v: u64) -> Result<()> {
         if !foff.is_multiple_of(8) {
-            return Err(Error::InvalidPointer {
+            return Err(Error::BadCommitWord {
                 offset: foff,
-                reason: "a commit word must be an aligned 8-byte field",
+                size: 8,
             });
         }
         match self.s.commit_words.iter_mut().find(|(w, _)| *w == foff) {
@@ -221,9 +221,9 @@ impl<'a, R: Persistent> Tx<'a, R> {
         let off = self.resolve_typed(p)?;
         let foff = self.field_offset(off, field)?;
         if core::mem::size_of::<F>() != 8 || !foff.is_multiple_of(8) {
-            return Err(Error::InvalidPointer {
+            return Err(Error::BadCommitWord {
                 offset: foff,
-                reason: "a commit word must be an aligned 8-byte field",
+                size: core::mem::size_of::<F>() as u64,
             });
         }
         let mut b = [0u8; 8];

@@ -70,8 +70,8 @@ impl<'a, R: Persistent> Tx<'a, R> {
         data: &[u8],
     ) -> Result<()> {
         if self.log.entries >= lane::MAX_LOG_ENTRIES {
-            return Err(Error::TooLarge {
-                requested: self.log.entries as u64 + 1,
+            return Err(Error::LogFull {
+                entries: self.log.entries as u64 + 1,
                 max: lane::MAX_LOG_ENTRIES as u64,
             });
         }
@@ -111,8 +111,8 @@ impl<'a, R: Persistent> Tx<'a, R> {
     pub(super) fn extend_log(&mut self) -> Result<()> {
         let sh = self.sh;
         if self.log.ext_used as u64 + 1 >= lane::MAX_LOG_BUFFERS {
-            return Err(Error::TooLarge {
-                requested: (self.log.ext_used as u64 + 2) * CHUNK_SIZE,
+            return Err(Error::LogTooLarge {
+                bytes: (self.log.ext_used as u64 + 2) * CHUNK_SIZE,
                 max: lane::MAX_LOG_BUFFERS * CHUNK_SIZE,
             });
         }
@@ -122,9 +122,8 @@ impl<'a, R: Persistent> Tx<'a, R> {
                 .reserve_internal(&sh.persister, CHUNK_SIZE - crate::heap::LARGE_PAYLOAD)?;
             let Block::Large { chunk, .. } = block else {
                 sh.heap.release(block);
-                return Err(Error::Corrupted {
-                    what: "log extension block",
-                    offset: 0,
+                return Err(Error::Internal {
+                    what: "a whole-chunk reservation returned a small block",
                 });
             };
             let hoff = block.header_offset(&sh.geo);
