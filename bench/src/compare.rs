@@ -7,19 +7,19 @@ use pobj_workload::{chart, proc, Config, Workload};
 use serde_json::{json, Value};
 
 /// One store's run: its report (the engine's JSON), or why there is none.
-pub struct StoreRun {
+pub(crate) struct StoreRun {
     pub name: String,
     pub result: Result<Value, String>,
 }
 
 /// One implementation's transaction benchmarks (JSON), or why there are none.
-pub struct TxRun {
+pub(crate) struct TxRun {
     pub name: String,
     pub result: Result<Value, String>,
 }
 
 /// Everything one `pobj-bench` run measured.
-pub struct Comparison {
+pub(crate) struct Comparison {
     pub config: Config,
     pub workloads: Vec<Workload>,
     pub stores: Vec<StoreRun>,
@@ -457,7 +457,7 @@ impl Comparison {
     }
 
     /// The whole text output.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let c = &self.config;
         let (cpu, cpus, mem) = proc::machine();
         let mut out = format!(
@@ -527,7 +527,7 @@ impl Comparison {
     }
 
     /// Every figure as JSON.
-    pub fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         let (cpu, cpus, mem) = proc::machine();
         let stores: Vec<Value> = self
             .stores
@@ -578,7 +578,7 @@ impl Comparison {
     }
 
     /// Writes the charts; the paths written.
-    pub fn charts(&self, file: &Path) -> Result<Vec<String>, String> {
+    pub(crate) fn charts(&self, file: &Path) -> Result<Vec<String>, String> {
         let mut written = Vec::new();
         let stem = match file.extension().and_then(|e| e.to_str()) {
             Some("svg" | "png") => file.with_extension(""),

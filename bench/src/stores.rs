@@ -8,7 +8,7 @@ use std::sync::RwLock;
 use pobj_workload::{Backend, KvBackend, Store, StoreError};
 
 /// The store names `--stores` accepts, in table order, with whether this build has them.
-pub fn known() -> Vec<(&'static str, bool, &'static str)> {
+pub(crate) fn known() -> Vec<(&'static str, bool, &'static str)> {
     vec![
         ("pobj-kv", true, ""),
         ("btreemap", true, ""),
@@ -35,13 +35,13 @@ fn remove_path(p: &Path) -> Result<(), StoreError> {
 }
 
 /// Where a store keeps its files under `dir`.
-pub fn store_path(dir: &Path, name: &str) -> PathBuf {
+pub(crate) fn store_path(dir: &Path, name: &str) -> PathBuf {
     dir.join(format!("pobj-bench-{name}-{}", std::process::id()))
 }
 
 /// The backend of store `name` with files under `dir`, sized for `keys` entries of
 /// `entry_bytes` (key + value).
-pub fn backend(
+pub(crate) fn backend(
     name: &str,
     dir: &Path,
     keys: u64,
@@ -92,14 +92,14 @@ pub fn backend(
 }
 
 /// Removes whatever store `name` left under `dir`.
-pub fn cleanup(dir: &Path, name: &str) {
+pub(crate) fn cleanup(dir: &Path, name: &str) {
     let _ = remove_path(&store_path(dir, name));
 }
 
 // ---- BTreeMap -----------------------------------------------------------------------------------
 
 /// `BTreeMap` behind a `RwLock`: the DRAM ceiling, no persistence.
-pub struct MapStore(RwLock<BTreeMap<Vec<u8>, Vec<u8>>>);
+pub(crate) struct MapStore(RwLock<BTreeMap<Vec<u8>, Vec<u8>>>);
 
 fn poisoned<T>(_: T) -> StoreError {
     StoreError::new("lock poisoned")
@@ -157,7 +157,7 @@ impl Store for MapStore {
 }
 
 /// [`MapStore`]'s backend.
-pub struct MapBackend;
+pub(crate) struct MapBackend;
 
 impl Backend for MapBackend {
     fn name(&self) -> String {
@@ -327,7 +327,7 @@ mod redb_store {
 
     const TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kv");
     /// Writes per durable commit in the batched variant.
-    pub const BATCH: u64 = 1000;
+    pub(super) const BATCH: u64 = 1000;
 
     fn err(e: impl std::fmt::Display) -> StoreError {
         StoreError::new(e)
@@ -335,12 +335,12 @@ mod redb_store {
 
     /// redb: one write transaction per operation, each durable (`batch` 1), or durable every
     /// `batch` commits (the others `Durability::None`, made durable by the next durable one).
-    pub struct RedbBackend {
+    pub(super) struct RedbBackend {
         pub path: PathBuf,
         pub batch: u64,
     }
 
-    pub struct RedbStore {
+    pub(super) struct RedbStore {
         db: Database,
         batch: u64,
         commits: AtomicU64,
@@ -475,7 +475,7 @@ mod lmdb {
 
     /// The LMDB map size for `keys` entries of `entry` bytes: 4 × the data plus 256 MiB, in
     /// whole MiB (a sparse reservation).
-    pub fn map_size(keys: u64, entry: u64) -> usize {
+    pub(super) fn map_size(keys: u64, entry: u64) -> usize {
         let b = keys
             .saturating_mul(entry.saturating_add(64))
             .saturating_mul(4)
@@ -485,12 +485,12 @@ mod lmdb {
 
     /// LMDB through heed: one write transaction per operation, committed with LMDB's default
     /// durability (fsync at commit).
-    pub struct LmdbBackend {
+    pub(super) struct LmdbBackend {
         pub path: PathBuf,
         pub map_size: usize,
     }
 
-    pub struct LmdbStore {
+    pub(super) struct LmdbStore {
         env: Env,
         db: Database<'static, Bytes, Bytes>,
     }

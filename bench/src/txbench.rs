@@ -14,7 +14,7 @@ use pobj::{Error, PPtr, Persistent, Pool};
 use serde_json::json;
 
 /// The cases, in order: name in tables, key in JSON.
-pub const CASES: [(&str, &str); 5] = [
+pub(crate) const CASES: [(&str, &str); 5] = [
     ("empty tx", "empty"),
     ("snapshot+write 64 B", "snapshot_write_64"),
     ("alloc+write 128 B", "alloc_write_128"),
@@ -24,7 +24,7 @@ pub const CASES: [(&str, &str); 5] = [
 
 /// The figures of one case.
 #[derive(Clone, Debug, Default)]
-pub struct CaseResult {
+pub(crate) struct CaseResult {
     pub key: String,
     pub ops: u64,
     pub mean_ns: f64,
@@ -47,7 +47,7 @@ impl CaseResult {
 }
 
 /// The results of one implementation as JSON.
-pub fn to_json(implementation: &str, results: &[CaseResult]) -> String {
+pub(crate) fn to_json(implementation: &str, results: &[CaseResult]) -> String {
     let cases: Vec<serde_json::Value> = results.iter().map(CaseResult::to_json).collect();
     json!({ "implementation": implementation, "cases": cases }).to_string()
 }
@@ -118,7 +118,7 @@ fn free_all(pool: &Pool<Root>, ptrs: &mut Vec<PPtr<Obj128>>) -> Result<(), Strin
 }
 
 /// pobj's cases on a pool at `path`.
-pub fn run_pobj(path: &Path, ops: u64) -> Result<Vec<CaseResult>, String> {
+pub(crate) fn run_pobj(path: &Path, ops: u64) -> Result<Vec<CaseResult>, String> {
     let _ = std::fs::remove_file(path);
     let pool = Pool::<Root>::create(path, "bench", 1 << 30).map_err(e)?;
     let r = pobj_cases(&pool, ops);

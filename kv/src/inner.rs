@@ -36,7 +36,7 @@ pub(crate) struct LeafState {
 }
 
 impl LeafState {
-    pub fn new(
+    pub(crate) fn new(
         ptr: PPtr<Leaf>,
         low: Vec<u8>,
         high: Option<Vec<u8>>,
@@ -53,27 +53,27 @@ impl LeafState {
         })
     }
 
-    pub fn contains(&self, key: &[u8]) -> bool {
+    pub(crate) fn contains(&self, key: &[u8]) -> bool {
         key >= self.low.as_slice() && self.high.as_deref().is_none_or(|h| key < h)
     }
 
-    pub fn is_dead(&self) -> bool {
+    pub(crate) fn is_dead(&self) -> bool {
         self.dead.load(Ordering::Acquire)
     }
 
-    pub fn fp(&self, i: usize) -> u8 {
+    pub(crate) fn fp(&self, i: usize) -> u8 {
         self.fps[i].load(Ordering::Relaxed)
     }
 
-    pub fn fps(&self) -> [u8; SLOTS] {
+    pub(crate) fn fps(&self) -> [u8; SLOTS] {
         std::array::from_fn(|i| self.fp(i))
     }
 
-    pub fn set_fp(&self, i: usize, fp: u8) {
+    pub(crate) fn set_fp(&self, i: usize, fp: u8) {
         self.fps[i].store(fp, Ordering::Relaxed);
     }
 
-    pub fn lock(&self) -> MutexGuard<'_, ()> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, ()> {
         self.lock.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -17,25 +17,25 @@ use crate::media::region::Region;
 use crate::Persistent;
 
 /// Bytes of the lane header.
-pub const LANE_HEADER: u64 = 64;
+pub(crate) const LANE_HEADER: u64 = 64;
 /// Bytes of an entry header.
-pub const ENTRY_HEADER: u64 = 32;
+pub(crate) const ENTRY_HEADER: u64 = 32;
 /// Largest snapshot payload in one entry; larger ranges are split.
-pub const MAX_PIECE: u64 = 32 << 10;
+pub(crate) const MAX_PIECE: u64 = 32 << 10;
 
 /// Entry kind: `data` holds the old bytes of `offset..offset+aux`.
-pub const KIND_SNAPSHOT: u32 = 1;
+pub(crate) const KIND_SNAPSHOT: u32 = 1;
 /// Entry kind: undo clears bits `aux` of the bitmap word at `offset` (a block allocated).
-pub const KIND_ALLOC_BITS: u32 = 2;
+pub(crate) const KIND_ALLOC_BITS: u32 = 2;
 /// Entry kind: undo sets bits `aux` of the bitmap word at `offset` (a block freed).
-pub const KIND_FREE_BITS: u32 = 3;
+pub(crate) const KIND_FREE_BITS: u32 = 3;
 /// Entry kind: the log continues in the buffer at `offset` of `aux` bytes.
-pub const KIND_NEXT: u32 = 4;
+pub(crate) const KIND_NEXT: u32 = 4;
 
 /// The lane header, at the start of each lane.
 #[derive(Clone, Copy, Persistent)]
 #[repr(C)]
-pub struct LaneHeader {
+pub(crate) struct LaneHeader {
     /// The generation of the lane's current log; only entries with this generation are valid.
     pub generation: u64,
     /// Zero.
@@ -46,7 +46,7 @@ static_assertions::const_assert_eq!(core::mem::size_of::<LaneHeader>() as u64, L
 /// The header of each log entry (data follows, padded to 8 bytes).
 #[derive(Clone, Copy, Persistent)]
 #[repr(C)]
-pub struct EntryHeader {
+pub(crate) struct EntryHeader {
     /// The lane generation this entry belongs to.
     pub generation: u64,
     /// Target offset in the pool (or next buffer for `KIND_NEXT`).
@@ -62,14 +62,14 @@ static_assertions::const_assert_eq!(core::mem::size_of::<EntryHeader>() as u64, 
 static_assertions::const_assert_eq!(core::mem::offset_of!(EntryHeader, kind), 24);
 
 /// Most entries one transaction may log (a limit, so that recovery's memory is bounded).
-pub const MAX_LOG_ENTRIES: usize = 1 << 22;
+pub(crate) const MAX_LOG_ENTRIES: usize = 1 << 22;
 /// Most log buffers (the lane's and its extensions) one transaction may use.
-pub const MAX_LOG_BUFFERS: u64 = 4096;
+pub(crate) const MAX_LOG_BUFFERS: u64 = 4096;
 
 /// The checksum seed of a log buffer: the lane's index and the buffer's nonce (0 for the
 /// lane's own buffer; a random value, recorded in the `NEXT` entry, for an extension). Entries
 /// left in a reused extension by another lane or by user data never validate.
-pub fn buffer_seed(lane: u32, nonce: u64) -> u32 {
+pub(crate) fn buffer_seed(lane: u32, nonce: u64) -> u32 {
     let mut b = [0u8; 12];
     b[..4].copy_from_slice(&lane.to_le_bytes());
     b[4..].copy_from_slice(&nonce.to_le_bytes());
@@ -77,13 +77,13 @@ pub fn buffer_seed(lane: u32, nonce: u64) -> u32 {
 }
 
 /// The checksum of an entry in a buffer with the given seed.
-pub fn entry_checksum(seed: u32, h: &EntryHeader, data: &[u8]) -> u32 {
+pub(crate) fn entry_checksum(seed: u32, h: &EntryHeader, data: &[u8]) -> u32 {
     let hb = crate::types::persistent::as_bytes(h);
     crc32c::crc32c_append(crc32c::crc32c_append(seed, &hb[..28]), data)
 }
 
 /// Bytes of data an entry of `kind` with `aux` carries.
-pub fn data_len(kind: u32, aux: u64) -> u64 {
+pub(crate) fn data_len(kind: u32, aux: u64) -> u64 {
     match kind {
         KIND_SNAPSHOT => aux,
         KIND_NEXT => 8,
@@ -92,13 +92,13 @@ pub fn data_len(kind: u32, aux: u64) -> u64 {
 }
 
 /// Bytes an entry with `data_len` bytes of data takes.
-pub fn entry_size(data_len: u64) -> u64 {
+pub(crate) fn entry_size(data_len: u64) -> u64 {
     ENTRY_HEADER + data_len.div_ceil(8) * 8
 }
 
 /// A decoded valid entry.
 #[derive(Clone, Debug)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// Kind.
     pub kind: u32,
     /// Target offset.

@@ -13,7 +13,7 @@ use super::codec::parse_size;
 /// check found problems, 2 error.
 #[derive(Debug, Parser)]
 #[command(name = "pkv", version, about, long_about)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Keys and values in arguments, `scan` output and `load` input are hex.
     #[arg(long, global = true)]
     pub hex: bool,
@@ -24,7 +24,7 @@ pub struct Cli {
 
 /// A pkv command.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Creates a new, empty store.
     Create {
         /// The pool file to create (must not exist).
@@ -109,7 +109,7 @@ pub enum Command {
 
 /// Options of `pkv bench`.
 #[derive(Debug, Args)]
-pub struct BenchArgs {
+pub(crate) struct BenchArgs {
     /// Workloads, comma-separated, run in order: fillseq, readseq, fillrandom, readrandom,
     /// readmissing, overwrite, readwhilewriting, ycsb-a ... ycsb-f, deleterandom; `all` for every
     /// one, `ycsb` for the six YCSB ones.

@@ -134,7 +134,7 @@ fn config(args: &BenchArgs) -> CliResult<Config> {
 }
 
 /// Runs the benchmark and prints its table.
-pub fn run(args: &BenchArgs) -> CliResult {
+pub(crate) fn run(args: &BenchArgs) -> CliResult {
     let workloads = Workload::parse_list(&args.workloads).map_err(CliError::fatal)?;
     let cfg = config(args)?;
     let size = KvBackend::pool_size(
@@ -227,7 +227,7 @@ fn to_json(report: &Report, path: &Path, size: u64, mode: &str) -> String {
 }
 
 /// A table with the first column left-aligned and the others right-aligned.
-pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+pub(crate) fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let mut width: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (i, c) in row.iter().enumerate() {

@@ -2,7 +2,7 @@
 
 /// Parses a size: a number with an optional K, M, G or T suffix (powers of 1024, either case,
 /// optionally followed by `B` or `iB`): `4096`, `64K`, `64M`, `1G`, `512MiB`.
-pub fn parse_size(s: &str) -> Result<u64, String> {
+pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let digits_end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, suffix) = t.split_at(digits_end);
@@ -39,7 +39,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 }
 
 /// Lowercase hex of `b`.
-pub fn to_hex(b: &[u8]) -> String {
+pub(crate) fn to_hex(b: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(b.len() * 2);
     for &x in b {
@@ -59,7 +59,7 @@ fn nibble(c: u8) -> Option<u8> {
 }
 
 /// Decodes hex (an even number of hex digits; either case is accepted).
-pub fn from_hex(s: &[u8]) -> Result<Vec<u8>, String> {
+pub(crate) fn from_hex(s: &[u8]) -> Result<Vec<u8>, String> {
     if !s.len().is_multiple_of(2) {
         return Err(format!("odd number of hex digits ({})", s.len()));
     }
@@ -76,7 +76,7 @@ pub fn from_hex(s: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 /// `n` bytes in a unit that reads well (`64.0 MiB`).
-pub fn human_bytes(n: u64) -> String {
+pub(crate) fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = n as f64;
     let mut u = 0;
@@ -92,7 +92,7 @@ pub fn human_bytes(n: u64) -> String {
 }
 
 /// `n` with thousands separators (`1,234,567`).
-pub fn grouped(n: u64) -> String {
+pub(crate) fn grouped(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {

@@ -14,7 +14,7 @@ use super::codec::{from_hex, grouped, human_bytes, to_hex};
 use super::error::{stdout_error, CliError, CliResult};
 
 /// Runs a parsed command line.
-pub fn run(cli: Cli) -> CliResult {
+pub(crate) fn run(cli: Cli) -> CliResult {
     let hex = cli.hex;
     match cli.command {
         Command::Create { pool, size } => create(&pool, size),
@@ -57,7 +57,7 @@ pub fn run(cli: Cli) -> CliResult {
 }
 
 /// Opens a store; the error names the pool file.
-pub fn open(path: &Path) -> CliResult<Db> {
+pub(crate) fn open(path: &Path) -> CliResult<Db> {
     Db::open(path).map_err(|e| with_path(path, &e))
 }
 

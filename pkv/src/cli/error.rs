@@ -5,7 +5,7 @@ use std::io;
 
 /// Why a command failed, with the exit status it maps to.
 #[derive(Debug)]
-pub enum CliError {
+pub(crate) enum CliError {
     /// A failure: `pkv: MESSAGE` on stderr, exit 2.
     Fatal(String),
     /// A negative answer rather than a failure (a missing key, a check with problems):
@@ -17,12 +17,12 @@ pub enum CliError {
 
 impl CliError {
     /// A failure with this message.
-    pub fn fatal(msg: impl Display) -> Self {
+    pub(crate) fn fatal(msg: impl Display) -> Self {
         CliError::Fatal(msg.to_string())
     }
 
     /// The exit status.
-    pub fn code(&self) -> u8 {
+    pub(crate) fn code(&self) -> u8 {
         match self {
             CliError::Fatal(_) => 2,
             CliError::No(_) => 1,
@@ -31,7 +31,7 @@ impl CliError {
     }
 
     /// The message for stderr, on one line; `None` to print nothing.
-    pub fn message(&self) -> Option<String> {
+    pub(crate) fn message(&self) -> Option<String> {
         match self {
             CliError::Fatal(m) | CliError::No(m) => Some(one_line(m)),
             CliError::BrokenPipe => None,
@@ -39,7 +39,7 @@ impl CliError {
     }
 
     /// Wraps an I/O error on `what` (a write to stdout that hit a closed pipe stays quiet).
-    pub fn io(what: impl Display, e: &io::Error) -> Self {
+    pub(crate) fn io(what: impl Display, e: &io::Error) -> Self {
         if e.kind() == io::ErrorKind::BrokenPipe {
             CliError::BrokenPipe
         } else {
@@ -64,9 +64,9 @@ impl From<pobj_kv::Error> for CliError {
 }
 
 /// Writing to stdout failed.
-pub fn stdout_error(e: &io::Error) -> CliError {
+pub(crate) fn stdout_error(e: &io::Error) -> CliError {
     CliError::io("writing to stdout", e)
 }
 
 /// `Result` with [`CliError`].
-pub type CliResult<T = ()> = Result<T, CliError>;
+pub(crate) type CliResult<T = ()> = Result<T, CliError>;

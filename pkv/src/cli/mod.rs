@@ -1,7 +1,7 @@
 //! The parts of the `pkv` binary (not of the library).
 
-pub mod args;
-pub mod bench;
-pub mod codec;
-pub mod commands;
-pub mod error;
+pub(crate) mod args;
+pub(crate) mod bench;
+pub(crate) mod codec;
+pub(crate) mod commands;
+pub(crate) mod error;

@@ -5,15 +5,15 @@
 //! power failure leaves either the old or the new word.
 
 /// A free chunk (or a chunk inside a used extent: such words are never read).
-pub const FREE: u64 = 0;
+pub(crate) const FREE: u64 = 0;
 /// Tag of the first chunk of a large object.
-pub const TAG_USED: u64 = 0x5355; // "US"
+pub(crate) const TAG_USED: u64 = 0x5355; // "US"
 /// Tag of a chunk holding a run of small blocks.
-pub const TAG_RUN: u64 = 0x5552; // "RU"
+pub(crate) const TAG_RUN: u64 = 0x5552; // "RU"
 
 /// A decoded chunk header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ChunkHeader {
+pub(crate) enum ChunkHeader {
     /// Free.
     Free,
     /// First chunk of a large object spanning `len` chunks.
@@ -28,7 +28,7 @@ pub enum ChunkHeader {
 impl ChunkHeader {
     /// Decodes a word; `None` for a word no version of pobj writes (damage).
     #[must_use]
-    pub fn decode(w: u64) -> Option<ChunkHeader> {
+    pub(crate) fn decode(w: u64) -> Option<ChunkHeader> {
         let tag = w & 0xffff;
         let len = (w >> 16) & 0xffff_ffff;
         let high = w >> 48;
@@ -42,7 +42,7 @@ impl ChunkHeader {
 
     /// Encodes to a word.
     #[must_use]
-    pub fn encode(self) -> u64 {
+    pub(crate) fn encode(self) -> u64 {
         match self {
             ChunkHeader::Free => FREE,
             ChunkHeader::Used { len } => TAG_USED | ((len & 0xffff_ffff) << 16),

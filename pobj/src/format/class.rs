@@ -14,7 +14,7 @@ pub const MAX_SMALL_PAYLOAD: u64 = CLASSES[CLASSES.len() - 1] - crate::format::o
 /// The class for a payload of `size` bytes with the given alignment (8 or 16 is natural; 64
 /// restricts to block sizes that are multiples of 64).
 #[must_use]
-pub fn class_for(size: u64, align: u64) -> Option<usize> {
+pub(crate) fn class_for(size: u64, align: u64) -> Option<usize> {
     let need = size.checked_add(crate::format::object::OBJ_HEADER)?;
     CLASSES
         .iter()
@@ -23,7 +23,7 @@ pub fn class_for(size: u64, align: u64) -> Option<usize> {
 
 /// The class index of a block size, if it is one.
 #[must_use]
-pub fn class_of_block(bs: u64) -> Option<usize> {
+pub(crate) fn class_of_block(bs: u64) -> Option<usize> {
     CLASSES.iter().position(|&c| c == bs)
 }
 

@@ -6,20 +6,20 @@
 use crate::Persistent;
 
 /// `b"POBJPOOL"`.
-pub const MAGIC: [u8; 8] = *b"POBJPOOL";
+pub(crate) const MAGIC: [u8; 8] = *b"POBJPOOL";
 /// The format version this build writes and reads. Bumped on any incompatible change.
 pub const FORMAT_VERSION: u32 = 1;
 /// Bytes of the header struct.
-pub const HEADER_SIZE: u32 = 256;
+pub(crate) const HEADER_SIZE: u32 = 256;
 /// Bytes reserved for the header at the start of the file.
-pub const HEADER_AREA: u64 = 4096;
+pub(crate) const HEADER_AREA: u64 = 4096;
 /// Maximum length of a layout name in bytes (UTF-8, no NUL).
 pub const MAX_LAYOUT_LEN: usize = 63;
 
 /// The pool header, byte for byte as on media (little-endian).
 #[derive(Clone, Copy, Debug, Persistent)]
 #[repr(C)]
-pub struct PoolHeader {
+pub(crate) struct PoolHeader {
     /// `MAGIC`.
     pub magic: [u8; 8],
     /// `FORMAT_VERSION`.
@@ -74,14 +74,14 @@ static_assertions::const_assert_eq!(core::mem::offset_of!(PoolHeader, checksum),
 impl PoolHeader {
     /// CRC-32C of everything before the checksum field.
     #[must_use]
-    pub fn compute_checksum(&self) -> u32 {
+    pub(crate) fn compute_checksum(&self) -> u32 {
         let bytes = crate::types::persistent::as_bytes(self);
         crc32c::crc32c(&bytes[..252])
     }
 
     /// The layout name (up to the first zero byte), lossy if not UTF-8.
     #[must_use]
-    pub fn layout_name(&self) -> String {
+    pub(crate) fn layout_name(&self) -> String {
         let end = self
             .layout
             .iter()

@@ -10,17 +10,17 @@ pub const MAX_POOL_SIZE: u64 = 1 << 40;
 /// Number of lanes (transactions that can run at once).
 pub const LANE_COUNT: u32 = 32;
 /// Bytes per lane: a 64-byte lane header and the first log buffer.
-pub const LANE_SIZE: u32 = 8192;
+pub(crate) const LANE_SIZE: u32 = 8192;
 /// Bytes per chunk, the unit of the heap.
 pub const CHUNK_SIZE: u64 = 256 << 10;
 /// Alignment of the chunk table and of the first chunk, and the unit of `msync`.
-pub const PAGE: u64 = 4096;
+pub(crate) const PAGE: u64 = 4096;
 /// Cache line size assumed for flushes (and the simulator's unit of write-back).
-pub const CACHE_LINE: u64 = 64;
+pub(crate) const CACHE_LINE: u64 = 64;
 
 /// Computed offsets of a pool's areas.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Geometry {
+pub(crate) struct Geometry {
     /// Pool size.
     pub pool_size: u64,
     /// First lane.
@@ -39,7 +39,7 @@ pub struct Geometry {
 
 impl Geometry {
     /// The geometry of a new pool of `size` bytes.
-    pub fn for_size(size: u64) -> Result<Geometry> {
+    pub(crate) fn for_size(size: u64) -> Result<Geometry> {
         if !(MIN_POOL_SIZE..=MAX_POOL_SIZE).contains(&size) {
             return Err(Error::SizeOutOfRange {
                 size,
@@ -82,19 +82,19 @@ impl Geometry {
 
     /// Offset of chunk `i`.
     #[must_use]
-    pub fn chunk_offset(&self, i: u64) -> u64 {
+    pub(crate) fn chunk_offset(&self, i: u64) -> u64 {
         self.chunk_base + i * CHUNK_SIZE
     }
 
     /// Offset of chunk `i`'s header word in the table.
     #[must_use]
-    pub fn chunk_header_offset(&self, i: u64) -> u64 {
+    pub(crate) fn chunk_header_offset(&self, i: u64) -> u64 {
         self.chunk_table + i * 8
     }
 
     /// Offset of lane `i`.
     #[must_use]
-    pub fn lane(&self, i: u32) -> u64 {
+    pub(crate) fn lane(&self, i: u32) -> u64 {
         self.lane_offset + u64::from(i) * u64::from(self.lane_size)
     }
 }

@@ -9,13 +9,13 @@ use crate::format::object::OBJ_HEADER;
 use crate::Persistent;
 
 /// `b"POBJRUN\0"`.
-pub const RUN_MAGIC: u64 = u64::from_le_bytes(*b"POBJRUN\0");
+pub(crate) const RUN_MAGIC: u64 = u64::from_le_bytes(*b"POBJRUN\0");
 /// Bitmap words in every run header (enough for the smallest class).
-pub const BITMAP_WORDS: usize = 128;
+pub(crate) const BITMAP_WORDS: usize = 128;
 /// Offset of the bitmap in the chunk.
-pub const BITMAP_OFFSET: u64 = 64;
+pub(crate) const BITMAP_OFFSET: u64 = 64;
 /// Offset of the first block in the chunk.
-pub const RUN_DATA: u64 = 1136;
+pub(crate) const RUN_DATA: u64 = 1136;
 
 static_assertions::const_assert_eq!((RUN_DATA + OBJ_HEADER) % 64, 0);
 static_assertions::const_assert!(BITMAP_OFFSET + (BITMAP_WORDS as u64) * 8 <= RUN_DATA);
@@ -24,7 +24,7 @@ static_assertions::const_assert!(BITMAP_OFFSET + (BITMAP_WORDS as u64) * 8 <= RU
 /// `RUN`, and not changed while the chunk is a run.
 #[derive(Clone, Copy, Persistent)]
 #[repr(C)]
-pub struct RunDescriptor {
+pub(crate) struct RunDescriptor {
     /// `RUN_MAGIC`.
     pub magic: u64,
     /// Low 32 bits: block size in bytes (a size class); high 32 bits: number of blocks.
@@ -38,19 +38,19 @@ static_assertions::const_assert_eq!(core::mem::offset_of!(RunDescriptor, geometr
 
 /// Number of blocks of `block_size` in one run.
 #[must_use]
-pub fn blocks_per_run(block_size: u64) -> u64 {
+pub(crate) fn blocks_per_run(block_size: u64) -> u64 {
     ((CHUNK_SIZE - RUN_DATA) / block_size).min(BITMAP_WORDS as u64 * 64)
 }
 
 /// Encodes the geometry word.
 #[must_use]
-pub fn geometry_word(block_size: u64, nblocks: u64) -> u64 {
+pub(crate) fn geometry_word(block_size: u64, nblocks: u64) -> u64 {
     (block_size & 0xffff_ffff) | (nblocks << 32)
 }
 
 /// Decodes and validates a geometry word against the class table.
 #[must_use]
-pub fn decode_geometry(w: u64) -> Option<(u64, u64)> {
+pub(crate) fn decode_geometry(w: u64) -> Option<(u64, u64)> {
     let bs = w & 0xffff_ffff;
     let n = w >> 32;
     crate::format::class::class_of_block(bs)?;

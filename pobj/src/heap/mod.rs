@@ -22,10 +22,10 @@ use crate::media::persist::{Batch, Persister};
 use crate::media::region::Region;
 
 /// Offset of a large object's payload from its first chunk (64-byte aligned).
-pub const LARGE_PAYLOAD: u64 = 64;
+pub(crate) const LARGE_PAYLOAD: u64 = 64;
 /// Chunks kept back from user allocations so that undo-log extensions (which a transaction
 /// that frees objects in a full pool needs) can still be allocated.
-pub const RESERVED_CHUNKS: u64 = 2;
+pub(crate) const RESERVED_CHUNKS: u64 = 2;
 
 /// Largest object the heap serves (4 GiB).
 pub const MAX_ALLOC: u64 = 4 << 30;
@@ -33,13 +33,13 @@ pub const MAX_ALLOC: u64 = 4 << 30;
 const FREE_WORD: u64 = crate::format::chunk::FREE;
 
 /// Type id of undo-log extension buffers (freed at every open).
-pub const LOG_EXT_TYPE_ID: u64 = crate::types::typeid::TypeHasher::new()
+pub(crate) const LOG_EXT_TYPE_ID: u64 = crate::types::typeid::TypeHasher::new()
     .str("pobj::log_ext")
     .finish();
 
 /// A block handed out by the heap.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Block {
+pub(crate) enum Block {
     /// Block `index` of the run in chunk `chunk`.
     Small {
         /// Chunk index.
@@ -60,12 +60,12 @@ pub enum Block {
 
 impl Block {
     /// Offset of the object header.
-    pub fn header_offset(&self, g: &Geometry) -> u64 {
+    pub(crate) fn header_offset(&self, g: &Geometry) -> u64 {
         self.payload_offset(g) - OBJ_HEADER
     }
 
     /// Offset of the payload.
-    pub fn payload_offset(&self, g: &Geometry) -> u64 {
+    pub(crate) fn payload_offset(&self, g: &Geometry) -> u64 {
         match *self {
             Block::Small { chunk, index, bs } => {
                 g.chunk_offset(chunk) + RUN_DATA + index * bs + OBJ_HEADER
@@ -75,7 +75,7 @@ impl Block {
     }
 
     /// Usable payload bytes.
-    pub fn capacity(&self) -> u64 {
+    pub(crate) fn capacity(&self) -> u64 {
         match *self {
             Block::Small { bs, .. } => bs - OBJ_HEADER,
             Block::Large { len, .. } => len * CHUNK_SIZE - LARGE_PAYLOAD,
@@ -83,7 +83,7 @@ impl Block {
     }
 
     /// Bytes the block takes from the heap.
-    pub fn footprint(&self) -> u64 {
+    pub(crate) fn footprint(&self) -> u64 {
         match *self {
             Block::Small { bs, .. } => bs,
             Block::Large { len, .. } => len * CHUNK_SIZE,
@@ -91,7 +91,7 @@ impl Block {
     }
 
     /// For a small block: the bitmap word's offset and the block's bit.
-    pub fn bit(&self, g: &Geometry) -> Option<(u64, u64)> {
+    pub(crate) fn bit(&self, g: &Geometry) -> Option<(u64, u64)> {
         match *self {
             Block::Small { chunk, index, .. } => Some((
                 g.chunk_offset(chunk) + BITMAP_OFFSET + (index / 64) * 8,

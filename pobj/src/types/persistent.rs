@@ -114,7 +114,7 @@ pub fn from_bytes<T: Persistent>(b: &[u8]) -> Option<T> {
 }
 
 #[doc(hidden)]
-pub mod private {
+pub(crate) mod private {
     pub use crate::types::typeid::TypeHasher;
 
     /// Used by `#[derive(Persistent)]` to name the offending field in its error.

@@ -131,7 +131,7 @@ impl fmt::Debug for PBytes {
 }
 
 /// The type id recorded in the header of byte-buffer objects.
-pub const BYTES_TYPE_ID: u64 = TypeHasher::new().str("pobj::bytes").finish();
+pub(crate) const BYTES_TYPE_ID: u64 = TypeHasher::new().str("pobj::bytes").finish();
 
 // SAFETY: `repr(transparent)` over `u64`: no padding, every bit pattern valid, no address.
 unsafe impl Persistent for PBytes {

@@ -66,7 +66,7 @@ impl Default for TypeHasher {
 
 /// The type id of a primitive named `name`.
 #[must_use]
-pub const fn primitive(name: &str) -> u64 {
+pub(crate) const fn primitive(name: &str) -> u64 {
     TypeHasher::new().str("prim").str(name).finish()
 }
 

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 /// A temporary directory on tmpfs (cache-line flush mode) where it exists.
-pub fn shm_dir() -> tempfile::TempDir {
+pub(crate) fn shm_dir() -> tempfile::TempDir {
     let shm = std::path::Path::new("/dev/shm");
     if shm.is_dir() {
         tempfile::Builder::new()
@@ -17,14 +17,14 @@ pub fn shm_dir() -> tempfile::TempDir {
 }
 
 /// A temporary directory on an ordinary file system (msync mode).
-pub fn disk_dir() -> tempfile::TempDir {
+pub(crate) fn disk_dir() -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix("pobj-test")
         .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
         .expect("tempdir")
 }
 
-pub fn pool_path(dir: &tempfile::TempDir, name: &str) -> PathBuf {
+pub(crate) fn pool_path(dir: &tempfile::TempDir, name: &str) -> PathBuf {
     dir.path().join(name)
 }
 
@@ -34,29 +34,29 @@ pub fn pool_path(dir: &tempfile::TempDir, name: &str) -> PathBuf {
 static SPAWNING: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
 /// Held by a test that opens pools (many at once).
-pub fn no_spawn() -> std::sync::RwLockReadGuard<'static, ()> {
+pub(crate) fn no_spawn() -> std::sync::RwLockReadGuard<'static, ()> {
     SPAWNING.read().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Held by a test that spawns processes (alone).
-pub fn spawning() -> std::sync::RwLockWriteGuard<'static, ()> {
+pub(crate) fn spawning() -> std::sync::RwLockWriteGuard<'static, ()> {
     SPAWNING.write().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The little-endian `u64` at `off` of a pool image.
-pub fn u64_at(img: &[u8], off: u64) -> u64 {
+pub(crate) fn u64_at(img: &[u8], off: u64) -> u64 {
     let o = off as usize;
     u64::from_le_bytes(img[o..o + 8].try_into().expect("8 bytes"))
 }
 
 /// Stores a little-endian `u64` at `off` of a pool image.
-pub fn put_u64(img: &mut [u8], off: u64, v: u64) {
+pub(crate) fn put_u64(img: &mut [u8], off: u64, v: u64) {
     let o = off as usize;
     img[o..o + 8].copy_from_slice(&v.to_le_bytes());
 }
 
 /// Header fields (docs/format.md §2) of a pool image.
-pub struct ImageGeometry {
+pub(crate) struct ImageGeometry {
     pub root_offset: u64,
     pub lane_offset: u64,
     pub lane_count: u64,
@@ -67,7 +67,7 @@ pub struct ImageGeometry {
     pub chunk_size: u64,
 }
 
-pub fn geometry(img: &[u8]) -> ImageGeometry {
+pub(crate) fn geometry(img: &[u8]) -> ImageGeometry {
     let u32_at = |o: usize| u64::from(u32::from_le_bytes(img[o..o + 4].try_into().expect("4")));
     ImageGeometry {
         root_offset: u64_at(img, 104),
@@ -83,7 +83,7 @@ pub fn geometry(img: &[u8]) -> ImageGeometry {
 
 /// Runs `f` on a thread and panics with `what` if it has not finished within a minute (it hung,
 /// or it panicked: a panic drops the sender without sending).
-pub fn within_a_minute(what: &str, f: impl FnOnce() + Send + 'static) {
+pub(crate) fn within_a_minute(what: &str, f: impl FnOnce() + Send + 'static) {
     let (done, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         f();
