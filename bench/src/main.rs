@@ -16,14 +16,11 @@ mod pmdk;
 mod stores;
 mod txbench;
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
-use std::sync::Mutex;
 
 use clap::{Args, Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
-use pobj_workload::{self as workload, Config, Progress, Workload};
+use pobj_workload::{self as workload, Config, Workload};
 
 /// pobj-kv and pobj side by side with peers, in one run.
 #[derive(Debug, Parser)]
@@ -186,50 +183,6 @@ impl Opts {
     }
 }
 
-/// A progress bar on stderr for a child's phases (nothing when stderr is not a terminal).
-struct Bar(Mutex<Option<ProgressBar>>, bool);
-
-impl Bar {
-    fn with(&self, f: impl FnOnce(&mut Option<ProgressBar>)) {
-        if self.1 {
-            let mut g = self
-                .0
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            f(&mut g);
-        }
-    }
-}
-
-impl Progress for Bar {
-    fn start(&self, label: &str, total: u64) {
-        self.with(|b| {
-            let pb = ProgressBar::new(total);
-            if let Ok(s) = ProgressStyle::with_template(
-                "{msg:28} [{bar:30}] {human_pos:>9}/{human_len:9} {elapsed:>4} eta {eta}",
-            ) {
-                pb.set_style(s.progress_chars("=> "));
-            }
-            pb.set_message(label.to_string());
-            *b = Some(pb);
-        });
-    }
-    fn advance(&self, n: u64) {
-        self.with(|b| {
-            if let Some(pb) = b {
-                pb.inc(n);
-            }
-        });
-    }
-    fn finish(&self) {
-        self.with(|b| {
-            if let Some(pb) = b.take() {
-                pb.finish_and_clear();
-            }
-        });
-    }
-}
-
 fn child_kv(opts: &Opts, store: &str, out: &Path) -> Result<(), String> {
     let cfg = opts.config()?;
     let workloads = Workload::parse_list(&opts.workloads).map_err(|e| e.to_string())?;
@@ -241,7 +194,7 @@ fn child_kv(opts: &Opts, store: &str, out: &Path) -> Result<(), String> {
         cfg.key_size as u64,
         cfg.value_size as u64,
     )?;
-    let bar = Bar(Mutex::new(None), std::io::stderr().is_terminal());
+    let bar = workload::Bar::new();
     let r = workload::run(backend.as_ref(), &workloads, &cfg, &bar);
     drop(backend);
     stores::cleanup(&dir, store);

@@ -13,22 +13,12 @@ use pobj::{Error, Persistent, Pool};
 
 mod common;
 
-use common::within_a_minute;
+use common::{within_a_minute, Bomb};
 
 #[derive(Persistent, Clone, Copy, Default, Debug)]
 #[repr(C)]
 struct Root {
     x: u64,
-}
-
-/// A panic payload whose drop panics.
-struct Bomb;
-impl Drop for Bomb {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            panic!("the payload's drop panics");
-        }
-    }
 }
 
 #[test]

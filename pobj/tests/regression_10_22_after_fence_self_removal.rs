@@ -5,6 +5,9 @@
 //! quietly; `set_hook` and `set_after_fence` also drop the old value without the medium's lock.
 use std::sync::{Arc, Weak};
 
+mod common;
+
+use common::Bomb;
 use pobj::crash::SimMedium;
 use pobj::{Persistent, Pool};
 
@@ -12,15 +15,6 @@ use pobj::{Persistent, Pool};
 #[repr(C)]
 struct Root {
     x: u64,
-}
-
-struct Bomb;
-impl Drop for Bomb {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            panic!("a capture's drop panics");
-        }
-    }
 }
 
 #[test]

@@ -60,7 +60,7 @@ pub use engine::run;
 pub use error::{BenchError, StoreError};
 pub use keys::encode_key;
 pub use kv_backend::KvBackend;
-pub use progress::{Progress, Silent};
+pub use progress::{Bar, Progress, Silent};
 pub use report::{Latency, Report, WorkloadResult, WrittenSource};
 pub use store::{Backend, Store, WriteCounters};
 pub use workloads::{Workload, Ycsb};

@@ -7,74 +7,16 @@
 //! engine's documentation for what each workload does and how each figure is measured.
 
 use std::fs;
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use pobj_kv::Db;
-use pobj_workload::{self as workload, chart, Config, KvBackend, Progress, Report, Workload};
+use pobj_workload::{self as workload, chart, Bar, Config, KvBackend, Report, Workload};
 use serde_json::json;
 
 use super::args::BenchArgs;
 use super::codec::{grouped, human_bytes};
 use super::error::{stdout_error, CliError, CliResult};
-
-/// A progress bar on stderr, one phase at a time (nothing when stderr is not a terminal).
-struct Bar {
-    bar: Mutex<Option<ProgressBar>>,
-    enabled: bool,
-}
-
-impl Bar {
-    fn new() -> Self {
-        Bar {
-            bar: Mutex::new(None),
-            enabled: io::stderr().is_terminal(),
-        }
-    }
-
-    fn with(&self, f: impl FnOnce(&mut Option<ProgressBar>)) {
-        if self.enabled {
-            let mut g = self
-                .bar
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            f(&mut g);
-        }
-    }
-}
-
-impl Progress for Bar {
-    fn start(&self, label: &str, total: u64) {
-        self.with(|b| {
-            let pb = ProgressBar::new(total);
-            if let Ok(style) = ProgressStyle::with_template(
-                "{msg:28} [{bar:30}] {human_pos:>9}/{human_len:9} {elapsed:>4} eta {eta}",
-            ) {
-                pb.set_style(style.progress_chars("=> "));
-            }
-            pb.set_message(label.to_string());
-            *b = Some(pb);
-        });
-    }
-
-    fn advance(&self, n: u64) {
-        self.with(|b| {
-            if let Some(pb) = b {
-                pb.inc(n);
-            }
-        });
-    }
-
-    fn finish(&self) {
-        self.with(|b| {
-            if let Some(pb) = b.take() {
-                pb.finish_and_clear();
-            }
-        });
-    }
-}
 
 /// Removes the bench pool when dropped (also on an error).
 struct RemoveOnDrop(PathBuf);

@@ -93,3 +93,14 @@ pub(crate) fn within_a_minute(what: &str, f: impl FnOnce() + Send + 'static) {
         panic!("{what} hung (or panicked)");
     }
 }
+
+/// A value whose drop panics (unless the thread is already unwinding): a panic payload or a
+/// capture that tests the library's drops of foreign values.
+pub(crate) struct Bomb;
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            panic!("a Bomb was dropped");
+        }
+    }
+}
