@@ -10,6 +10,9 @@ mod check;
 mod rebuild;
 mod reserve;
 mod resolve;
+mod word;
+
+pub(crate) use word::AllocWord;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
@@ -17,7 +20,7 @@ use std::sync::Mutex;
 use crate::error::Result;
 use crate::format::layout::{Geometry, CHUNK_SIZE};
 use crate::format::object::OBJ_HEADER;
-use crate::format::run::{BITMAP_OFFSET, RUN_DATA};
+use crate::format::run::RUN_DATA;
 use crate::media::persist::{Batch, Persister};
 use crate::media::region::Region;
 
@@ -87,17 +90,6 @@ impl Block {
         match *self {
             Block::Small { bs, .. } => bs,
             Block::Large { len, .. } => len * CHUNK_SIZE,
-        }
-    }
-
-    /// For a small block: the bitmap word's offset and the block's bit.
-    pub(crate) fn bit(&self, g: &Geometry) -> Option<(u64, u64)> {
-        match *self {
-            Block::Small { chunk, index, .. } => Some((
-                g.chunk_offset(chunk) + BITMAP_OFFSET + (index / 64) * 8,
-                1u64 << (index % 64),
-            )),
-            Block::Large { .. } => None,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use std::sync::Mutex;
 
+use super::word::store_chunk_header;
 use super::{Block, Heap, RunState, State, LOG_EXT_TYPE_ID};
 use crate::error::{Error, Result};
 use crate::format::chunk::ChunkHeader;
@@ -73,11 +74,8 @@ impl Heap {
                         });
                     }
                     if oh.type_id == LOG_EXT_TYPE_ID {
-                        region.atomic(hoff)?.store(
-                            ChunkHeader::Free.encode(),
-                            core::sync::atomic::Ordering::Release,
-                        );
-                        p.flush(&mut batch, hoff, 8);
+                        let word = block.alloc_word(&g).mark_free(&region)?;
+                        p.flush(&mut batch, word, 8);
                         reclaimed = true;
                         st.add_free(i, len);
                     } else {
@@ -141,10 +139,7 @@ impl Heap {
                         }
                     }
                     if used == 0 {
-                        region.atomic(hoff)?.store(
-                            ChunkHeader::Free.encode(),
-                            core::sync::atomic::Ordering::Release,
-                        );
+                        store_chunk_header(&region, &g, i, ChunkHeader::Free)?;
                         p.flush(&mut batch, hoff, 8);
                         reclaimed = true;
                         st.add_free(i, 1);

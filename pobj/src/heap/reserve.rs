@@ -1,6 +1,7 @@
 //! Reservation and release: blocks taken from the free lists and runs, new runs set up, empty
 //! runs reclaimed.
 
+use super::word::store_chunk_header;
 use super::{Block, Heap, RunState, State, LARGE_PAYLOAD, MAX_ALLOC};
 use crate::error::{Error, Result};
 use crate::format::chunk::ChunkHeader;
@@ -172,11 +173,7 @@ impl Heap {
             self.lock().add_free(chunk, 1);
             return Err(e);
         }
-        let hoff = self.geo.chunk_header_offset(chunk);
-        self.region.atomic(hoff)?.store(
-            ChunkHeader::Run.encode(),
-            core::sync::atomic::Ordering::Release,
-        );
+        let hoff = store_chunk_header(&self.region, &self.geo, chunk, ChunkHeader::Run)?;
         p.flush(&mut b, hoff, 8);
         // If this fence fails the pool is poisoned and the chunk stays out of the allocator
         // (an empty run, or a free chunk, at the next open).
@@ -219,11 +216,7 @@ impl Heap {
         }
         let mut b = Batch::new();
         for &c in &empty {
-            let hoff = self.geo.chunk_header_offset(c);
-            self.region.atomic(hoff)?.store(
-                ChunkHeader::Free.encode(),
-                core::sync::atomic::Ordering::Release,
-            );
+            let hoff = store_chunk_header(&self.region, &self.geo, c, ChunkHeader::Free)?;
             p.flush(&mut b, hoff, 8);
         }
         // If this fence fails the pool is poisoned and the chunks stay out of the allocator

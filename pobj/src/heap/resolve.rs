@@ -77,14 +77,12 @@ impl Heap {
                 }
                 let index = r / bs;
                 let blk = Block::Small { chunk, index, bs };
-                let (woff, mask) = blk.bit(g).ok_or_else(|| bad("not a small block"))?;
-                if self
+                let word = blk.alloc_word(g);
+                let current = self
                     .region
-                    .atomic(woff)?
-                    .load(core::sync::atomic::Ordering::Acquire)
-                    & mask
-                    == 0
-                {
+                    .atomic(word.offset())?
+                    .load(core::sync::atomic::Ordering::Acquire);
+                if !word.is_allocated_in(current) {
                     return Err(bad("object is not allocated (freed)"));
                 }
                 blk

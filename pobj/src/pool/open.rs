@@ -11,12 +11,11 @@ use std::sync::RwLock;
 
 use super::Pool;
 use crate::error::{Error, Result};
-use crate::format::chunk::ChunkHeader;
 use crate::format::header::{
     PoolHeader, FORMAT_VERSION, HEADER_AREA, HEADER_SIZE, MAGIC, MAX_LAYOUT_LEN,
 };
 use crate::format::layout::{Geometry, MAX_POOL_SIZE, MIN_POOL_SIZE};
-use crate::heap::{Block, Heap};
+use crate::heap::Heap;
 use crate::lane;
 use crate::media::persist::{self, Batch, Persister};
 use crate::media::region::Region;
@@ -222,24 +221,8 @@ impl<R: Persistent> Pool<R> {
         let heap = unsafe { Heap::rebuild(region, *geo, p)? };
         let root_size = core::mem::size_of::<R>() as u64;
         let block = heap.reserve(p, root_size, core::mem::align_of::<R>() as u64)?;
-        match block.bit(geo) {
-            Some((w, m)) => {
-                region.atomic(w)?.fetch_or(m, Ordering::AcqRel);
-                p.flush(&mut b, w, 8);
-            }
-            None => {
-                let Block::Large { chunk, len } = block else {
-                    return Err(Error::Internal {
-                        what: "the root's reservation is neither a run block nor a large block",
-                    });
-                };
-                let h = geo.chunk_header_offset(chunk);
-                region
-                    .atomic(h)?
-                    .store(ChunkHeader::Used { len }.encode(), Ordering::Release);
-                p.flush(&mut b, h, 8);
-            }
-        }
+        let word = block.alloc_word(geo).mark_allocated(&region)?;
+        p.flush(&mut b, word, 8);
         let hoff = block.header_offset(geo);
         let root_offset = block.payload_offset(geo);
         region.atomic(hoff)?.store(root_size, Ordering::Release);

@@ -4,11 +4,10 @@
 use std::sync::atomic::Ordering;
 
 use super::scratch::{Apply, Deferred};
-use super::{unreachable_block, Tx};
+use super::Tx;
 use crate::error::{Error, Result};
-use crate::format::chunk::ChunkHeader;
 use crate::format::object::ObjHeader;
-use crate::heap::Block;
+use crate::heap::AllocWord;
 use crate::lane::{KIND_ALLOC_BITS, KIND_FREE_BITS, KIND_SNAPSHOT};
 use crate::types::ptr::PPtr;
 use crate::Persistent;
@@ -35,28 +34,25 @@ impl<'a, R: Persistent> Tx<'a, R> {
         sh.region
             .atomic(hoff + 8)?
             .store(type_id, Ordering::Release);
-        let d = match block.bit(g) {
-            Some((w, m)) => Deferred {
+        let word = block.alloc_word(g);
+        let d = match word {
+            AllocWord::Bit { offset, mask } => Deferred {
                 kind: KIND_ALLOC_BITS,
-                offset: w,
-                aux: m,
+                offset,
+                aux: mask,
                 data: [0; 8],
                 dlen: 0,
-                apply: Apply::Bit(w, m),
+                apply: Apply::Allocate(word),
             },
-            None => {
-                let Block::Large { chunk, len } = block else {
-                    unreachable_block()
-                };
-                let choff = g.chunk_header_offset(chunk);
-                let old = sh.region.atomic(choff)?.load(Ordering::Acquire);
+            AllocWord::Header { offset, .. } => {
+                let old = sh.region.atomic(offset)?.load(Ordering::Acquire);
                 Deferred {
                     kind: KIND_SNAPSHOT,
-                    offset: choff,
+                    offset,
                     aux: 8,
                     data: old.to_le_bytes(),
                     dlen: 8,
-                    apply: Apply::Header(choff, ChunkHeader::Used { len }.encode()),
+                    apply: Apply::Allocate(word),
                 }
             }
         };
@@ -117,40 +113,35 @@ impl<'a, R: Persistent> Tx<'a, R> {
         // The "freed" entry is deferred (logged before the next entry, or at commit); the bit is
         // cleared at commit, once the entry is durable.
         let g = &self.sh.geo;
-        let d = match block.bit(g) {
-            Some((w, m)) => Deferred {
+        let d = match block.alloc_word(g) {
+            AllocWord::Bit { offset, mask } => Deferred {
                 kind: KIND_FREE_BITS,
-                offset: w,
-                aux: m,
+                offset,
+                aux: mask,
                 data: [0; 8],
                 dlen: 0,
                 apply: Apply::Nothing,
             },
-            None => {
-                let Block::Large { chunk, .. } = block else {
-                    unreachable_block()
-                };
-                let hoff = g.chunk_header_offset(chunk);
-                // A block allocated in this transaction may not have its header applied yet.
+            AllocWord::Header { offset, .. } => {
+                // A block allocated in this transaction may not have its header applied yet:
+                // the snapshot must hold the value the word will have before the free.
                 let pending = self
                     .s
-                    .pending_headers
+                    .pending
                     .iter()
-                    .find(|(h, _)| *h == hoff)
-                    .map(|&(_, v)| v)
-                    .or_else(|| {
-                        self.s.deferred.iter().find_map(|d| match d.apply {
-                            Apply::Header(h, v) if h == hoff => Some(v),
-                            _ => None,
-                        })
-                    });
+                    .chain(self.s.deferred.iter().filter_map(|d| match &d.apply {
+                        Apply::Allocate(w) => Some(w),
+                        Apply::Nothing => None,
+                    }))
+                    .find(|w| w.offset() == offset)
+                    .and_then(|w| w.allocated_header());
                 let cur = match pending {
                     Some(v) => v,
-                    None => self.sh.region.atomic(hoff)?.load(Ordering::Acquire),
+                    None => self.sh.region.atomic(offset)?.load(Ordering::Acquire),
                 };
                 Deferred {
                     kind: KIND_SNAPSHOT,
-                    offset: hoff,
+                    offset,
                     aux: 8,
                     data: cur.to_le_bytes(),
                     dlen: 8,

@@ -4,10 +4,8 @@
 use std::sync::atomic::Ordering;
 
 use super::scratch::{Apply, Deferred};
-use super::{unreachable_block, Tx};
+use super::Tx;
 use crate::error::{Error, Result};
-use crate::format::chunk::ChunkHeader;
-use crate::heap::Block;
 use crate::lane::{self, KIND_SNAPSHOT};
 use crate::Persistent;
 
@@ -33,7 +31,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
         if self.log.entries == 0 && self.s.commit_words.is_empty() && self.s.deferred.len() == 1 {
             // One allocation, or one free, and nothing logged: its 8-byte word is the commit.
             let d = self.s.deferred[0];
-            let single_alloc = matches!(d.apply, Apply::Bit(..) | Apply::Header(..))
+            let single_alloc = matches!(d.apply, Apply::Allocate(_))
                 && self.s.allocs.len() == 1
                 && self.s.frees.is_empty();
             let single_free =
@@ -83,22 +81,8 @@ impl<'a, R: Persistent> Tx<'a, R> {
             self.fence_and_apply()?;
         }
         for (_, block) in &self.s.frees {
-            match block.bit(g) {
-                Some((w, m)) => {
-                    sh.region.atomic(w)?.fetch_and(!m, Ordering::AcqRel);
-                    self.s.meta.push(w);
-                }
-                None => {
-                    let Block::Large { chunk, .. } = *block else {
-                        unreachable_block()
-                    };
-                    let hoff = g.chunk_header_offset(chunk);
-                    sh.region
-                        .atomic(hoff)?
-                        .store(ChunkHeader::Free.encode(), Ordering::Release);
-                    self.s.meta.push(hoff);
-                }
-            }
+            let word = block.alloc_word(g).mark_free(&sh.region)?;
+            self.s.meta.push(word);
         }
         if sh.fault(super::shared::FAULT_RETIRE_BEFORE_DATA_FLUSH) {
             self.committed = true;
@@ -169,37 +153,13 @@ impl<'a, R: Persistent> Tx<'a, R> {
             }
             sh.persister.fence(&mut self.batch)?;
         }
+        // The commit point: from this store on, the transaction cannot be undone.
+        self.committed = true;
         let word = match d.apply {
-            Apply::Bit(w, m) => {
-                self.committed = true;
-                sh.region.atomic(w)?.fetch_or(m, Ordering::AcqRel);
-                w
-            }
-            Apply::Header(h, v) => {
-                self.committed = true;
-                sh.region.atomic(h)?.store(v, Ordering::Release);
-                h
-            }
+            Apply::Allocate(word) => word.mark_allocated(&sh.region)?,
             Apply::Nothing => {
                 let (_, block) = self.s.frees[0];
-                match block.bit(&sh.geo) {
-                    Some((w, m)) => {
-                        self.committed = true;
-                        sh.region.atomic(w)?.fetch_and(!m, Ordering::AcqRel);
-                        w
-                    }
-                    None => {
-                        let Block::Large { chunk, .. } = block else {
-                            unreachable_block()
-                        };
-                        let h = sh.geo.chunk_header_offset(chunk);
-                        self.committed = true;
-                        sh.region
-                            .atomic(h)?
-                            .store(ChunkHeader::Free.encode(), Ordering::Release);
-                        h
-                    }
-                }
+                block.alloc_word(&sh.geo).mark_free(&sh.region)?
             }
         };
         sh.persister.flush(&mut self.batch, word, 8);
@@ -221,8 +181,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
             sh.persister.poison();
             self.s.allocs.clear();
             self.s.frees.clear();
-            self.s.pending_bits.clear();
-            self.s.pending_headers.clear();
+            self.s.pending.clear();
             self.s.commit_words.clear();
             return Err(Error::Poisoned);
         }
@@ -244,8 +203,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
         } else {
             Ok(())
         };
-        self.s.pending_bits.clear();
-        self.s.pending_headers.clear();
+        self.s.pending.clear();
         self.s.commit_words.clear();
         self.s.deferred.clear();
         self.s.frees.clear();
@@ -267,13 +225,8 @@ impl<'a, R: Persistent> Tx<'a, R> {
         let sh = self.sh;
         let extra: Vec<_> = std::mem::take(&mut self.slot.exts);
         for (_, _, block) in &extra {
-            if let Block::Large { chunk, .. } = *block {
-                let hoff = sh.geo.chunk_header_offset(chunk);
-                sh.region
-                    .atomic(hoff)?
-                    .store(ChunkHeader::Free.encode(), Ordering::Release);
-                sh.persister.flush(&mut self.batch, hoff, 8);
-            }
+            let word = block.alloc_word(&sh.geo).mark_free(&sh.region)?;
+            sh.persister.flush(&mut self.batch, word, 8);
         }
         sh.persister.fence(&mut self.batch)?;
         for (_, _, block) in extra {

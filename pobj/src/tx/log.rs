@@ -6,7 +6,6 @@ use std::sync::atomic::Ordering;
 use super::scratch::{Apply, Deferred};
 use super::{random_nonce, Tx};
 use crate::error::{Error, Result};
-use crate::format::chunk::ChunkHeader;
 use crate::format::layout::CHUNK_SIZE;
 use crate::format::object::OBJ_HEADER;
 use crate::heap::{Block, LOG_EXT_TYPE_ID};
@@ -40,10 +39,8 @@ impl<'a, R: Persistent> Tx<'a, R> {
                 self.aborted = true;
                 break;
             }
-            match d.apply {
-                Apply::Bit(w, m) => self.s.pending_bits.push((w, m)),
-                Apply::Header(h, v) => self.s.pending_headers.push((h, v)),
-                Apply::Nothing => {}
+            if let Apply::Allocate(word) = d.apply {
+                self.s.pending.push(word);
             }
         }
         items.clear();
@@ -120,12 +117,12 @@ impl<'a, R: Persistent> Tx<'a, R> {
             let block = sh
                 .heap
                 .reserve_internal(&sh.persister, CHUNK_SIZE - crate::heap::LARGE_PAYLOAD)?;
-            let Block::Large { chunk, .. } = block else {
+            if !matches!(block, Block::Large { len: 1, .. }) {
                 sh.heap.release(block);
                 return Err(Error::Internal {
-                    what: "a whole-chunk reservation returned a small block",
+                    what: "a whole-chunk reservation returned another block",
                 });
-            };
+            }
             let hoff = block.header_offset(&sh.geo);
             let cap = block.capacity();
             // Not undone by this transaction: at every open all extension objects are freed.
@@ -140,10 +137,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
                 sh.heap.release(block);
                 return Err(e);
             }
-            let choff = sh.geo.chunk_header_offset(chunk);
-            sh.region
-                .atomic(choff)?
-                .store(ChunkHeader::Used { len: 1 }.encode(), Ordering::Release);
+            let choff = block.alloc_word(&sh.geo).mark_allocated(&sh.region)?;
             sh.persister.flush(&mut self.batch, choff, 8);
             self.slot
                 .exts
@@ -185,13 +179,8 @@ impl<'a, R: Persistent> Tx<'a, R> {
             return Err(e);
         }
         self.log.unfenced = false;
-        for (w, m) in self.s.pending_bits.drain(..) {
-            sh.region.atomic(w)?.fetch_or(m, Ordering::AcqRel);
-            self.s.meta.push(w);
-        }
-        for (h, v) in self.s.pending_headers.drain(..) {
-            sh.region.atomic(h)?.store(v, Ordering::Release);
-            self.s.meta.push(h);
+        for word in self.s.pending.drain(..) {
+            self.s.meta.push(word.mark_allocated(&sh.region)?);
         }
         Ok(())
     }

@@ -209,12 +209,6 @@ pub(super) fn random_nonce() -> u64 {
 }
 
 #[cold]
-pub(super) fn unreachable_block() -> ! {
-    // `Block::bit` returns `None` only for large blocks.
-    unreachable!("a block without a bitmap bit is large")
-}
-
-#[cold]
 pub(super) fn unreachable_root() -> ! {
     // The root was validated at open and the mapping never changes.
     unreachable!("the root object was validated at open")

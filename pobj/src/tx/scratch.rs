@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::format::object::ObjHeader;
-use crate::heap::Block;
+use crate::heap::{AllocWord, Block};
 use crate::offset_map::BuildOffset;
 use crate::tx::rangeset::RangeSet;
 
@@ -13,8 +13,8 @@ use crate::tx::rangeset::RangeSet;
 pub(crate) struct Scratch {
     pub(crate) covered: RangeSet,
     pub(super) meta: Vec<u64>,
-    pub(super) pending_bits: Vec<(u64, u64)>,
-    pub(super) pending_headers: Vec<(u64, u64)>,
+    /// Allocation words whose entries are appended, to be stored after the next fence.
+    pub(super) pending: Vec<AllocWord>,
     pub(super) commit_words: Vec<(u64, u64)>,
     pub(super) allocs: Vec<Block>,
     pub(super) new_objs: HashMap<u64, (Block, ObjHeader), BuildOffset>,
@@ -42,10 +42,8 @@ pub(super) struct Deferred {
 /// What to store once a deferred entry is durable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Apply {
-    /// Set bits of a bitmap word (an allocation).
-    Bit(u64, u64),
-    /// Store a chunk header word (a large allocation).
-    Header(u64, u64),
+    /// Mark the block allocated (an allocation).
+    Allocate(AllocWord),
     /// Nothing until commit (a free).
     Nothing,
 }
@@ -60,8 +58,7 @@ impl Scratch {
     pub(crate) fn clear(&mut self) {
         self.covered.clear();
         self.meta.clear();
-        self.pending_bits.clear();
-        self.pending_headers.clear();
+        self.pending.clear();
         self.commit_words.clear();
         self.allocs.clear();
         self.new_objs.clear();
