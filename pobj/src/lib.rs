@@ -60,7 +60,7 @@ pub use media::persist::{best_cache_line_mode, cpu_flush, CpuFlush, PersistMode,
 pub use pobj_derive::Persistent;
 pub use pool::{CheckReport, Pool, PoolInfo, RacyRef, Stats};
 #[cfg(feature = "fault-injection")]
-pub use tx::shared::Fault;
+pub use tx::pool_core::Fault;
 pub use tx::Tx;
 pub use types::persistent::{as_bytes, from_bytes, zeroed, Persistent};
 pub use types::ptr::{PBytes, PPtr};

@@ -29,24 +29,24 @@ impl CheckReport {
 impl<R: Persistent> Pool<R> {
     /// A read-only consistency check of the header, lanes and heap.
     pub fn check(&self) -> CheckReport {
-        let _g = if in_tx(self.sh.id) {
+        let _g = if in_tx(self.sh.id()) {
             return CheckReport {
                 problems: vec!["check called inside a transaction".into()],
                 objects: 0,
             };
         } else {
-            self.sh.lock.write().unwrap_or_else(|e| e.into_inner())
+            self.sh.lock().write().unwrap_or_else(|e| e.into_inner())
         };
         let sh = &*self.sh;
         let mut problems = Vec::new();
         // SAFETY: the write lock excludes every transaction and reader of this handle.
-        match unsafe { sh.region.read::<PoolHeader>(0) } {
+        match unsafe { sh.region().read::<PoolHeader>(0) } {
             Ok(h) if h.compute_checksum() == h.checksum && h.magic == MAGIC => {}
             _ => problems.push("pool header: magic or checksum wrong".into()),
         }
-        for i in 0..sh.geo.lane_count {
+        for i in 0..sh.geo().lane_count {
             // SAFETY: no transaction runs (write lock), so no lane log is being written.
-            match unsafe { lane::scan(&sh.region, &sh.geo, i) } {
+            match unsafe { lane::scan(sh.region(), sh.geo(), i) } {
                 Ok(e) if e.is_empty() => {}
                 Ok(e) => problems.push(format!(
                     "lane {i}: {} undo entries outstanding with no transaction running",
@@ -55,11 +55,11 @@ impl<R: Persistent> Pool<R> {
                 Err(e) => problems.push(format!("lane {i}: {e}")),
             }
         }
-        let objects = sh.heap.check(&mut problems);
+        let objects = sh.heap().check(&mut problems);
         if let Err(e) = sh
-            .heap
-            .resolve(sh.root_offset)
-            .and_then(|(_, h)| check_type::<R>(sh.root_offset, &h))
+            .heap()
+            .resolve(sh.root_offset())
+            .and_then(|(_, h)| check_type::<R>(sh.root_offset(), &h))
         {
             problems.push(format!("root object: {e}"));
         }
@@ -71,6 +71,6 @@ impl<R: Persistent> Pool<R> {
     /// transaction on this pool in this thread, [`Error::NestedTransaction`].
     pub fn objects(&self) -> Result<Vec<ObjectInfo>> {
         let _g = self.read_guard()?;
-        self.sh.heap.objects()
+        self.sh.heap().objects()
     }
 }

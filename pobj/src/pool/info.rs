@@ -1,12 +1,11 @@
 //! What a pool says about itself: identity, persistence mode and figures.
 
 use std::path::Path;
-use std::sync::atomic::Ordering;
 
 use super::Pool;
 use crate::heap::HeapStats;
 use crate::media::persist::{PersistMode, PersistStats};
-use crate::tx::shared::Shared;
+use crate::tx::pool_core::PoolCore;
 use crate::Persistent;
 
 /// Pool statistics.
@@ -27,15 +26,15 @@ pub struct Stats {
 /// own protocol owns them.
 #[derive(Clone, Copy)]
 pub struct PoolInfo<'a> {
-    sh: &'a Shared,
+    sh: &'a PoolCore,
 }
 
 impl std::fmt::Debug for PoolInfo<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PoolInfo")
-            .field("path", &self.sh.path)
-            .field("size", &self.sh.geo.pool_size)
-            .field("mode", &self.sh.persister.mode())
+            .field("path", &self.sh.path())
+            .field("size", &self.sh.geo().pool_size)
+            .field("mode", &self.sh.persister().mode())
             .finish_non_exhaustive()
     }
 }
@@ -43,47 +42,47 @@ impl std::fmt::Debug for PoolInfo<'_> {
 impl<'a> PoolInfo<'a> {
     /// The pool's file (`<simulated>` on a simulated medium).
     pub fn path(&self) -> &'a Path {
-        &self.sh.path
+        self.sh.path()
     }
 
     /// The pool's size in bytes.
     pub fn size(&self) -> u64 {
-        self.sh.geo.pool_size
+        self.sh.geo().pool_size
     }
 
     /// The layout name.
     pub fn layout(&self) -> String {
-        self.sh.header.layout_name()
+        self.sh.header().layout_name()
     }
 
     /// The pool's UUID.
     pub fn uuid(&self) -> uuid::Uuid {
-        uuid::Uuid::from_bytes(self.sh.header.uuid)
+        uuid::Uuid::from_bytes(self.sh.header().uuid)
     }
 
     /// How the pool is made durable.
     pub fn persist_mode(&self) -> PersistMode {
-        self.sh.persister.mode()
+        self.sh.persister().mode()
     }
 
     /// Flushes and fences since the pool was opened.
     pub fn persist_stats(&self) -> PersistStats {
-        self.sh.persister.stats()
+        self.sh.persister().stats()
     }
 
     /// Allocation, transaction and persistence figures.
     pub fn stats(&self) -> Stats {
         Stats {
-            heap: self.sh.heap.stats(),
-            persist: self.sh.persister.stats(),
-            tx_committed: self.sh.committed.load(Ordering::Relaxed),
-            tx_aborted: self.sh.aborted.load(Ordering::Relaxed),
+            heap: self.sh.heap().stats(),
+            persist: self.sh.persister().stats(),
+            tx_committed: self.sh.tx_counts().0,
+            tx_aborted: self.sh.tx_counts().1,
         }
     }
 
     /// Whether the pool refuses writes after a persistence failure (reopen it).
     pub fn is_poisoned(&self) -> bool {
-        self.sh.persister.poisoned()
+        self.sh.persister().poisoned()
     }
 }
 
@@ -117,7 +116,7 @@ impl<R: Persistent> Pool<R> {
 
     /// The pool's file.
     pub fn path(&self) -> &Path {
-        &self.sh.path
+        self.sh.path()
     }
 
     /// The pool's size in bytes.

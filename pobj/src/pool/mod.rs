@@ -15,7 +15,7 @@ pub use check::CheckReport;
 pub use info::{PoolInfo, Stats};
 pub use read::RacyRef;
 
-use crate::tx::shared::Shared;
+use crate::tx::pool_core::PoolCore;
 
 /// A pool whose root object has type `R`. See the crate documentation for an example.
 ///
@@ -25,6 +25,6 @@ use crate::tx::shared::Shared;
 /// concurrently in separate lanes for callers that do their own locking.
 #[derive(Debug)]
 pub struct Pool<R> {
-    sh: Box<Shared>,
+    sh: Box<PoolCore>,
     _root: PhantomData<fn() -> R>,
 }

@@ -6,8 +6,7 @@ use std::marker::PhantomData;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::Pool;
 use crate::error::{Error, Result};
@@ -21,10 +20,8 @@ use crate::media::persist::{self, Batch, Persister};
 use crate::media::region::Region;
 use crate::tx::check_type;
 use crate::tx::lanes::Lanes;
-use crate::tx::shared::{Backing, Shared};
+use crate::tx::pool_core::{Backing, CoreParts, PoolCore};
 use crate::Persistent;
-
-static NEXT_POOL_ID: AtomicU64 = AtomicU64::new(1);
 
 pub(super) fn io<'a>(
     path: &'a Path,
@@ -300,7 +297,7 @@ impl<R: Persistent> Pool<R> {
         let base = NonNull::new(map.as_mut_ptr()).ok_or(Error::Internal {
             what: "mmap returned a null mapping",
         })?;
-        // SAFETY: valid for `pool_size` bytes and page-aligned; the mapping is owned by `Shared`
+        // SAFETY: valid for `pool_size` bytes and page-aligned; the mapping is owned by `PoolCore`
         // below, which outlives every use of the region (transactions borrow the pool).
         let region = unsafe { Region::new(base, h.pool_size) };
         let mode = persist::choose_mode(mapping_is_memory(&file, h.pool_size))?;
@@ -461,22 +458,16 @@ impl<R: Persistent> Pool<R> {
                 .collect(),
         };
         Ok(Pool {
-            sh: Box::new(Shared {
+            sh: Box::new(PoolCore::new(CoreParts {
                 region,
                 geo,
                 persister,
                 heap,
-                root_offset: h.root_offset,
                 lanes,
-                lock: RwLock::new(()),
-                id: NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed),
-                committed: AtomicU64::new(0),
-                aborted: AtomicU64::new(0),
-                fault: std::sync::atomic::AtomicU8::new(0),
                 header: h,
                 path: path.to_path_buf(),
-                _backing: backing,
-            }),
+                backing,
+            })),
             _root: PhantomData,
         })
     }

@@ -50,10 +50,10 @@ impl<R: Persistent> Pool<R> {
     /// closure) on this pool in this thread, `NestedTransaction`: the thread may hold a `&mut`
     /// into the pool, and taking the lock would deadlock against its own transaction.
     pub(super) fn read_guard(&self) -> Result<std::sync::RwLockReadGuard<'_, ()>> {
-        if in_tx(self.sh.id) {
+        if in_tx(self.sh.id()) {
             return Err(Error::NestedTransaction);
         }
-        Ok(self.sh.lock.read().unwrap_or_else(|e| e.into_inner()))
+        Ok(self.sh.lock().read().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// A copy of the root object.
@@ -64,12 +64,12 @@ impl<R: Persistent> Pool<R> {
         let _g = self.read_guard()?;
         // SAFETY: validated at open; the read lock excludes safe transactions (writers), and
         // shared transactions promise not to modify what others read.
-        unsafe { self.sh.region.read::<R>(self.sh.root_offset) }
+        unsafe { self.sh.region().read::<R>(self.sh.root_offset()) }
     }
 
     /// A pointer to the root object.
     pub fn root_ptr(&self) -> PPtr<R> {
-        PPtr::from_offset(self.sh.root_offset)
+        PPtr::from_offset(self.sh.root_offset())
     }
 
     /// A copy of the object at `p`.
@@ -80,20 +80,20 @@ impl<R: Persistent> Pool<R> {
     /// Calls `f` with a reference to the object at `p` (no copy).
     pub fn read<T: Persistent, U>(&self, p: PPtr<T>, f: impl FnOnce(&T) -> U) -> Result<U> {
         let _g = self.read_guard()?;
-        let (_, h) = self.sh.heap.resolve(p.offset())?;
+        let (_, h) = self.sh.resolve(p.offset())?;
         check_type::<T>(p.offset(), &h)?;
         // SAFETY: a live object of type T; the read lock excludes writers as in `root`.
-        let r = unsafe { self.sh.region.obj::<T>(p.offset())? };
+        let r = unsafe { self.sh.region().obj::<T>(p.offset())? };
         // While `f` runs, this thread counts as inside the pool, so that a nested
         // `transaction` is refused rather than deadlocking on the lock held here.
-        let _active = ActiveGuard::new(self.sh.id);
+        let _active = ActiveGuard::new(self.sh.id());
         Ok(f(r))
     }
 
     /// Calls `f` with the contents of the byte buffer at `p` (no copy).
     pub fn read_bytes<U>(&self, p: PBytes, f: impl FnOnce(&[u8]) -> U) -> Result<U> {
         let _g = self.read_guard()?;
-        let (_, h) = self.sh.heap.resolve(p.offset())?;
+        let (_, h) = self.sh.resolve(p.offset())?;
         if h.type_id != BYTES_TYPE_ID {
             return Err(Error::TypeMismatch {
                 offset: p.offset(),
@@ -102,8 +102,8 @@ impl<R: Persistent> Pool<R> {
             });
         }
         // SAFETY: a live buffer of `h.size` bytes (bounded by its block); read lock as above.
-        let b = unsafe { self.sh.region.bytes(p.offset(), h.size)? };
-        let _active = ActiveGuard::new(self.sh.id);
+        let b = unsafe { self.sh.region().bytes(p.offset(), h.size)? };
+        let _active = ActiveGuard::new(self.sh.id());
         Ok(f(b))
     }
 
@@ -132,7 +132,7 @@ impl<R: Persistent> Pool<R> {
         out: &mut [u64],
     ) -> Result<()> {
         let off = p.offset();
-        let (_, h) = self.sh.heap.resolve(off)?;
+        let (_, h) = self.sh.resolve(off)?;
         check_type::<T>(off, &h)?;
         let len = out.len() * 8;
         if !offset.is_multiple_of(8)
@@ -152,7 +152,7 @@ impl<R: Persistent> Pool<R> {
         let bytes = unsafe { core::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), len) };
         // SAFETY: in bounds of a live object (checked by `read_into`); concurrent writers store
         // atomically (contract), and `read_into` loads atomically.
-        unsafe { self.sh.region.read_into(off + offset as u64, bytes) }
+        unsafe { self.sh.region().read_into(off + offset as u64, bytes) }
     }
 
     /// Resolves `p` once for several racy reads of the object (see [`Pool::read_words`]).
@@ -161,10 +161,10 @@ impl<R: Persistent> Pool<R> {
     /// As [`Pool::read_words`], for every read made through the returned handle.
     pub unsafe fn racy<T: Persistent>(&self, p: PPtr<T>) -> Result<RacyRef<'_, T>> {
         let off = p.offset();
-        let (_, h) = self.sh.heap.resolve(off)?;
+        let (_, h) = self.sh.resolve(off)?;
         check_type::<T>(off, &h)?;
         Ok(RacyRef {
-            region: self.sh.region,
+            region: *self.sh.region(),
             off,
             _pool: PhantomData,
             _t: PhantomData,
@@ -188,10 +188,10 @@ impl<R: Persistent> Pool<R> {
             });
         }
         self.sh
-            .region
+            .region()
             .check(off, core::mem::size_of::<T>() as u64, "object")?;
         Ok(RacyRef {
-            region: self.sh.region,
+            region: *self.sh.region(),
             off,
             _pool: PhantomData,
             _t: PhantomData,
@@ -205,7 +205,7 @@ impl<R: Persistent> Pool<R> {
     /// As [`Pool::read_words`].
     pub unsafe fn read_bytes_racy(&self, p: PBytes, at: u64, out: &mut [u8]) -> Result<()> {
         let off = p.offset();
-        let (_, h) = self.sh.heap.resolve(off)?;
+        let (_, h) = self.sh.resolve(off)?;
         if h.type_id != BYTES_TYPE_ID {
             return Err(Error::TypeMismatch {
                 offset: off,
@@ -223,7 +223,7 @@ impl<R: Persistent> Pool<R> {
             });
         }
         // SAFETY: in bounds of a live buffer; atomic loads; writers atomic (contract).
-        unsafe { self.sh.region.read_into(off + at, out) }
+        unsafe { self.sh.region().read_into(off + at, out) }
     }
 
     /// The recorded length of the byte buffer at `p`. Takes the read lock like [`Pool::get`]:
@@ -231,7 +231,7 @@ impl<R: Persistent> Pool<R> {
     /// transaction has meanwhile reallocated and is writing through `bytes_mut`.
     pub fn bytes_len(&self, p: PBytes) -> Result<u64> {
         let _g = self.read_guard()?;
-        let (_, h) = self.sh.heap.resolve(p.offset())?;
+        let (_, h) = self.sh.resolve(p.offset())?;
         if h.type_id != BYTES_TYPE_ID {
             return Err(Error::TypeMismatch {
                 offset: p.offset(),

@@ -1,12 +1,10 @@
 //! The transaction runner: a lane, the pool's lock, the closure, then commit or rollback; every
 //! path (errors, panics, failed fences) releases the lane before caller code runs again.
 
-use std::sync::atomic::Ordering;
-
 use super::inside::{in_tx, ActiveGuard};
 use super::Pool;
 use crate::error::{Error, Result};
-use crate::tx::shared::Shared;
+use crate::tx::pool_core::PoolCore;
 use crate::tx::Tx;
 use crate::types::ptr::PPtr;
 use crate::Persistent;
@@ -48,14 +46,14 @@ enum Leftovers<T, E> {
 /// commit or the rollback), it rolls back what it can, poisons the pool (the lane's log is in
 /// an unknown state) and releases the lane all the same; recovery at the next open decides.
 struct LaneHold<'a, R: Persistent> {
-    sh: &'a Shared,
+    sh: &'a PoolCore,
     tx: Option<Tx<'a, R>>,
 }
 
 impl<R: Persistent> LaneHold<'_, R> {
     fn finish(mut self) {
         if let Some(tx) = self.tx.take() {
-            self.sh.lanes.release(tx.into_slot());
+            self.sh.lanes().release(tx.into_slot());
         }
     }
 }
@@ -69,8 +67,8 @@ impl<R: Persistent> Drop for LaneHold<'_, R> {
             if !tx.past_commit_point() {
                 let _ = tx.abort();
             }
-            self.sh.persister.poison();
-            self.sh.lanes.release(tx.into_slot());
+            self.sh.poison();
+            self.sh.lanes().release(tx.into_slot());
         }
     }
 }
@@ -87,7 +85,7 @@ impl<R: Persistent> Pool<R> {
         F: FnOnce(&mut Tx<'_, R>) -> Result<T, E>,
         E: From<Error>,
     {
-        if in_tx(self.sh.id) {
+        if in_tx(self.sh.id()) {
             return Err(Error::NestedTransaction.into());
         }
         self.run(f, false)
@@ -113,7 +111,7 @@ impl<R: Persistent> Pool<R> {
         F: FnOnce(&mut Tx<'_, R>) -> Result<T, E>,
         E: From<Error>,
     {
-        if in_tx(self.sh.id) {
+        if in_tx(self.sh.id()) {
             return Err(Error::NestedTransaction.into());
         }
         self.run(f, true)
@@ -129,10 +127,10 @@ impl<R: Persistent> Pool<R> {
         // pool, before any code of the caller's runs again: `E::from` and the drops of the
         // closure's values (which may panic, or use the pool) come after this block.
         let end = if shared {
-            let _g = self.sh.lock.read().unwrap_or_else(|e| e.into_inner());
+            let _g = self.sh.lock().read().unwrap_or_else(|e| e.into_inner());
             self.run_in_lane(f)
         } else {
-            let _g = self.sh.lock.write().unwrap_or_else(|e| e.into_inner());
+            let _g = self.sh.lock().write().unwrap_or_else(|e| e.into_inner());
             self.run_in_lane(f)
         };
         match end {
@@ -153,7 +151,7 @@ impl<R: Persistent> Pool<R> {
         F: FnOnce(&mut Tx<'_, R>) -> Result<T, E>,
     {
         let sh = &*self.sh;
-        if sh.persister.poisoned() {
+        if sh.persister().poisoned() {
             return End::Failed(Error::Poisoned, Leftovers::None);
         }
         // This thread counts as inside the pool until the transaction has ended, commit and
@@ -161,12 +159,12 @@ impl<R: Persistent> Pool<R> {
         // declared first and so dropped last): a call back into the pool from a fence hook is
         // refused (`NestedTransaction`) rather than deadlocking on the lock this transaction
         // holds.
-        let guard = ActiveGuard::new(sh.id);
-        let slot = sh.lanes.acquire();
+        let guard = ActiveGuard::new(sh.id());
+        let slot = sh.lanes().acquire();
         let tx = match Tx::<R>::begin(sh, slot) {
             Ok(t) => t,
             Err((e, slot)) => {
-                sh.lanes.release(slot);
+                sh.lanes().release(slot);
                 return End::Failed(e, Leftovers::None);
             }
         };
@@ -178,7 +176,7 @@ impl<R: Persistent> Pool<R> {
         let end = match out {
             Ok(Ok(v)) if !tx.wants_abort() => match tx.commit() {
                 Ok(()) => {
-                    sh.committed.fetch_add(1, Ordering::Relaxed);
+                    sh.count_commit();
                     End::Done(v)
                 }
                 Err(e) if tx.past_commit_point() => {
@@ -186,8 +184,8 @@ impl<R: Persistent> Pool<R> {
                     // the changes stand in memory and nothing may roll them back; only their
                     // durability is unknown. The pool refuses writes until it is reopened.
                     let _ = tx.abort();
-                    sh.persister.poison();
-                    sh.committed.fetch_add(1, Ordering::Relaxed);
+                    sh.poison();
+                    sh.count_commit();
                     End::Failed(
                         Error::CommitInDoubt {
                             source: Box::new(e),
@@ -197,38 +195,38 @@ impl<R: Persistent> Pool<R> {
                 }
                 Err(e) => {
                     if tx.abort().is_err() {
-                        sh.persister.poison();
+                        sh.poison();
                     }
-                    sh.aborted.fetch_add(1, Ordering::Relaxed);
+                    sh.count_abort();
                     End::Failed(e, Leftovers::Value(Box::new(v)))
                 }
             },
             Ok(Ok(v)) => {
                 let r = tx.abort();
                 if r.is_err() {
-                    sh.persister.poison();
+                    sh.poison();
                 }
-                sh.aborted.fetch_add(1, Ordering::Relaxed);
+                sh.count_abort();
                 End::Failed(
                     r.err().unwrap_or(Error::TxAborted),
                     Leftovers::Value(Box::new(v)),
                 )
             }
             Ok(Err(e)) => {
-                sh.aborted.fetch_add(1, Ordering::Relaxed);
+                sh.count_abort();
                 match tx.abort() {
                     Ok(()) => End::Refused(e),
                     Err(ae) => {
-                        sh.persister.poison();
+                        sh.poison();
                         End::Failed(ae, Leftovers::Error(Box::new(e)))
                     }
                 }
             }
             Err(panic) => {
                 if tx.abort().is_err() {
-                    sh.persister.poison();
+                    sh.poison();
                 }
-                sh.aborted.fetch_add(1, Ordering::Relaxed);
+                sh.count_abort();
                 End::Panicked(panic)
             }
         };

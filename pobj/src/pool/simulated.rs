@@ -2,8 +2,6 @@
 //! image, and the fault injection of the crash harness's own tests.
 
 use std::path::{Path, PathBuf};
-#[cfg(feature = "fault-injection")]
-use std::sync::atomic::Ordering;
 #[cfg(feature = "crash-test")]
 use std::sync::Arc;
 
@@ -16,9 +14,9 @@ use crate::media::persist::Persister;
 use crate::media::region::Region;
 #[cfg(feature = "crash-test")]
 use crate::media::sim::{Claim, SimMedium};
-use crate::tx::shared::Backing;
+use crate::tx::pool_core::Backing;
 #[cfg(feature = "fault-injection")]
-use crate::tx::shared::Fault;
+use crate::tx::pool_core::Fault;
 use crate::Persistent;
 
 /// The path reported in errors for simulated pools.
@@ -71,7 +69,7 @@ impl<R: Persistent> Pool<R> {
         let hb = sim.prefix(HEADER_SIZE as usize);
         let (h, geo) = Self::validate_header(path, &hb, sim.image_len() as u64, layout)?;
         // SAFETY: `validate_header` checked `pool_size <= image_len`; the medium's memory is
-        // valid and page-aligned for that long and is kept alive by the claim in `Shared`.
+        // valid and page-aligned for that long and is kept alive by the claim in `PoolCore`.
         let region = unsafe { Region::new(sim.base(), h.pool_size) };
         let persister = Persister::simulated(region, Arc::clone(sim));
         Self::finish_open(path, h, geo, region, persister, Backing::Sim(claim))
@@ -89,9 +87,7 @@ impl<R: Persistent> Pool<R> {
     /// Injects a fault into this pool's persistence protocol (tests of the crash harness).
     #[cfg(feature = "fault-injection")]
     pub fn inject_fault(&self, f: Option<Fault>) {
-        self.sh
-            .fault
-            .store(f.map_or(0, |f| f as u8), Ordering::Relaxed);
+        self.sh.inject(f);
     }
 
     #[cfg(feature = "crash-test")]
@@ -107,7 +103,7 @@ impl<R: Persistent> Pool<R> {
     /// `open_medium`/`open_image` (`None` for a file, and for the untracked media on which the
     /// crash harness opens post-crash images).
     pub fn medium(&self) -> Option<Arc<SimMedium>> {
-        match &self.sh._backing {
+        match &self.sh.backing() {
             Backing::Sim(c) if c.medium().is_tracked() => Some(Arc::clone(c.medium())),
             Backing::Sim(_) | Backing::File { .. } => None,
         }

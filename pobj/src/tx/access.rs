@@ -12,7 +12,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
         // SAFETY: the root offset was validated at open (allocated, type R, aligned, in bounds);
         // the returned reference borrows `self` shared, so no `&mut` from this transaction can be
         // live, and other threads are excluded by the pool lock (or the shared contract).
-        match unsafe { self.sh.region.obj::<R>(self.sh.root_offset) } {
+        match unsafe { self.sh.region().obj::<R>(self.sh.root_offset()) } {
             Ok(r) => r,
             Err(_) => unreachable_root(),
         }
@@ -20,10 +20,10 @@ impl<'a, R: Persistent> Tx<'a, R> {
 
     /// The root object for modification (snapshotted first).
     pub fn root_mut(&mut self) -> Result<&mut R> {
-        let off = self.sh.root_offset;
+        let off = self.sh.root_offset();
         self.snapshot(off, core::mem::size_of::<R>() as u64)?;
         // SAFETY: as `root`, and the `&mut self` borrow makes this the only reference.
-        unsafe { self.sh.region.obj_mut::<R>(off) }
+        unsafe { self.sh.region().obj_mut::<R>(off) }
     }
 
     /// The object at `p`.
@@ -33,7 +33,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
         // SAFETY: `off` is a live object of type T (checked); the reference borrows `self`
         // shared (no `&mut` from this transaction), and the pool lock or the shared contract
         // excludes writers in other threads.
-        unsafe { self.sh.region.obj::<T>(off) }
+        unsafe { self.sh.region().obj::<T>(off) }
     }
 
     /// The object at `p`, snapshotted, for modification.
@@ -43,7 +43,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
         self.snapshot(off, core::mem::size_of::<T>() as u64)?;
         // SAFETY: live object of type T; the `&mut self` borrow makes this the only reference
         // from this transaction; other threads are excluded by the pool lock or the contract.
-        unsafe { self.sh.region.obj_mut::<T>(off) }
+        unsafe { self.sh.region().obj_mut::<T>(off) }
     }
 
     /// Replaces the object at `p` with `value`.
@@ -73,15 +73,15 @@ impl<'a, R: Persistent> Tx<'a, R> {
         self.snapshot(foff, core::mem::size_of::<F>() as u64)?;
         // SAFETY: in bounds of a live object held exclusively by this transaction; no reference
         // into it is live (`&mut self`); the store is atomic word by word.
-        unsafe { self.sh.region.write(foff, value) }
+        unsafe { self.sh.region().write(foff, value) }
     }
 
     /// Stores `value` at pool offset `foff` (a field of a live object, checked by the caller)
     /// without logging, and has it flushed at commit.
     pub(super) fn write_unlogged<F: Persistent>(&mut self, foff: u64, value: &F) -> Result<()> {
         // SAFETY: in bounds of a live object; no reference into it is live (`&mut self`).
-        unsafe { self.sh.region.write(foff, value)? };
-        self.s
+        unsafe { self.sh.region().write(foff, value)? };
+        self.book
             .covered
             .insert(foff, foff + core::mem::size_of::<F>() as u64);
         Ok(())
@@ -154,9 +154,9 @@ impl<'a, R: Persistent> Tx<'a, R> {
                 size: 8,
             });
         }
-        match self.s.commit_words.iter_mut().find(|(w, _)| *w == foff) {
+        match self.book.commit_words.iter_mut().find(|(w, _)| *w == foff) {
             Some(e) => e.1 = v,
-            None => self.s.commit_words.push((foff, v)),
+            None => self.book.commit_words.push((foff, v)),
         }
         Ok(())
     }
@@ -170,7 +170,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
     ) -> Result<u64> {
         // SAFETY: a live object of type T; no `&mut` into it is live (callers hold `&mut self`),
         // and other threads are excluded by the pool lock or the shared contract.
-        let mut copy: T = unsafe { self.sh.region.read::<T>(off)? };
+        let mut copy: T = unsafe { self.sh.region().read::<T>(off)? };
         let base = &raw mut copy as usize;
         let f = field(&mut copy) as *mut F as usize;
         match f.checked_sub(base) {

@@ -16,7 +16,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
     pub(super) fn alloc_raw(&mut self, size: u64, align: u64, type_id: u64) -> Result<u64> {
         self.live()?;
         let sh = self.sh;
-        let block = match sh.heap.reserve(&sh.persister, size, align) {
+        let block = match sh.heap().reserve(sh.persister(), size, align) {
             Ok(b) => b,
             Err(e @ Error::OutOfSpace { .. }) => {
                 // A full pool aborts the transaction, like libpmemobj.
@@ -25,13 +25,13 @@ impl<'a, R: Persistent> Tx<'a, R> {
             }
             Err(e) => return Err(e),
         };
-        self.s.allocs.push(block);
-        let g = &sh.geo;
+        self.book.allocs.push(block);
+        let g = sh.geo();
         // The header first: the block is reserved, and once its bit is set (after the entry's
         // fence) a resolver must find a valid header.
         let hoff = block.header_offset(g);
-        sh.region.atomic(hoff)?.store(size, Ordering::Release);
-        sh.region
+        sh.atomic(hoff)?.store(size, Ordering::Release);
+        sh.region()
             .atomic(hoff + 8)?
             .store(type_id, Ordering::Release);
         let word = block.alloc_word(g);
@@ -45,7 +45,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
                 apply: Apply::Allocate(word),
             },
             AllocWord::Header { offset, .. } => {
-                let old = sh.region.atomic(offset)?.load(Ordering::Acquire);
+                let old = sh.atomic(offset)?.load(Ordering::Acquire);
                 Deferred {
                     kind: KIND_SNAPSHOT,
                     offset,
@@ -58,8 +58,8 @@ impl<'a, R: Persistent> Tx<'a, R> {
         };
         self.defer(d)?;
         let payload = block.payload_offset(g);
-        self.s.covered.insert(hoff, payload + size);
-        self.s
+        self.book.covered.insert(hoff, payload + size);
+        self.book
             .new_objs
             .insert(payload, (block, ObjHeader { size, type_id }));
         Ok(payload)
@@ -73,7 +73,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
             T::TYPE_ID,
         )?;
         // SAFETY: the block is reserved by this transaction and unreachable by anyone else.
-        unsafe { self.sh.region.write(off, &value)? };
+        unsafe { self.sh.region().write(off, &value)? };
         Ok(PPtr::from_offset(off))
     }
 
@@ -85,7 +85,11 @@ impl<'a, R: Persistent> Tx<'a, R> {
             T::TYPE_ID,
         )?;
         // SAFETY: reserved block, unreachable by anyone else.
-        unsafe { self.sh.region.zero(off, core::mem::size_of::<T>() as u64)? };
+        unsafe {
+            self.sh
+                .region()
+                .zero(off, core::mem::size_of::<T>() as u64)?
+        };
         Ok(PPtr::from_offset(off))
     }
 
@@ -97,13 +101,13 @@ impl<'a, R: Persistent> Tx<'a, R> {
     }
 
     pub(super) fn free_raw(&mut self, off: u64) -> Result<()> {
-        if off == self.sh.root_offset {
+        if off == self.sh.root_offset() {
             return Err(Error::InvalidFree {
                 offset: off,
                 reason: "the root object cannot be freed",
             });
         }
-        if self.s.freed.contains(&off) {
+        if self.book.freed.contains(&off) {
             return Err(Error::InvalidFree {
                 offset: off,
                 reason: "already freed in this transaction",
@@ -112,7 +116,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
         let (block, _) = self.resolve(off)?;
         // The "freed" entry is deferred (logged before the next entry, or at commit); the bit is
         // cleared at commit, once the entry is durable.
-        let g = &self.sh.geo;
+        let g = &self.sh.geo();
         let d = match block.alloc_word(g) {
             AllocWord::Bit { offset, mask } => Deferred {
                 kind: KIND_FREE_BITS,
@@ -126,10 +130,10 @@ impl<'a, R: Persistent> Tx<'a, R> {
                 // A block allocated in this transaction may not have its header applied yet:
                 // the snapshot must hold the value the word will have before the free.
                 let pending = self
-                    .s
+                    .book
                     .pending
                     .iter()
-                    .chain(self.s.deferred.iter().filter_map(|d| match &d.apply {
+                    .chain(self.book.deferred.iter().filter_map(|d| match &d.apply {
                         Apply::Allocate(w) => Some(w),
                         Apply::Nothing => None,
                     }))
@@ -137,7 +141,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
                     .and_then(|w| w.allocated_header());
                 let cur = match pending {
                     Some(v) => v,
-                    None => self.sh.region.atomic(offset)?.load(Ordering::Acquire),
+                    None => self.sh.atomic(offset)?.load(Ordering::Acquire),
                 };
                 Deferred {
                     kind: KIND_SNAPSHOT,
@@ -150,8 +154,8 @@ impl<'a, R: Persistent> Tx<'a, R> {
             }
         };
         self.defer(d)?;
-        self.s.freed.insert(off);
-        self.s.frees.push((off, block));
+        self.book.freed.insert(off);
+        self.book.frees.push((off, block));
         Ok(())
     }
 }

@@ -10,7 +10,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
     pub fn alloc_bytes(&mut self, data: &[u8]) -> Result<PBytes> {
         let off = self.alloc_raw(data.len() as u64, 8, BYTES_TYPE_ID)?;
         // SAFETY: reserved block, unreachable by anyone else; `data` is DRAM.
-        unsafe { self.sh.region.write_from(off, data)? };
+        unsafe { self.sh.region().write_from(off, data)? };
         Ok(PBytes::from_offset(off))
     }
 
@@ -18,7 +18,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
     pub fn alloc_bytes_zeroed(&mut self, len: u64) -> Result<PBytes> {
         let off = self.alloc_raw(len, 8, BYTES_TYPE_ID)?;
         // SAFETY: reserved block, unreachable by anyone else.
-        unsafe { self.sh.region.zero(off, len)? };
+        unsafe { self.sh.region().zero(off, len)? };
         Ok(PBytes::from_offset(off))
     }
 
@@ -41,7 +41,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
         let (off, len) = self.resolve_bytes(p)?;
         // SAFETY: a live buffer of `len` bytes (checked against its block); shared borrow of
         // `self` as in `get`.
-        unsafe { self.sh.region.bytes(off, len) }
+        unsafe { self.sh.region().bytes(off, len) }
     }
 
     /// The contents of a byte buffer for modification (all of it is snapshotted).
@@ -50,7 +50,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
         let (off, len) = self.resolve_bytes(p)?;
         self.snapshot(off, len)?;
         // SAFETY: as `get_mut`.
-        unsafe { self.sh.region.bytes_mut(off, len) }
+        unsafe { self.sh.region().bytes_mut(off, len) }
     }
 
     /// Writes `data` at byte `at` of a buffer, snapshotting only that range.
@@ -68,7 +68,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
         };
         self.snapshot(off + at, data.len() as u64)?;
         // SAFETY: in bounds of a live buffer; no reference into it is live (`&mut self`).
-        unsafe { self.sh.region.write_from(off + at, data) }
+        unsafe { self.sh.region().write_from(off + at, data) }
     }
 
     /// The length of a byte buffer.

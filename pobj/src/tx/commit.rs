@@ -3,6 +3,7 @@
 
 use std::sync::atomic::Ordering;
 
+use super::pool_core::Fault;
 use super::scratch::{Apply, Deferred};
 use super::Tx;
 use crate::error::{Error, Result};
@@ -13,7 +14,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
     /// Makes everything durable and retires the log.
     pub(crate) fn commit(&mut self) -> Result<()> {
         self.commit_steps()?;
-        if self.sh.persister.commit_in_doubt() {
+        if self.sh.persister().commit_in_doubt() {
             // An msync failed while this transaction ran (another thread's, or this commit's
             // last step). The kernel reports a write-back error to one caller only, so this
             // commit's own msyncs may have succeeded over pages that were not written. Its
@@ -28,108 +29,112 @@ impl<'a, R: Persistent> Tx<'a, R> {
     pub(super) fn commit_steps(&mut self) -> Result<()> {
         let sh = self.sh;
         self.live()?;
-        if self.log.entries == 0 && self.s.commit_words.is_empty() && self.s.deferred.len() == 1 {
+        if self.log.entries == 0
+            && self.book.commit_words.is_empty()
+            && self.book.deferred.len() == 1
+        {
             // One allocation, or one free, and nothing logged: its 8-byte word is the commit.
-            let d = self.s.deferred[0];
+            let d = self.book.deferred[0];
             let single_alloc = matches!(d.apply, Apply::Allocate(_))
-                && self.s.allocs.len() == 1
-                && self.s.frees.is_empty();
-            let single_free =
-                d.apply == Apply::Nothing && self.s.frees.len() == 1 && self.s.allocs.is_empty();
+                && self.book.allocs.len() == 1
+                && self.book.frees.is_empty();
+            let single_free = d.apply == Apply::Nothing
+                && self.book.frees.len() == 1
+                && self.book.allocs.is_empty();
             if single_alloc || single_free {
                 return self.commit_one_word(d);
             }
         }
         if self.log.entries == 0
-            && self.s.frees.is_empty()
-            && self.s.commit_words.len() <= 1
-            && self.s.deferred.is_empty()
+            && self.book.frees.is_empty()
+            && self.book.commit_words.len() <= 1
+            && self.book.deferred.is_empty()
         {
             // No undo log: only unlogged ranges and at most one commit word. The ranges are
             // durable before the word, whose 8-byte atomicity commits the transaction.
-            if !self.s.covered.is_empty() {
-                for (s, e) in self.s.covered.iter() {
-                    sh.persister.flush(&mut self.batch, s, e - s);
+            if !self.book.covered.is_empty() {
+                for (s, e) in self.book.covered.iter() {
+                    sh.flush(&mut self.batch, s, e - s);
                 }
-                sh.persister.fence(&mut self.batch)?;
+                sh.fence(&mut self.batch)?;
             }
-            if let Some((w, v)) = self.s.commit_words.pop() {
-                sh.region.atomic(w)?.store(v, Ordering::Release);
+            if let Some((w, v)) = self.book.commit_words.pop() {
+                sh.atomic(w)?.store(v, Ordering::Release);
                 self.committed = true;
-                sh.persister.flush(&mut self.batch, w, 8);
-                sh.persister.fence(&mut self.batch)?;
+                sh.flush(&mut self.batch, w, 8);
+                sh.fence(&mut self.batch)?;
             }
             return Ok(());
         }
         self.flush_deferred()?;
         // Commit words become logged writes: each word's current bytes are logged (whatever
         // else covered them), one fence makes the entries durable, then the words are stored.
-        let words = std::mem::take(&mut self.s.commit_words);
+        let words = std::mem::take(&mut self.book.commit_words);
         for &(w, _) in &words {
-            let cur = sh.region.atomic(w)?.load(Ordering::Acquire);
+            let cur = sh.atomic(w)?.load(Ordering::Acquire);
             self.append(KIND_SNAPSHOT, w, 8, &cur.to_le_bytes())?;
         }
         if !words.is_empty() {
             self.fence_and_apply()?;
         }
         for (w, v) in words {
-            sh.region.atomic(w)?.store(v, Ordering::Release);
-            self.s.meta.push(w);
+            sh.atomic(w)?.store(v, Ordering::Release);
+            self.book.meta.push(w);
         }
-        let g = &sh.geo;
+        let g = sh.geo();
         if self.log.unfenced {
             self.fence_and_apply()?;
         }
-        for (_, block) in &self.s.frees {
-            let word = block.alloc_word(g).mark_free(&sh.region)?;
-            self.s.meta.push(word);
+        for (_, block) in &self.book.frees {
+            let word = block.alloc_word(g).mark_free(sh.region())?;
+            self.book.meta.push(word);
         }
-        if sh.fault(super::shared::FAULT_RETIRE_BEFORE_DATA_FLUSH) {
+        if sh.fault(Fault::RetireBeforeDataFlush) {
             self.committed = true;
             lane::retire(
-                &sh.region,
+                sh.region(),
                 g,
-                &sh.persister,
+                sh.persister(),
                 self.slot.index,
                 &mut self.batch,
             )?;
         }
-        for (s, e) in self.s.covered.iter() {
-            sh.persister.flush(&mut self.batch, s, e - s);
+        for (s, e) in self.book.covered.iter() {
+            sh.flush(&mut self.batch, s, e - s);
         }
-        self.s.meta.sort_unstable();
-        self.s.meta.dedup();
-        for &w in &self.s.meta {
-            sh.persister.flush(&mut self.batch, w, 8);
+        self.book.meta.sort_unstable();
+        self.book.meta.dedup();
+        for &w in &self.book.meta {
+            sh.flush(&mut self.batch, w, 8);
         }
-        if sh.fault(super::shared::FAULT_RETIRE_BEFORE_DATA_FLUSH) {
-            sh.persister.fence(&mut self.batch)?;
+        if sh.fault(Fault::RetireBeforeDataFlush) {
+            sh.fence(&mut self.batch)?;
         } else {
             // Every modified range and metadata word is durable before the log is retired: a
             // crash after the retire must find the new data, since nothing can undo it then.
-            if !sh.fault(super::shared::FAULT_SKIP_COMMIT_FENCE) {
-                sh.persister.fence(&mut self.batch)?;
+            if !sh.fault(Fault::SkipCommitFence) {
+                sh.fence(&mut self.batch)?;
             }
             // From the retire store on, the transaction cannot be undone.
             self.committed = true;
             lane::retire(
-                &sh.region,
+                sh.region(),
                 g,
-                &sh.persister,
+                sh.persister(),
                 self.slot.index,
                 &mut self.batch,
             )?;
         }
         // Durable: hand freed blocks back.
-        for (_, block) in self.s.frees.drain(..) {
-            sh.heap.release(block);
+        for (_, block) in self.book.frees.drain(..) {
+            sh.release(block);
         }
-        self.s.allocs.clear();
+        self.book.allocs.clear();
         if self.trim_exts().is_err() {
             // The transaction is durable (the retire was fenced); only the extension chunks'
             // words may not be. They are freed at the next open anyway: refuse further writes
             // (the persistence layer failed) but report the commit.
-            sh.persister.poison();
+            sh.poison();
         }
         Ok(())
     }
@@ -146,28 +151,28 @@ impl<'a, R: Persistent> Tx<'a, R> {
     /// the medium leaves the old word: nothing happened.
     pub(super) fn commit_one_word(&mut self, d: Deferred) -> Result<()> {
         let sh = self.sh;
-        self.s.deferred.clear();
-        if !self.s.covered.is_empty() {
-            for (s, e) in self.s.covered.iter() {
-                sh.persister.flush(&mut self.batch, s, e - s);
+        self.book.deferred.clear();
+        if !self.book.covered.is_empty() {
+            for (s, e) in self.book.covered.iter() {
+                sh.flush(&mut self.batch, s, e - s);
             }
-            sh.persister.fence(&mut self.batch)?;
+            sh.fence(&mut self.batch)?;
         }
         // The commit point: from this store on, the transaction cannot be undone.
         self.committed = true;
         let word = match d.apply {
-            Apply::Allocate(word) => word.mark_allocated(&sh.region)?,
+            Apply::Allocate(word) => word.mark_allocated(sh.region())?,
             Apply::Nothing => {
-                let (_, block) = self.s.frees[0];
-                block.alloc_word(&sh.geo).mark_free(&sh.region)?
+                let (_, block) = self.book.frees[0];
+                block.alloc_word(sh.geo()).mark_free(sh.region())?
             }
         };
-        sh.persister.flush(&mut self.batch, word, 8);
-        sh.persister.fence(&mut self.batch)?;
-        for (_, block) in self.s.frees.drain(..) {
-            sh.heap.release(block);
+        sh.flush(&mut self.batch, word, 8);
+        sh.fence(&mut self.batch)?;
+        for (_, block) in self.book.frees.drain(..) {
+            sh.release(block);
         }
-        self.s.allocs.clear();
+        self.book.allocs.clear();
         Ok(())
     }
 
@@ -178,11 +183,11 @@ impl<'a, R: Persistent> Tx<'a, R> {
             // Commit failed after its point of no return (a fence of an irreversible step): the
             // changes stand, or recovery decides at the next open. Roll back nothing, release
             // nothing (allocations are live, frees are kept until reopen), refuse further writes.
-            sh.persister.poison();
-            self.s.allocs.clear();
-            self.s.frees.clear();
-            self.s.pending.clear();
-            self.s.commit_words.clear();
+            sh.poison();
+            self.book.allocs.clear();
+            self.book.frees.clear();
+            self.book.pending.clear();
+            self.book.commit_words.clear();
             return Err(Error::Poisoned);
         }
         let r = if self.log.entries > 0 {
@@ -191,9 +196,9 @@ impl<'a, R: Persistent> Tx<'a, R> {
             // shared contract.
             unsafe {
                 lane::rollback(
-                    &sh.region,
-                    &sh.geo,
-                    &sh.persister,
+                    sh.region(),
+                    sh.geo(),
+                    sh.persister(),
                     self.slot.index,
                     &mut lane::Walked::default(),
                     Some(self.log.entries),
@@ -203,13 +208,13 @@ impl<'a, R: Persistent> Tx<'a, R> {
         } else {
             Ok(())
         };
-        self.s.pending.clear();
-        self.s.commit_words.clear();
-        self.s.deferred.clear();
-        self.s.frees.clear();
+        self.book.pending.clear();
+        self.book.commit_words.clear();
+        self.book.deferred.clear();
+        self.book.frees.clear();
         if r.is_ok() {
-            for b in self.s.allocs.drain(..) {
-                sh.heap.release(b);
+            for b in self.book.allocs.drain(..) {
+                sh.release(b);
             }
         }
         r?;
@@ -225,12 +230,12 @@ impl<'a, R: Persistent> Tx<'a, R> {
         let sh = self.sh;
         let extra: Vec<_> = std::mem::take(&mut self.slot.exts);
         for (_, _, block) in &extra {
-            let word = block.alloc_word(&sh.geo).mark_free(&sh.region)?;
-            sh.persister.flush(&mut self.batch, word, 8);
+            let word = block.alloc_word(sh.geo()).mark_free(sh.region())?;
+            sh.flush(&mut self.batch, word, 8);
         }
-        sh.persister.fence(&mut self.batch)?;
+        sh.fence(&mut self.batch)?;
         for (_, _, block) in extra {
-            sh.heap.release(block);
+            sh.release(block);
         }
         Ok(())
     }

@@ -3,6 +3,7 @@
 
 use std::sync::atomic::Ordering;
 
+use super::pool_core::Fault;
 use super::scratch::{Apply, Deferred};
 use super::{random_nonce, Tx};
 use crate::error::{Error, Result};
@@ -28,10 +29,10 @@ impl<'a, R: Persistent> Tx<'a, R> {
     /// Appends the deferred allocation and free entries (in order); their stores are applied
     /// after the next fence, like any entry's.
     pub(super) fn flush_deferred(&mut self) -> Result<()> {
-        if self.s.deferred.is_empty() {
+        if self.book.deferred.is_empty() {
             return Ok(());
         }
-        let mut items = std::mem::take(&mut self.s.deferred);
+        let mut items = std::mem::take(&mut self.book.deferred);
         let mut r = Ok(());
         for d in &items {
             r = self.append_inner(d.kind, d.offset, d.aux, &d.data[..d.dlen]);
@@ -40,19 +41,19 @@ impl<'a, R: Persistent> Tx<'a, R> {
                 break;
             }
             if let Apply::Allocate(word) = d.apply {
-                self.s.pending.push(word);
+                self.book.pending.push(word);
             }
         }
         items.clear();
-        self.s.deferred = items;
+        self.book.deferred = items;
         r
     }
 
     /// Defers an allocation or free entry; in msync mode (where a fence is a system call) it is
     /// logged and made durable at once, so that commit issues at most two.
     pub(super) fn defer(&mut self, d: Deferred) -> Result<()> {
-        self.s.deferred.push(d);
-        if self.sh.persister.mode() == crate::PersistMode::Msync {
+        self.book.deferred.push(d);
+        if self.sh.persister().mode() == crate::PersistMode::Msync {
             self.flush_deferred()?;
             self.fence_and_apply()?;
         }
@@ -89,12 +90,12 @@ impl<'a, R: Persistent> Tx<'a, R> {
         // SAFETY: the log buffer belongs to this lane, which this transaction holds exclusively;
         // nothing references it.
         unsafe {
-            self.sh.region.write(at, &h)?;
-            self.sh.region.write_from(at + ENTRY_HEADER, data)?;
+            self.sh.region().write(at, &h)?;
+            self.sh.region().write_from(at + ENTRY_HEADER, data)?;
         }
-        if !(kind == KIND_SNAPSHOT && self.sh.fault(super::shared::FAULT_SKIP_SNAPSHOT_FLUSH)) {
+        if !(kind == KIND_SNAPSHOT && self.sh.fault(Fault::SkipSnapshotFlush)) {
             self.sh
-                .persister
+                .persister()
                 .flush(&mut self.batch, at, ENTRY_HEADER + data.len() as u64);
         }
         self.log.pos += need;
@@ -115,33 +116,33 @@ impl<'a, R: Persistent> Tx<'a, R> {
         }
         if self.slot.exts.len() <= self.log.ext_used {
             let block = sh
-                .heap
-                .reserve_internal(&sh.persister, CHUNK_SIZE - crate::heap::LARGE_PAYLOAD)?;
+                .heap()
+                .reserve_internal(sh.persister(), CHUNK_SIZE - crate::heap::LARGE_PAYLOAD)?;
             if !matches!(block, Block::Large { len: 1, .. }) {
-                sh.heap.release(block);
+                sh.release(block);
                 return Err(Error::Internal {
                     what: "a whole-chunk reservation returned another block",
                 });
             }
-            let hoff = block.header_offset(&sh.geo);
+            let hoff = block.header_offset(sh.geo());
             let cap = block.capacity();
             // Not undone by this transaction: at every open all extension objects are freed.
             // The object header is durable before the chunk is marked used, so that a crash
             // never leaves a used chunk with a stale header.
-            sh.region.atomic(hoff)?.store(cap, Ordering::Release);
-            sh.region
+            sh.atomic(hoff)?.store(cap, Ordering::Release);
+            sh.region()
                 .atomic(hoff + 8)?
                 .store(LOG_EXT_TYPE_ID, Ordering::Release);
-            sh.persister.flush(&mut self.batch, hoff, OBJ_HEADER);
+            sh.flush(&mut self.batch, hoff, OBJ_HEADER);
             if let Err(e) = self.fence_and_apply() {
-                sh.heap.release(block);
+                sh.release(block);
                 return Err(e);
             }
-            let choff = block.alloc_word(&sh.geo).mark_allocated(&sh.region)?;
-            sh.persister.flush(&mut self.batch, choff, 8);
+            let choff = block.alloc_word(sh.geo()).mark_allocated(sh.region())?;
+            sh.flush(&mut self.batch, choff, 8);
             self.slot
                 .exts
-                .push((block.payload_offset(&sh.geo), cap, block));
+                .push((block.payload_offset(sh.geo()), cap, block));
         }
         let (off, cap, _) = self.slot.exts[self.log.ext_used];
         let nonce = random_nonce();
@@ -157,10 +158,10 @@ impl<'a, R: Persistent> Tx<'a, R> {
         h.checksum = lane::entry_checksum(self.log.seed, &h, &nb);
         // SAFETY: this lane's log, held exclusively.
         unsafe {
-            sh.region.write(at, &h)?;
-            sh.region.write_from(at + ENTRY_HEADER, &nb)?;
+            sh.region().write(at, &h)?;
+            sh.region().write_from(at + ENTRY_HEADER, &nb)?;
         }
-        sh.persister.flush(&mut self.batch, at, ENTRY_HEADER + 8);
+        sh.flush(&mut self.batch, at, ENTRY_HEADER + 8);
         self.log.unfenced = true;
         self.log.ext_used += 1;
         self.log.buf = off;
@@ -173,14 +174,14 @@ impl<'a, R: Persistent> Tx<'a, R> {
     /// Fences, then applies the allocation bits whose log entries that fence made durable.
     pub(super) fn fence_and_apply(&mut self) -> Result<()> {
         let sh = self.sh;
-        if let Err(e) = sh.persister.fence(&mut self.batch) {
+        if let Err(e) = sh.fence(&mut self.batch) {
             // Entries that may not be durable must never be relied on: doom the transaction.
             self.aborted = true;
             return Err(e);
         }
         self.log.unfenced = false;
-        for word in self.s.pending.drain(..) {
-            self.s.meta.push(word.mark_allocated(&sh.region)?);
+        for word in self.book.pending.drain(..) {
+            self.book.meta.push(word.mark_allocated(sh.region())?);
         }
         Ok(())
     }
@@ -192,12 +193,12 @@ impl<'a, R: Persistent> Tx<'a, R> {
             what: "range",
             offset: off,
         })?;
-        self.sh.region.check(off, len, "snapshot range")?;
-        let pieces = self.s.covered.uncovered(off, end);
+        self.sh.region().check(off, len, "snapshot range")?;
+        let pieces = self.book.covered.uncovered(off, end);
         if pieces.is_empty() {
             return Ok(());
         }
-        let mut scratch = std::mem::take(&mut self.s.scratch);
+        let mut scratch = std::mem::take(&mut self.book.snapshot_buf);
         for (s, e) in pieces {
             let mut p = s;
             while p < e {
@@ -206,17 +207,17 @@ impl<'a, R: Persistent> Tx<'a, R> {
                 // SAFETY: no reference into the range is live (the `&mut self` borrow rules out
                 // outstanding `get`/`get_mut` references) and no other thread writes it (the
                 // pool lock, or the shared-transaction contract).
-                unsafe { self.sh.region.read_into(p, &mut scratch)? };
+                unsafe { self.sh.region().read_into(p, &mut scratch)? };
                 let r = self.append(KIND_SNAPSHOT, p, n, &scratch);
                 if let Err(e) = r {
-                    self.s.scratch = scratch;
+                    self.book.snapshot_buf = scratch;
                     return Err(e);
                 }
                 p += n;
             }
         }
-        self.s.scratch = scratch;
-        self.s.covered.insert(off, end);
+        self.book.snapshot_buf = scratch;
+        self.book.covered.insert(off, end);
         self.fence_and_apply()
     }
 }

@@ -19,16 +19,16 @@ mod bytes;
 mod commit;
 pub(crate) mod lanes;
 mod log;
+pub(crate) mod pool_core;
 mod rangeset;
 pub(crate) mod scratch;
-pub(crate) mod shared;
 
 use std::marker::PhantomData;
 use std::sync::atomic::Ordering;
 
 use self::lanes::LaneSlot;
+use self::pool_core::PoolCore;
 use self::scratch::Scratch;
-use self::shared::Shared;
 use crate::error::{Error, Result};
 use crate::format::object::ObjHeader;
 use crate::heap::Block;
@@ -55,11 +55,12 @@ struct Log {
 /// References handed out by [`Tx::get`] borrow the transaction shared, those of [`Tx::get_mut`]
 /// borrow it exclusively, so the borrow checker rules out two live `&mut` to one object.
 pub struct Tx<'a, R> {
-    sh: &'a Shared,
+    sh: &'a PoolCore,
     slot: LaneSlot,
     log: Log,
     /// DRAM bookkeeping, borrowed from the lane (reused across its transactions).
-    s: Box<Scratch>,
+    /// This transaction's DRAM bookkeeping (reused from its lane).
+    book: Box<Scratch>,
     batch: Batch,
     aborted: bool,
     /// Set once commit made its changes irreversible (the commit word or the retire stored):
@@ -78,10 +79,10 @@ static_assertions::assert_not_impl_any!(Tx<'static, u64>: Send, Sync);
 impl<'a, R: Persistent> Tx<'a, R> {
     /// Starts a transaction in the lane `slot`; on failure the slot is handed back.
     pub(crate) fn begin(
-        sh: &'a Shared,
+        sh: &'a PoolCore,
         slot: LaneSlot,
     ) -> std::result::Result<Self, (Error, LaneSlot)> {
-        let gen = match lane::generation(&sh.region, &sh.geo, slot.index) {
+        let gen = match lane::generation(sh.region(), sh.geo(), slot.index) {
             Ok(g) => g,
             Err(e) => return Err((e, slot)),
         };
@@ -89,8 +90,8 @@ impl<'a, R: Persistent> Tx<'a, R> {
         let seed = *slot
             .seed
             .get_or_insert_with(|| lane::buffer_seed(slot.index, 0));
-        let buf = sh.geo.lane(slot.index) + lane::LANE_HEADER;
-        let cap = u64::from(sh.geo.lane_size) - lane::LANE_HEADER;
+        let buf = sh.geo().lane(slot.index) + lane::LANE_HEADER;
+        let cap = u64::from(sh.geo().lane_size) - lane::LANE_HEADER;
         // The DRAM bookkeeping is reused from the lane's previous transaction (cleared).
         let sc = slot.scratch.take().unwrap_or_default();
         Ok(Tx {
@@ -106,7 +107,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
                 entries: 0,
                 unfenced: false,
             },
-            s: sc,
+            book: sc,
             batch: Batch::new(),
             aborted: false,
             committed: false,
@@ -118,7 +119,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
     /// Ends the transaction's use of the lane, keeping its DRAM bookkeeping for the next one.
     pub(crate) fn into_slot(self) -> LaneSlot {
         let mut slot = self.slot;
-        let mut sc = self.s;
+        let mut sc = self.book;
         sc.clear();
         slot.scratch = Some(sc);
         slot
@@ -127,7 +128,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
     fn live(&self) -> Result<()> {
         if self.aborted {
             Err(Error::TxAborted)
-        } else if self.sh.persister.poisoned() {
+        } else if self.sh.persister().poisoned() {
             Err(Error::Poisoned)
         } else {
             Ok(())
@@ -137,10 +138,10 @@ impl<'a, R: Persistent> Tx<'a, R> {
     /// Logs an arbitrary byte range of an object so that it can then be modified through
     /// references obtained elsewhere (advanced use; the typed methods do this themselves).
     fn resolve(&self, off: u64) -> Result<(Block, ObjHeader)> {
-        if let Some(&v) = self.s.new_objs.get(&off) {
+        if let Some(&v) = self.book.new_objs.get(&off) {
             return Ok(v);
         }
-        self.sh.heap.resolve(off)
+        self.sh.resolve(off)
     }
 
     fn resolve_typed<T: Persistent>(&self, p: PPtr<T>) -> Result<u64> {

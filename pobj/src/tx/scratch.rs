@@ -20,7 +20,8 @@ pub(crate) struct Scratch {
     pub(super) new_objs: HashMap<u64, (Block, ObjHeader), BuildOffset>,
     pub(super) frees: Vec<(u64, Block)>,
     pub(super) freed: HashSet<u64, BuildOffset>,
-    pub(super) scratch: Vec<u8>,
+    /// Buffer for the old bytes of a snapshot (reused).
+    pub(super) snapshot_buf: Vec<u8>,
     /// Allocation and free entries not yet appended to the log (see `Deferred`).
     pub(super) deferred: Vec<Deferred>,
 }
@@ -66,8 +67,8 @@ impl Scratch {
         self.freed.clear();
         self.deferred.clear();
         // Do not keep a large snapshot buffer around.
-        if self.scratch.capacity() > 64 << 10 {
-            self.scratch = Vec::new();
+        if self.snapshot_buf.capacity() > 64 << 10 {
+            self.snapshot_buf = Vec::new();
         }
     }
 }
