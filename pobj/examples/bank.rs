@@ -79,13 +79,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("  ... {} more", root.count - 5);
     }
     let report = pool.check();
-    println!(
-        "check: {}",
-        if report.is_ok() {
-            "ok".to_string()
-        } else {
-            report.problems.join("; ")
-        }
-    );
+    println!("check: {report}");
     Ok(())
 }

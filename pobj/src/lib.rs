@@ -49,6 +49,7 @@ mod lane;
 mod media;
 mod offset_map;
 mod pool;
+mod problem;
 mod tx;
 mod types;
 
@@ -59,6 +60,7 @@ pub use heap::{HeapStats, ObjectInfo};
 pub use media::persist::{best_cache_line_mode, cpu_flush, CpuFlush, PersistMode, PersistStats};
 pub use pobj_derive::Persistent;
 pub use pool::{CheckReport, Pool, PoolInfo, RacyRef, Stats};
+pub use problem::CheckProblem;
 #[cfg(feature = "fault-injection")]
 pub use tx::pool_core::Fault;
 pub use tx::Tx;

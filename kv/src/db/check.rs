@@ -47,7 +47,9 @@ impl Db {
         };
         let _w = self.writers.write().unwrap_or_else(|e| e.into_inner());
         let mut report = CheckReport {
-            problems: self.pool.check().problems,
+            problems: (self.pool.check().problems.iter())
+                .map(ToString::to_string)
+                .collect(),
             ..CheckReport::default()
         };
         let by_ptr: std::collections::HashMap<u64, Arc<LeafState>> = self

@@ -151,10 +151,7 @@ pub(super) fn verify<R: Persistent, St: 'static>(
 ) -> Result<(), String> {
     let report = pool.check();
     if !report.is_ok() {
-        return Err(format!(
-            "check() after recovery: {}",
-            report.problems.join("; ")
-        ));
+        return Err(format!("check() after recovery: {report}"));
     }
     let store =
         (target.open)(pool).map_err(|m| format!("opening the store on the recovered pool: {m}"))?;

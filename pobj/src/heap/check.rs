@@ -1,14 +1,18 @@
 //! `Heap::check`: the chunk table, runs and object headers against each other.
 
+use std::sync::atomic::Ordering;
+
 use super::{Block, Heap, State, FREE_WORD};
 use crate::format::chunk::ChunkHeader;
+use crate::format::layout::Geometry;
 use crate::format::run::{self, BITMAP_OFFSET, RUN_MAGIC};
+use crate::problem::CheckProblem;
 
 impl Heap {
     /// Read-only consistency check of the persistent heap against itself and the volatile state.
     /// Appends one line per problem.
     /// Returns the number of objects found on media.
-    pub(crate) fn check(&self, problems: &mut Vec<String>) -> u64 {
+    pub(crate) fn check(&self, problems: &mut Vec<CheckProblem>) -> u64 {
         let g = &self.geo;
         let st = self.lock();
         let mut objects = 0u64;
@@ -17,17 +21,22 @@ impl Heap {
         while i < g.chunk_count {
             let hoff = g.chunk_header_offset(i);
             let w = match self.region.atomic(hoff) {
-                Ok(a) => a.load(core::sync::atomic::Ordering::Acquire),
+                Ok(a) => a.load(Ordering::Acquire),
                 Err(e) => {
-                    problems.push(format!("chunk {i}: {e}"));
+                    problems.push(CheckProblem::ChunkUnreadable {
+                        chunk: i,
+                        error: e.to_string(),
+                    });
                     return objects;
                 }
             };
             match ChunkHeader::decode(w) {
                 None => {
-                    problems.push(format!(
-                        "chunk {i}: invalid header word {w:#018x} at {hoff:#x}"
-                    ));
+                    problems.push(CheckProblem::InvalidChunkHeader {
+                        chunk: i,
+                        offset: hoff,
+                        word: w,
+                    });
                     i += 1;
                 }
                 Some(ChunkHeader::Free) => {
@@ -38,25 +47,22 @@ impl Heap {
                         .is_some_and(|(&s, &l)| i < s + l)
                         || st.runs.get(&i).is_some_and(|r| r.free == r.nblocks);
                     if !covered {
-                        problems.push(format!(
-                            "chunk {i}: free on media but not in the free lists (leak)"
-                        ));
+                        problems.push(CheckProblem::FreeChunkNotListed { chunk: i });
                     }
                     i += 1;
                 }
                 Some(ChunkHeader::Used { len }) => {
                     if len > g.chunk_count - i {
-                        problems.push(format!(
-                            "chunk {i}: extent of {len} chunks runs past the heap"
-                        ));
+                        problems.push(CheckProblem::ExtentPastHeap { chunk: i, len });
                         return objects;
                     }
                     for c in i + 1..i + len {
                         if let Ok(a) = self.region.atomic(g.chunk_header_offset(c)) {
-                            if a.load(core::sync::atomic::Ordering::Acquire) != FREE_WORD {
-                                problems.push(format!(
-                                    "chunk {c}: header word inside the extent of chunk {i} is not FREE"
-                                ));
+                            if a.load(Ordering::Acquire) != FREE_WORD {
+                                problems.push(CheckProblem::InnerWordNotFree {
+                                    chunk: c,
+                                    extent: i,
+                                });
                             }
                         }
                     }
@@ -67,21 +73,16 @@ impl Heap {
                             .next_back()
                             .is_some_and(|(&s, &l)| c < s + l)
                         {
-                            problems.push(format!(
-                                "chunk {c}: inside a used extent but listed free (double hand-out)"
-                            ));
+                            problems.push(CheckProblem::UsedChunkListedFree { chunk: c });
                         }
                     }
                     let blk = Block::Large { chunk: i, len };
                     match self.region.atomic(blk.header_offset(g)) {
-                        Ok(a) if a.load(core::sync::atomic::Ordering::Acquire) > blk.capacity() => {
-                            problems.push(format!(
-                                "object at {:#x}: size larger than its extent",
-                                blk.payload_offset(g)
-                            ));
-                        }
-                        Ok(_) => {}
-                        Err(e) => problems.push(format!("object at chunk {i}: {e}")),
+                        Ok(a) => check_size(problems, g, blk, a.load(Ordering::Acquire)),
+                        Err(e) => problems.push(CheckProblem::ObjectUnreadable {
+                            chunk: i,
+                            error: e.to_string(),
+                        }),
                     }
                     objects += 1;
                     bytes += blk.footprint();
@@ -96,10 +97,12 @@ impl Heap {
         // Reservations of in-flight transactions are counted in the volatile totals; `check` is
         // run with no transaction in flight, so the totals must agree.
         if objects != st.alloc_objects || bytes != st.alloc_bytes {
-            problems.push(format!(
-                "object counts disagree: media has {objects} objects / {bytes} bytes, volatile state {} / {}",
-                st.alloc_objects, st.alloc_bytes
-            ));
+            problems.push(CheckProblem::CountsDisagree {
+                media_objects: objects,
+                media_bytes: bytes,
+                volatile_objects: st.alloc_objects,
+                volatile_bytes: st.alloc_bytes,
+            });
         }
         objects
     }
@@ -108,19 +111,16 @@ impl Heap {
         &self,
         st: &State,
         i: u64,
-        problems: &mut Vec<String>,
+        problems: &mut Vec<CheckProblem>,
         objects: &mut u64,
         bytes: &mut u64,
     ) {
         let g = &self.geo;
         let coff = g.chunk_offset(i);
         let (magic, geo) = match (self.region.atomic(coff), self.region.atomic(coff + 8)) {
-            (Ok(a), Ok(b)) => (
-                a.load(core::sync::atomic::Ordering::Acquire),
-                b.load(core::sync::atomic::Ordering::Acquire),
-            ),
+            (Ok(a), Ok(b)) => (a.load(Ordering::Acquire), b.load(Ordering::Acquire)),
             _ => {
-                problems.push(format!("run at chunk {i}: out of bounds"));
+                problems.push(CheckProblem::InvalidRun { chunk: i });
                 return;
             }
         };
@@ -128,34 +128,30 @@ impl Heap {
             .then(|| run::decode_geometry(geo))
             .flatten()
         else {
-            problems.push(format!("run at chunk {i}: invalid descriptor"));
+            problems.push(CheckProblem::InvalidRun { chunk: i });
             return;
         };
         let vol = st.runs.get(&i);
         if vol.is_none() {
-            problems.push(format!("run at chunk {i}: not known to the allocator"));
+            problems.push(CheckProblem::RunNotKnown { chunk: i });
         }
         for wi in 0..n.div_ceil(64) {
             let woff = coff + BITMAP_OFFSET + wi * 8;
             let Ok(a) = self.region.atomic(woff) else {
                 continue;
             };
-            let mut v = a.load(core::sync::atomic::Ordering::Acquire);
+            let mut v = a.load(Ordering::Acquire);
             let valid = if (wi + 1) * 64 <= n {
                 u64::MAX
             } else {
                 (1u64 << (n % 64)) - 1
             };
             if v & !valid != 0 {
-                problems.push(format!(
-                    "run at chunk {i}: bitmap bits set past the last block"
-                ));
+                problems.push(CheckProblem::BitsPastLastBlock { chunk: i, word: wi });
             }
             if let Some(r) = vol {
                 if r.bits.get(wi as usize).copied() != Some(v) {
-                    problems.push(format!(
-                        "run at chunk {i}: bitmap word {wi} differs from the allocator's"
-                    ));
+                    problems.push(CheckProblem::BitmapDiffers { chunk: i, word: wi });
                 }
             }
             v &= valid;
@@ -168,16 +164,22 @@ impl Heap {
                     bs,
                 };
                 if let Ok(h) = self.region.atomic(blk.header_offset(g)) {
-                    if h.load(core::sync::atomic::Ordering::Acquire) > blk.capacity() {
-                        problems.push(format!(
-                            "object at {:#x}: size larger than its block",
-                            blk.payload_offset(g)
-                        ));
-                    }
+                    check_size(problems, g, blk, h.load(Ordering::Acquire));
                 }
                 *objects += 1;
                 *bytes += bs;
             }
         }
+    }
+}
+
+/// Reports `blk` if the size in its object header exceeds its capacity.
+fn check_size(problems: &mut Vec<CheckProblem>, g: &Geometry, blk: Block, size: u64) {
+    if size > blk.capacity() {
+        problems.push(CheckProblem::ObjectTooLarge {
+            offset: blk.payload_offset(g),
+            size,
+            capacity: blk.capacity(),
+        });
     }
 }

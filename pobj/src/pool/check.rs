@@ -6,14 +6,16 @@ use crate::error::Result;
 use crate::format::header::{PoolHeader, MAGIC};
 use crate::heap::ObjectInfo;
 use crate::lane;
+use crate::problem::CheckProblem;
 use crate::tx::check_type;
 use crate::Persistent;
 
-/// The result of [`Pool::check`]: every inconsistency found, one line each.
+/// The result of [`Pool::check`]: every inconsistency found. `Display` prints them one per
+/// line, or "ok".
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CheckReport {
     /// What is wrong; empty when the pool is consistent.
-    pub problems: Vec<String>,
+    pub problems: Vec<CheckProblem>,
     /// Objects found on media.
     pub objects: u64,
 }
@@ -26,12 +28,27 @@ impl CheckReport {
     }
 }
 
+impl std::fmt::Display for CheckReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.problems.is_empty() {
+            return write!(f, "ok ({} objects)", self.objects);
+        }
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{p}")?;
+        }
+        Ok(())
+    }
+}
+
 impl<R: Persistent> Pool<R> {
     /// A read-only consistency check of the header, lanes and heap.
     pub fn check(&self) -> CheckReport {
         let _g = if in_tx(self.sh.id()) {
             return CheckReport {
-                problems: vec!["check called inside a transaction".into()],
+                problems: vec![CheckProblem::InsideTransaction],
                 objects: 0,
             };
         } else {
@@ -42,17 +59,20 @@ impl<R: Persistent> Pool<R> {
         // SAFETY: the write lock excludes every transaction and reader of this handle.
         match unsafe { sh.region().read::<PoolHeader>(0) } {
             Ok(h) if h.compute_checksum() == h.checksum && h.magic == MAGIC => {}
-            _ => problems.push("pool header: magic or checksum wrong".into()),
+            _ => problems.push(CheckProblem::Header),
         }
         for i in 0..sh.geo().lane_count {
             // SAFETY: no transaction runs (write lock), so no lane log is being written.
             match unsafe { lane::scan(sh.region(), sh.geo(), i) } {
                 Ok(e) if e.is_empty() => {}
-                Ok(e) => problems.push(format!(
-                    "lane {i}: {} undo entries outstanding with no transaction running",
-                    e.len()
-                )),
-                Err(e) => problems.push(format!("lane {i}: {e}")),
+                Ok(e) => problems.push(CheckProblem::LaneOutstanding {
+                    lane: i,
+                    entries: e.len(),
+                }),
+                Err(e) => problems.push(CheckProblem::LaneUnreadable {
+                    lane: i,
+                    error: e.to_string(),
+                }),
             }
         }
         let objects = sh.heap().check(&mut problems);
@@ -61,7 +81,9 @@ impl<R: Persistent> Pool<R> {
             .resolve(sh.root_offset())
             .and_then(|(_, h)| check_type::<R>(sh.root_offset(), &h))
         {
-            problems.push(format!("root object: {e}"));
+            problems.push(CheckProblem::Root {
+                error: e.to_string(),
+            });
         }
         CheckReport { problems, objects }
     }

@@ -452,11 +452,10 @@ pub(crate) fn pool_oracle<R: Persistent>(
     no_overlaps(&after, &g, "after the operations")?;
     stage.set("Pool::check after the operations");
     if problems0.is_empty() {
-        let p = pool.check().problems;
-        if !p.is_empty() {
+        let report = pool.check();
+        if !report.is_ok() {
             return Err(format!(
-                "check() was clean at open but reports after the operations: {}",
-                p.join("; ")
+                "check() was clean at open but reports after the operations: {report}"
             ));
         }
     }
