@@ -1,6 +1,7 @@
 //! The heap rebuilt at open from the chunk table, run descriptors and bitmaps, each checked
 //! (docs/format.md §4–§5): the free lists and run states of this session.
 
+use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
 use super::word::store_chunk_header;
@@ -21,160 +22,198 @@ impl Heap {
     /// # Safety
     /// Exclusive access to the pool (open).
     pub(crate) unsafe fn rebuild(region: Region, g: Geometry, p: &Persister) -> Result<Heap> {
-        let mut st = State {
-            avail: vec![Vec::new(); CLASSES.len()],
-            ..State::default()
+        let mut r = Rebuild {
+            region,
+            g,
+            p,
+            st: State {
+                avail: vec![Vec::new(); CLASSES.len()],
+                ..State::default()
+            },
+            batch: Batch::new(),
+            reclaimed: false,
         };
-        let mut batch = Batch::new();
-        let mut reclaimed = false;
         let mut i = 0;
         while i < g.chunk_count {
             let hoff = g.chunk_header_offset(i);
-            let w = region
-                .atomic(hoff)?
-                .load(core::sync::atomic::Ordering::Acquire);
+            let w = region.atomic(hoff)?.load(Ordering::Acquire);
             let h = ChunkHeader::decode(w).ok_or(Error::Corrupted {
                 what: "chunk header",
                 offset: hoff,
             })?;
-            match h {
+            i += match h {
                 ChunkHeader::Free => {
-                    st.add_free(i, 1);
-                    i += 1;
+                    r.st.add_free(i, 1);
+                    1
                 }
-                ChunkHeader::Used { len } => {
-                    if len > g.chunk_count - i {
-                        return Err(Error::Corrupted {
-                            what: "large object extent",
-                            offset: hoff,
-                        });
-                    }
-                    // The words of the chunks inside the extent are never written while it is
-                    // live and pointer resolution reads them: they must say FREE, or a forged
-                    // word could make an object (or a run) resolve inside this one.
-                    for c in i + 1..i + len {
-                        let inner = g.chunk_header_offset(c);
-                        let w = region
-                            .atomic(inner)?
-                            .load(core::sync::atomic::Ordering::Acquire);
-                        if w != ChunkHeader::Free.encode() {
-                            return Err(Error::Corrupted {
-                                what: "chunk header inside a large object extent",
-                                offset: inner,
-                            });
-                        }
-                    }
-                    let block = Block::Large { chunk: i, len };
-                    // SAFETY: exclusive access during open.
-                    let oh: ObjHeader = unsafe { region.read(block.header_offset(&g))? };
-                    if oh.size > block.capacity() {
-                        return Err(Error::Corrupted {
-                            what: "large object header",
-                            offset: block.header_offset(&g),
-                        });
-                    }
-                    if oh.type_id == LOG_EXT_TYPE_ID {
-                        let word = block.alloc_word(&g).mark_free(&region)?;
-                        p.flush(&mut batch, word, 8);
-                        reclaimed = true;
-                        st.add_free(i, len);
-                    } else {
-                        st.alloc_objects += 1;
-                        st.alloc_bytes += block.footprint();
-                    }
-                    i += len;
-                }
-                ChunkHeader::Run => {
-                    let coff = g.chunk_offset(i);
-                    // SAFETY: exclusive access during open.
-                    let d: RunDescriptor = unsafe { region.read(coff)? };
-                    let (bs, n) = match (d.magic == RUN_MAGIC)
-                        .then(|| run::decode_geometry(d.geometry))
-                        .flatten()
-                    {
-                        Some(x) => x,
-                        None => {
-                            return Err(Error::Corrupted {
-                                what: "run descriptor",
-                                offset: coff,
-                            })
-                        }
-                    };
-                    let mut bits = vec![0u64; n.div_ceil(64) as usize];
-                    let mut used = 0;
-                    for (wi, word) in bits.iter_mut().enumerate() {
-                        let woff = coff + BITMAP_OFFSET + wi as u64 * 8;
-                        let mut v = region
-                            .atomic(woff)?
-                            .load(core::sync::atomic::Ordering::Acquire);
-                        let valid = if (wi as u64 + 1) * 64 <= n {
-                            u64::MAX
-                        } else {
-                            (1u64 << (n % 64)) - 1
-                        };
-                        if v & !valid != 0 {
-                            return Err(Error::Corrupted {
-                                what: "run bitmap (bits past the last block)",
-                                offset: woff,
-                            });
-                        }
-                        *word = v;
-                        used += v.count_ones() as u64;
-                        while v != 0 {
-                            let b = v.trailing_zeros() as u64;
-                            v &= v - 1;
-                            let blk = Block::Small {
-                                chunk: i,
-                                index: wi as u64 * 64 + b,
-                                bs,
-                            };
-                            // SAFETY: exclusive access during open.
-                            let oh: ObjHeader = unsafe { region.read(blk.header_offset(&g))? };
-                            if oh.size > blk.capacity() {
-                                return Err(Error::Corrupted {
-                                    what: "object header",
-                                    offset: blk.header_offset(&g),
-                                });
-                            }
-                        }
-                    }
-                    if used == 0 {
-                        store_chunk_header(&region, &g, i, ChunkHeader::Free)?;
-                        p.flush(&mut batch, hoff, 8);
-                        reclaimed = true;
-                        st.add_free(i, 1);
-                    } else {
-                        let class = class_of_block(bs).ok_or(Error::Corrupted {
-                            what: "run class",
-                            offset: coff,
-                        })?;
-                        st.alloc_objects += used;
-                        st.alloc_bytes += used * bs;
-                        if used < n {
-                            st.avail[class].push(i);
-                        }
-                        st.runs.insert(
-                            i,
-                            RunState {
-                                bs,
-                                nblocks: n,
-                                bits,
-                                free: n - used,
-                                hint: 0,
-                            },
-                        );
-                    }
-                    i += 1;
-                }
-            }
+                // SAFETY: exclusive access (this function's contract).
+                ChunkHeader::Used { len } => unsafe { r.extent(i, len)? },
+                // SAFETY: as above.
+                ChunkHeader::Run => unsafe { r.run(i)? },
+            };
         }
-        if reclaimed {
-            p.fence(&mut batch)?;
+        if r.reclaimed {
+            p.fence(&mut r.batch)?;
         }
         Ok(Heap {
             geo: g,
             region,
-            state: Mutex::new(st),
+            state: Mutex::new(r.st),
         })
+    }
+}
+
+/// The rebuild's state while it walks the chunk table.
+struct Rebuild<'p> {
+    region: Region,
+    g: Geometry,
+    p: &'p Persister,
+    st: State,
+    batch: Batch,
+    /// Whether a leftover was freed (its word flushed; one fence at the end).
+    reclaimed: bool,
+}
+
+impl Rebuild<'_> {
+    /// Takes in the used extent `chunk..chunk+len`, or frees it if it is a leftover log
+    /// extension; returns its length.
+    ///
+    /// # Safety
+    /// Exclusive access to the pool.
+    unsafe fn extent(&mut self, chunk: u64, len: u64) -> Result<u64> {
+        let (g, region) = (&self.g, &self.region);
+        let hoff = g.chunk_header_offset(chunk);
+        if len > g.chunk_count - chunk {
+            return Err(Error::Corrupted {
+                what: "large object extent",
+                offset: hoff,
+            });
+        }
+        // The words of the chunks inside the extent are never written while it is live and
+        // pointer resolution reads them: they must say FREE, or a forged word could make an
+        // object (or a run) resolve inside this one.
+        for c in chunk + 1..chunk + len {
+            let inner = g.chunk_header_offset(c);
+            if region.atomic(inner)?.load(Ordering::Acquire) != ChunkHeader::Free.encode() {
+                return Err(Error::Corrupted {
+                    what: "chunk header inside a large object extent",
+                    offset: inner,
+                });
+            }
+        }
+        let block = Block::Large { chunk, len };
+        // SAFETY: exclusive access (this function's contract).
+        let oh: ObjHeader = unsafe { region.read(block.header_offset(g))? };
+        if oh.size > block.capacity() {
+            return Err(Error::Corrupted {
+                what: "large object header",
+                offset: block.header_offset(g),
+            });
+        }
+        if oh.type_id == LOG_EXT_TYPE_ID {
+            let word = block.alloc_word(g).mark_free(region)?;
+            self.p.flush(&mut self.batch, word, 8);
+            self.reclaimed = true;
+            self.st.add_free(chunk, len);
+        } else {
+            self.st.alloc_objects += 1;
+            self.st.alloc_bytes += block.footprint();
+        }
+        Ok(len)
+    }
+
+    /// Takes in the run in `chunk`, or frees it if it is empty; returns 1 (its length).
+    ///
+    /// # Safety
+    /// Exclusive access to the pool.
+    unsafe fn run(&mut self, chunk: u64) -> Result<u64> {
+        let coff = self.g.chunk_offset(chunk);
+        // SAFETY: exclusive access (this function's contract).
+        let d: RunDescriptor = unsafe { self.region.read(coff)? };
+        let Some((bs, n)) = (d.magic == RUN_MAGIC)
+            .then(|| run::decode_geometry(d.geometry))
+            .flatten()
+        else {
+            return Err(Error::Corrupted {
+                what: "run descriptor",
+                offset: coff,
+            });
+        };
+        // SAFETY: as above.
+        let (bits, used) = unsafe { self.run_bitmap(chunk, bs, n)? };
+        if used == 0 {
+            let hoff = store_chunk_header(&self.region, &self.g, chunk, ChunkHeader::Free)?;
+            self.p.flush(&mut self.batch, hoff, 8);
+            self.reclaimed = true;
+            self.st.add_free(chunk, 1);
+            return Ok(1);
+        }
+        let class = class_of_block(bs).ok_or(Error::Corrupted {
+            what: "run class",
+            offset: coff,
+        })?;
+        self.st.alloc_objects += used;
+        self.st.alloc_bytes += used * bs;
+        if used < n {
+            self.st.avail[class].push(chunk);
+        }
+        self.st.runs.insert(
+            chunk,
+            RunState {
+                bs,
+                nblocks: n,
+                bits,
+                free: n - used,
+                hint: 0,
+            },
+        );
+        Ok(1)
+    }
+
+    /// Reads and checks the bitmap of the run in `chunk` (`n` blocks of `bs` bytes) and the
+    /// header of every allocated block; returns the words and the number of allocated blocks.
+    ///
+    /// # Safety
+    /// Exclusive access to the pool.
+    unsafe fn run_bitmap(&self, chunk: u64, bs: u64, n: u64) -> Result<(Vec<u64>, u64)> {
+        let (g, region) = (&self.g, &self.region);
+        let coff = g.chunk_offset(chunk);
+        let mut bits = vec![0u64; n.div_ceil(64) as usize];
+        let mut used = 0;
+        for (wi, word) in (0u64..).zip(bits.iter_mut()) {
+            let woff = coff + BITMAP_OFFSET + wi * 8;
+            let mut v = region.atomic(woff)?.load(Ordering::Acquire);
+            let valid = if (wi + 1) * 64 <= n {
+                u64::MAX
+            } else {
+                (1u64 << (n % 64)) - 1
+            };
+            if v & !valid != 0 {
+                return Err(Error::Corrupted {
+                    what: "run bitmap (bits past the last block)",
+                    offset: woff,
+                });
+            }
+            *word = v;
+            used += u64::from(v.count_ones());
+            while v != 0 {
+                let b = u64::from(v.trailing_zeros());
+                v &= v - 1;
+                let blk = Block::Small {
+                    chunk,
+                    index: wi * 64 + b,
+                    bs,
+                };
+                // SAFETY: exclusive access (this function's contract).
+                let oh: ObjHeader = unsafe { region.read(blk.header_offset(g))? };
+                if oh.size > blk.capacity() {
+                    return Err(Error::Corrupted {
+                        what: "object header",
+                        offset: blk.header_offset(g),
+                    });
+                }
+            }
+        }
+        Ok((bits, used))
     }
 }

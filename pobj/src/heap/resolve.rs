@@ -31,10 +31,7 @@ impl Heap {
             return Err(bad("outside the heap"));
         }
         let in_chunk = rel % CHUNK_SIZE;
-        let w = self
-            .region
-            .atomic(g.chunk_header_offset(chunk))?
-            .load(core::sync::atomic::Ordering::Acquire);
+        let w = self.load(g.chunk_header_offset(chunk))?;
         let block = match ChunkHeader::decode(w) {
             Some(ChunkHeader::Used { len }) => {
                 if len > g.chunk_count - chunk {
@@ -48,45 +45,7 @@ impl Heap {
                 }
                 Block::Large { chunk, len }
             }
-            Some(ChunkHeader::Run) => {
-                let coff = g.chunk_offset(chunk);
-                if self
-                    .region
-                    .atomic(coff)?
-                    .load(core::sync::atomic::Ordering::Acquire)
-                    != RUN_MAGIC
-                {
-                    return Err(Error::Corrupted {
-                        what: "run descriptor",
-                        offset: coff,
-                    });
-                }
-                let geo = self
-                    .region
-                    .atomic(coff + 8)?
-                    .load(core::sync::atomic::Ordering::Acquire);
-                let (bs, n) = run::decode_geometry(geo).ok_or(Error::Corrupted {
-                    what: "run descriptor",
-                    offset: coff,
-                })?;
-                let r = in_chunk
-                    .checked_sub(RUN_DATA + OBJ_HEADER)
-                    .ok_or_else(|| bad("not the start of an object"))?;
-                if r % bs != 0 || r / bs >= n {
-                    return Err(bad("not the start of an object"));
-                }
-                let index = r / bs;
-                let blk = Block::Small { chunk, index, bs };
-                let word = blk.alloc_word(g);
-                let current = self
-                    .region
-                    .atomic(word.offset())?
-                    .load(core::sync::atomic::Ordering::Acquire);
-                if !word.is_allocated_in(current) {
-                    return Err(bad("object is not allocated (freed)"));
-                }
-                blk
-            }
+            Some(ChunkHeader::Run) => self.block_in_run(off, chunk, in_chunk)?,
             Some(ChunkHeader::Free) => return Err(bad("object is not allocated (freed)")),
             None => {
                 return Err(Error::Corrupted {
@@ -96,14 +55,8 @@ impl Heap {
             }
         };
         let hoff = block.header_offset(g);
-        let size = self
-            .region
-            .atomic(hoff)?
-            .load(core::sync::atomic::Ordering::Acquire);
-        let type_id = self
-            .region
-            .atomic(hoff + 8)?
-            .load(core::sync::atomic::Ordering::Acquire);
+        let size = self.load(hoff)?;
+        let type_id = self.load(hoff + 8)?;
         if size > block.capacity() {
             return Err(Error::Corrupted {
                 what: "object header (size larger than block)",
@@ -111,6 +64,48 @@ impl Heap {
             });
         }
         Ok((block, ObjHeader { size, type_id }))
+    }
+
+    /// The allocated block of the run in `chunk` whose payload starts `in_chunk` bytes into
+    /// the chunk (the payload offset `off`, for errors).
+    fn block_in_run(&self, off: u64, chunk: u64, in_chunk: u64) -> Result<Block> {
+        let bad = |reason| Error::InvalidPointer {
+            offset: off,
+            reason,
+        };
+        let coff = self.geo.chunk_offset(chunk);
+        let descriptor = Error::Corrupted {
+            what: "run descriptor",
+            offset: coff,
+        };
+        if self.load(coff)? != RUN_MAGIC {
+            return Err(descriptor);
+        }
+        let (bs, n) = run::decode_geometry(self.load(coff + 8)?).ok_or(descriptor)?;
+        let r = in_chunk
+            .checked_sub(RUN_DATA + OBJ_HEADER)
+            .ok_or_else(|| bad("not the start of an object"))?;
+        if r % bs != 0 || r / bs >= n {
+            return Err(bad("not the start of an object"));
+        }
+        let block = Block::Small {
+            chunk,
+            index: r / bs,
+            bs,
+        };
+        let word = block.alloc_word(&self.geo);
+        if !word.is_allocated_in(self.load(word.offset())?) {
+            return Err(bad("object is not allocated (freed)"));
+        }
+        Ok(block)
+    }
+
+    /// An atomic load of the metadata word at `off`.
+    fn load(&self, off: u64) -> Result<u64> {
+        Ok(self
+            .region
+            .atomic(off)?
+            .load(core::sync::atomic::Ordering::Acquire))
     }
 
     /// Every live object, in offset order, from the chunk table and the run bitmaps (atomic

@@ -27,77 +27,69 @@ impl<'a, R: Persistent> Tx<'a, R> {
     }
 
     pub(super) fn commit_steps(&mut self) -> Result<()> {
-        let sh = self.sh;
         self.live()?;
-        if self.log.entries == 0
-            && self.book.commit_words.is_empty()
-            && self.book.deferred.len() == 1
-        {
-            // One allocation, or one free, and nothing logged: its 8-byte word is the commit.
-            let d = self.book.deferred[0];
-            let single_alloc = matches!(d.apply, Apply::Allocate(_))
-                && self.book.allocs.len() == 1
-                && self.book.frees.is_empty();
-            let single_free = d.apply == Apply::Nothing
-                && self.book.frees.len() == 1
-                && self.book.allocs.is_empty();
-            if single_alloc || single_free {
-                return self.commit_one_word(d);
-            }
+        if let Some(d) = self.single_word_change() {
+            return self.commit_one_word(d);
         }
         if self.log.entries == 0
             && self.book.frees.is_empty()
             && self.book.commit_words.len() <= 1
             && self.book.deferred.is_empty()
         {
-            // No undo log: only unlogged ranges and at most one commit word. The ranges are
-            // durable before the word, whose 8-byte atomicity commits the transaction.
-            if !self.book.covered.is_empty() {
-                for (s, e) in self.book.covered.iter() {
-                    sh.flush(&mut self.batch, s, e - s);
-                }
-                sh.fence(&mut self.batch)?;
+            return self.commit_unlogged();
+        }
+        self.commit_logged()
+    }
+
+    /// The deferred entry of a transaction whose only persistent change is one allocation or
+    /// one free (nothing logged, no commit word): its 8-byte word is the commit.
+    fn single_word_change(&self) -> Option<Deferred> {
+        let b = &self.book;
+        if self.log.entries != 0 || !b.commit_words.is_empty() || b.deferred.len() != 1 {
+            return None;
+        }
+        let d = b.deferred[0];
+        let single_alloc =
+            matches!(d.apply, Apply::Allocate(_)) && b.allocs.len() == 1 && b.frees.is_empty();
+        let single_free = d.apply == Apply::Nothing && b.frees.len() == 1 && b.allocs.is_empty();
+        (single_alloc || single_free).then_some(d)
+    }
+
+    /// Commits a transaction with no undo log: only unlogged ranges and at most one commit
+    /// word. The ranges are durable before the word, whose 8-byte atomicity commits it.
+    fn commit_unlogged(&mut self) -> Result<()> {
+        let sh = self.sh;
+        if !self.book.covered.is_empty() {
+            for (s, e) in self.book.covered.iter() {
+                sh.flush(&mut self.batch, s, e - s);
             }
-            if let Some((w, v)) = self.book.commit_words.pop() {
-                sh.atomic(w)?.store(v, Ordering::Release);
-                self.committed = true;
-                sh.flush(&mut self.batch, w, 8);
-                sh.fence(&mut self.batch)?;
-            }
-            return Ok(());
+            sh.fence(&mut self.batch)?;
         }
-        self.flush_deferred()?;
-        // Commit words become logged writes: each word's current bytes are logged (whatever
-        // else covered them), one fence makes the entries durable, then the words are stored.
-        let words = std::mem::take(&mut self.book.commit_words);
-        for &(w, _) in &words {
-            let cur = sh.atomic(w)?.load(Ordering::Acquire);
-            self.append(KIND_SNAPSHOT, w, 8, &cur.to_le_bytes())?;
-        }
-        if !words.is_empty() {
-            self.fence_and_apply()?;
-        }
-        for (w, v) in words {
+        if let Some((w, v)) = self.book.commit_words.pop() {
             sh.atomic(w)?.store(v, Ordering::Release);
-            self.book.meta.push(w);
+            self.committed = true;
+            sh.flush(&mut self.batch, w, 8);
+            sh.fence(&mut self.batch)?;
         }
-        let g = sh.geo();
+        Ok(())
+    }
+
+    /// Commits a transaction with an undo log: entries durable, commit words and frees
+    /// applied, every change durable, then the retire (the commit point).
+    fn commit_logged(&mut self) -> Result<()> {
+        let sh = self.sh;
+        self.flush_deferred()?;
+        self.log_commit_words()?;
         if self.log.unfenced {
             self.fence_and_apply()?;
         }
         for (_, block) in &self.book.frees {
-            let word = block.alloc_word(g).mark_free(sh.region())?;
+            let word = block.alloc_word(sh.geo()).mark_free(sh.region())?;
             self.book.meta.push(word);
         }
-        if sh.fault(Fault::RetireBeforeDataFlush) {
-            self.committed = true;
-            lane::retire(
-                sh.region(),
-                g,
-                sh.persister(),
-                self.slot.index,
-                &mut self.batch,
-            )?;
+        let early_retire = sh.fault(Fault::RetireBeforeDataFlush);
+        if early_retire {
+            self.retire()?;
         }
         for (s, e) in self.book.covered.iter() {
             sh.flush(&mut self.batch, s, e - s);
@@ -107,7 +99,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
         for &w in &self.book.meta {
             sh.flush(&mut self.batch, w, 8);
         }
-        if sh.fault(Fault::RetireBeforeDataFlush) {
+        if early_retire {
             sh.fence(&mut self.batch)?;
         } else {
             // Every modified range and metadata word is durable before the log is retired: a
@@ -115,15 +107,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
             if !sh.fault(Fault::SkipCommitFence) {
                 sh.fence(&mut self.batch)?;
             }
-            // From the retire store on, the transaction cannot be undone.
-            self.committed = true;
-            lane::retire(
-                sh.region(),
-                g,
-                sh.persister(),
-                self.slot.index,
-                &mut self.batch,
-            )?;
+            self.retire()?;
         }
         // Durable: hand freed blocks back.
         for (_, block) in self.book.frees.drain(..) {
@@ -137,6 +121,38 @@ impl<'a, R: Persistent> Tx<'a, R> {
             sh.poison();
         }
         Ok(())
+    }
+
+    /// Commit words become logged writes: each word's current bytes are logged (whatever else
+    /// covered them), one fence makes the entries durable, then the words are stored.
+    fn log_commit_words(&mut self) -> Result<()> {
+        let sh = self.sh;
+        let words = std::mem::take(&mut self.book.commit_words);
+        for &(w, _) in &words {
+            let cur = sh.atomic(w)?.load(Ordering::Acquire);
+            self.append(KIND_SNAPSHOT, w, 8, &cur.to_le_bytes())?;
+        }
+        if !words.is_empty() {
+            self.fence_and_apply()?;
+        }
+        for (w, v) in words {
+            sh.atomic(w)?.store(v, Ordering::Release);
+            self.book.meta.push(w);
+        }
+        Ok(())
+    }
+
+    /// Retires the log: from this store on, the transaction cannot be undone.
+    fn retire(&mut self) -> Result<()> {
+        self.committed = true;
+        let sh = self.sh;
+        lane::retire(
+            sh.region(),
+            sh.geo(),
+            sh.persister(),
+            self.slot.index,
+            &mut self.batch,
+        )
     }
 
     /// Whether commit stored its irreversible word (the commit word, or the retire): a failure
