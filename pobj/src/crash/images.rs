@@ -1,7 +1,39 @@
 //! Post-crash images: which units (lines or words) differ between the persisted and the
 //! working image, which subsets of them survive, and the image each subset gives.
 
-use super::{CrashTest, Granularity, Subset};
+use std::ops::ControlFlow;
+
+use super::{CrashPoint, CrashTest, Granularity, Subset};
+
+/// Every post-crash image of the crash point `cp`: for each granularity in `granularities`
+/// (only `only`'s, when replaying), the units that differ, then each subset `choose` picks for
+/// their number (only `only`'s subset, when replaying), built into one reused buffer and handed
+/// to `each` until it breaks.
+pub(super) fn for_each_image(
+    cp: &CrashPoint<'_>,
+    granularities: &[Granularity],
+    only: Option<(Granularity, &Subset)>,
+    choose: impl Fn(Granularity, usize) -> Vec<Subset>,
+    mut each: impl FnMut(&[u8], Granularity, Subset) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    let mut image = Vec::with_capacity(cp.persisted.len());
+    let working = cp.working();
+    for &g in granularities {
+        if only.is_some_and(|(og, _)| og != g) {
+            continue;
+        }
+        let units = differing_units(cp.persisted, &working, g);
+        let subsets = match only {
+            Some((_, s)) => vec![s.clone()],
+            None => choose(g, units.len()),
+        };
+        for subset in subsets {
+            build_image(&mut image, cp.persisted, &working, &units, g, &subset);
+            each(&image, g, subset)?;
+        }
+    }
+    ControlFlow::Continue(())
+}
 
 /// Offsets of the units in which the two images differ.
 pub(super) fn differing_units(persisted: &[u8], working: &[u8], g: Granularity) -> Vec<usize> {

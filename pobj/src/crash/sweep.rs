@@ -1,10 +1,11 @@
 //! One crash point: the post-crash images it allows, each opened, recovered (with a crash
 //! during recovery where asked) and checked.
 
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::images::{build_image, choose_subsets, differing_units, Rng};
+use super::images::{choose_subsets, for_each_image, Rng};
 use super::{Case, CrashPoint, CrashTest, Failure, Granularity, Report, SimMedium, Subset, Target};
 use crate::{Persistent, Pool};
 
@@ -49,78 +50,58 @@ impl HookState {
             points_checked: 1,
             ..Report::default()
         };
-        let mut image = Vec::with_capacity(cp.persisted.len());
-        let working = cp.working();
-        for &g in &cfg.granularities {
-            if let Some(c) = &cfg.replay {
-                if c.granularity != g {
-                    continue;
-                }
-            }
-            let units = differing_units(cp.persisted, &working, g);
-            let subsets = match &cfg.replay {
-                Some(c) => vec![c.subset.clone()],
-                None => choose_subsets(cfg, point, g, units.len()),
+        let mut failure = None;
+        let only = cfg.replay.as_ref().map(|c| (c.granularity, &c.subset));
+        let choose = |g, n| choose_subsets(cfg, point, g, n);
+        let flow = for_each_image(cp, &cfg.granularities, only, choose, |image, g, subset| {
+            let mut case = Case {
+                point,
+                granularity: g,
+                subset,
+                recovery: None,
             };
-            for subset in subsets {
-                build_image(&mut image, cp.persisted, &working, &units, g, &subset);
-                let mut case = Case {
-                    point,
-                    granularity: g,
-                    subset,
-                    recovery: None,
-                };
-                let serial = report.images;
-                report.images += 1;
-                let result = match &cfg.replay {
-                    Some(c) if c.recovery.is_some() => {
-                        case.recovery.clone_from(&c.recovery);
-                        recovery_crash(
-                            &image,
-                            &self.layout,
-                            completed,
-                            check,
-                            cfg,
-                            c.recovery.clone(),
-                            &mut report,
-                        )
-                    }
-                    Some(_) => open_and_check(&image, &self.layout, completed, check)
-                        .map_err(|m| (m, None)),
-                    None if cfg.recovery_every > 0 && serial.is_multiple_of(cfg.recovery_every) => {
-                        recovery_crash(
-                            &image,
-                            &self.layout,
-                            completed,
-                            check,
-                            cfg,
-                            None,
-                            &mut report,
-                        )
-                    }
-                    None => open_and_check(&image, &self.layout, completed, check)
-                        .map_err(|m| (m, None)),
-                };
-                if let Err((message, rec)) = result {
-                    if rec.is_some() {
-                        case.recovery = rec;
-                    }
-                    let mut g = self.out.lock().unwrap_or_else(|e| e.into_inner());
-                    g.0 += report;
-                    g.1 = Some(Failure {
-                        seed: cfg.seed,
-                        case,
-                        completed,
-                        message,
-                    });
-                    return;
-                }
+            let serial = report.images;
+            report.images += 1;
+            let crash_recovery = match &cfg.replay {
+                Some(c) => c.recovery.is_some(),
+                None => cfg.recovery_every > 0 && serial.is_multiple_of(cfg.recovery_every),
+            };
+            let result = if crash_recovery {
+                let replayed = cfg.replay.as_ref().and_then(|c| c.recovery.clone());
+                case.recovery.clone_from(&replayed);
+                recovery_crash(
+                    image,
+                    &self.layout,
+                    completed,
+                    check,
+                    cfg,
+                    replayed,
+                    &mut report,
+                )
+            } else {
+                open_and_check(image, &self.layout, completed, check).map_err(|m| (m, None))
+            };
+            let Err((message, rec)) = result else {
+                return ControlFlow::Continue(());
+            };
+            if rec.is_some() {
+                case.recovery = rec;
             }
+            failure = Some(Failure {
+                seed: cfg.seed,
+                case,
+                completed,
+                message,
+            });
+            ControlFlow::Break(())
+        });
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        out.0 += report;
+        if flow.is_break() {
+            out.1 = failure;
         }
-        self.out.lock().unwrap_or_else(|e| e.into_inner()).0 += report;
     }
 }
-
 /// An error message, possibly naming the recovery crash that caused it.
 pub(super) type CheckError = (String, Option<(u64, Granularity, Subset)>);
 
@@ -197,35 +178,31 @@ pub(super) fn recovery_crash<R: Persistent, St: 'static>(
                 }
             }
             g.0.recovery_points += 1;
-            let mut img = Vec::with_capacity(cp.persisted.len());
-            let working = cp.working();
-            for &gr in &cfg.granularities {
-                if let Some((_, og, _)) = &only {
-                    if *og != gr {
-                        continue;
-                    }
-                }
-                let units = differing_units(cp.persisted, &working, gr);
-                let subsets = match &only {
-                    Some((_, _, s)) => vec![s.clone()],
-                    None => {
-                        let mut s = choose_subsets(&cfg, point ^ 0xabcd, gr, units.len());
-                        s.truncate(6);
-                        s
-                    }
-                };
-                for subset in subsets {
-                    build_image(&mut img, cp.persisted, &working, &units, gr, &subset);
+            let replayed = only.as_ref().map(|(_, og, s)| (*og, s));
+            let choose = |gr, n| {
+                let mut s = choose_subsets(&cfg, point ^ 0xabcd, gr, n);
+                s.truncate(6);
+                s
+            };
+            let _ = for_each_image(
+                cp,
+                &cfg.granularities,
+                replayed,
+                choose,
+                |img, gr, subset| {
                     g.0.recovery_images += 1;
-                    if let Err(m) = open_and_check(&img, &layout, completed, &check) {
-                        g.1 = Some((
-                            format!("after a crash during recovery: {m}"),
-                            Some((point, gr, subset)),
-                        ));
-                        return;
+                    match open_and_check(img, &layout, completed, &check) {
+                        Ok(()) => ControlFlow::Continue(()),
+                        Err(m) => {
+                            g.1 = Some((
+                                format!("after a crash during recovery: {m}"),
+                                Some((point, gr, subset)),
+                            ));
+                            ControlFlow::Break(())
+                        }
                     }
-                }
-            }
+                },
+            );
         })));
     }
     let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
