@@ -5,12 +5,9 @@
 use pobj::crash::{CrashTest, Report};
 use pobj::{Error, PBytes, PPtr, Persistent, Pool};
 
-/// splitmix64, to derive each operation from its index.
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+/// One splitmix64 output for `z`, to derive each operation from its index.
+fn mix(z: u64) -> u64 {
+    pobj_workload::random::Rng::new(z).next_u64()
 }
 
 fn accept<T: PartialEq + std::fmt::Debug>(
