@@ -58,12 +58,12 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     //
     // Non-generic structs get the padding check evaluated eagerly at the definition; generic
     // ones when TYPE_ID is evaluated for a concrete instantiation (every pool entry point does).
-    let eager = if !is_generic {
+    let eager = if is_generic {
+        quote! {}
+    } else {
         quote! {
             const _: () = <#name as __PobjNoPadding>::CHECK;
         }
-    } else {
-        quote! {}
     };
 
     Ok(quote! {

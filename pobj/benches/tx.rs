@@ -4,6 +4,11 @@
 //!
 //! Before timing, each case is run once and its fence count printed (deterministic).
 
+#![expect(
+    missing_docs,
+    reason = "criterion's macros generate the undocumented entry points"
+)]
+
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -70,21 +75,21 @@ fn bench(c: &mut Criterion) {
     let mut live = vec![pool.transaction(|tx| tx.alloc(val)).expect("warm")];
 
     fences(&pool, "empty", || {
-        pool.transaction(|_| Ok::<_, Error>(())).expect("tx")
+        pool.transaction(|_| Ok::<_, Error>(())).expect("tx");
     });
     fences(&pool, "snapshot+write 64B", || {
         pool.transaction(|tx| {
             tx.root_mut()?.data = [1; 8];
             Ok::<_, Error>(())
         })
-        .expect("tx")
+        .expect("tx");
     });
     fences(&pool, "alloc+write 128B", || {
-        live.push(pool.transaction(|tx| tx.alloc(val)).expect("tx"))
+        live.push(pool.transaction(|tx| tx.alloc(val)).expect("tx"));
     });
     fences(&pool, "free", || {
         let p = live.pop().expect("one");
-        pool.transaction(|tx| tx.free(p)).expect("tx")
+        pool.transaction(|tx| tx.free(p)).expect("tx");
     });
     fences(&pool, "atomic alloc", || {
         let root = pool.root_ptr();
@@ -98,7 +103,7 @@ fn bench(c: &mut Criterion) {
     g.measurement_time(Duration::from_secs(3))
         .warm_up_time(Duration::from_secs(1));
     g.bench_function("empty", |b| {
-        b.iter(|| pool.transaction(|_| Ok::<_, Error>(())).expect("tx"))
+        b.iter(|| pool.transaction(|_| Ok::<_, Error>(())).expect("tx"));
     });
     let mut k = 0u64;
     g.bench_function("snapshot_write_64", |b| {
@@ -108,8 +113,8 @@ fn bench(c: &mut Criterion) {
                 tx.root_mut()?.data = [k; 8];
                 Ok::<_, Error>(())
             })
-            .expect("tx")
-        })
+            .expect("tx");
+        });
     });
     g.bench_function("alloc_write_128", |b| {
         b.iter_custom(|iters| {
@@ -121,7 +126,7 @@ fn bench(c: &mut Criterion) {
             let d = t.elapsed();
             free_all(&pool, &mut ptrs);
             d
-        })
+        });
     });
     g.bench_function("free", |b| {
         b.iter_custom(|iters| {
@@ -141,7 +146,7 @@ fn bench(c: &mut Criterion) {
                 pool.transaction(|tx| tx.free(*p)).expect("free");
             }
             t.elapsed()
-        })
+        });
     });
     g.bench_function("atomic_alloc", |b| {
         let root = pool.root_ptr();
@@ -159,7 +164,7 @@ fn bench(c: &mut Criterion) {
                 .expect("unlink");
             free_all(&pool, &mut ptrs);
             d
-        })
+        });
     });
     g.finish();
     drop(pool);

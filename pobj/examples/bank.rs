@@ -22,10 +22,8 @@ struct Root {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args()
-        .nth(1)
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
+    let path = std::env::args().nth(1).map_or_else(
+        || {
             let dir = std::path::Path::new("/dev/shm");
             let dir = if dir.is_dir() {
                 dir.to_path_buf()
@@ -33,7 +31,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 std::env::temp_dir()
             };
             dir.join("pobj-bank.pool")
-        });
+        },
+        std::path::PathBuf::from,
+    );
     {
         let pool = Pool::<Root>::open_or_create(&path, "bank", 16 << 20)?;
         println!(

@@ -79,7 +79,7 @@ fn apply_model(m: &mut Model, op: &Op) {
         Op::SetSlot(i, v) => m.slots[*i] = *v,
         Op::Rewrite { key, byte } => {
             if let Some((_, d)) = m.items.iter_mut().find(|(k, _)| k == key) {
-                d.iter_mut().for_each(|b| *b = *byte);
+                d.fill(*byte);
             }
         }
     }
@@ -176,9 +176,7 @@ proptest! {
                             for op in ops {
                                 apply_pool(tx, op)?;
                             }
-                            if *panic {
-                                panic!("injected");
-                            }
+                            assert!(!*panic, "injected");
                             if *abort { Err(Error::TxAborted) } else { Ok(()) }
                         })
                     }));

@@ -55,7 +55,7 @@ fn child_entry() {
             let pool = Pool::<Bank>::open(&path, "bank").unwrap();
             pool.transaction(|tx| {
                 let r = tx.root_mut()?;
-                r.accounts[3] = 0xC0FFEE;
+                r.accounts[3] = 0x00C0_FFEE;
                 r.count = 77;
                 Ok::<_, Error>(())
             })
@@ -107,7 +107,7 @@ fn root_written_by_a_child_is_read_by_the_parent() {
         .unwrap();
     assert!(st.success());
     let pool = Pool::<Bank>::open(&path, "bank").unwrap();
-    assert_eq!(pool.root().unwrap().accounts[3], 0xC0FFEE);
+    assert_eq!(pool.root().unwrap().accounts[3], 0x00C0_FFEE);
     assert_eq!(pool.root().unwrap().count, 77);
 }
 
@@ -188,7 +188,7 @@ fn persistence_modes() {
 /// The child: random transfers and list pushes/pops, reporting each committed count.
 fn bank_worker(path: &str) {
     let pool = Pool::<Bank>::open(path, "bank").unwrap();
-    let mut rng = std::process::id() as u64 | 1;
+    let mut rng = u64::from(std::process::id()) | 1;
     let mut next = move || {
         rng ^= rng << 13;
         rng ^= rng >> 7;
@@ -276,8 +276,8 @@ fn sigkill_inside_transactions_is_recovered() {
     let mut last_reported = 0;
     for round in 0..rounds {
         seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         let mut ch = child("bank", &[("POBJ_TEST_POOL", path.to_str().unwrap())])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -296,7 +296,7 @@ fn sigkill_inside_transactions_is_recovered() {
         });
         std::thread::sleep(Duration::from_millis(20 + (seed >> 33) % 60));
         // SAFETY: sending a signal to our own child process.
-        unsafe { libc::kill(ch.id() as i32, libc::SIGKILL) };
+        unsafe { libc::kill(ch.id().cast_signed(), libc::SIGKILL) };
         let _ = ch.wait();
         let reported = reader.join().unwrap();
         let pool = Pool::<Bank>::open(&path, "bank").unwrap();

@@ -53,21 +53,22 @@ fn a_hook_panic_while_empty_runs_are_reclaimed_loses_nothing() {
     let armed = Arc::new(AtomicBool::new(true));
     let a2 = Arc::clone(&armed);
     sim.set_hook(Some(Box::new(move |_| {
-        if a2.swap(false, Ordering::SeqCst) {
-            panic!("the hook panics at the reclaim's fence");
-        }
+        assert!(
+            !a2.swap(false, Ordering::SeqCst),
+            "the hook panics at the reclaim's fence"
+        );
     })));
     let r = catch_unwind(AssertUnwindSafe(|| {
         pool.transaction(|tx| tx.alloc_bytes_zeroed(100_000).map(|_| ()))
     }));
     sim.set_hook(None);
+    let r = r.unwrap_or_else(|_| panic!("the hook's panic unwound out of the transaction"));
     match r {
-        Ok(Err(Error::Io { source, .. })) => assert!(
+        Err(Error::Io { source, .. }) => assert!(
             source.to_string().contains("panicked"),
             "the error names the hook's panic: {source}"
         ),
-        Ok(other) => panic!("expected the failed fence's error, got {other:?}"),
-        Err(_) => panic!("the hook's panic unwound out of the transaction"),
+        other => panic!("expected the failed fence's error, got {other:?}"),
     }
     assert!(pool.is_poisoned(), "a failed fence poisons the pool");
     drop(pool);
@@ -130,9 +131,7 @@ fn a_hook_panic_at_any_fence_of_a_commit_leaves_no_half_transaction() {
         let (pool, sim) = fresh();
         let target = sim.fences() + at;
         sim.set_hook(Some(Box::new(move |cp| {
-            if cp.index == target {
-                panic!("the hook panics at fence {target}");
-            }
+            assert!(cp.index != target, "the hook panics at fence {target}");
         })));
         let r = catch_unwind(AssertUnwindSafe(|| {
             pool.transaction(|tx| {

@@ -20,7 +20,10 @@ struct Probe<'a>(&'a Pool<Root>, Arc<Mutex<Option<Result<Root, Error>>>>);
 impl Drop for Probe<'_> {
     fn drop(&mut self) {
         let r = self.0.root();
-        *self.1.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+        *self
+            .1
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(r);
     }
 }
 
@@ -36,7 +39,10 @@ fn the_closures_value_is_dropped_after_the_lane_is_released() {
     });
     assert!(matches!(r, Err(Error::Io { .. })), "{:?}", r.as_ref().err());
     drop(r);
-    let seen = seen.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let seen = seen
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
     assert!(
         matches!(seen, Some(Ok(Root { x: 0 }))),
         "the value's drop saw {seen:?}"

@@ -29,7 +29,7 @@ impl Drop for CallsOnExit {
                 Ok::<_, Error>(())
             });
             seen.lock()
-                .unwrap_or_else(|e| e.into_inner())
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .push(format!("{r:?} {t:?}"));
         }
     }
@@ -56,7 +56,10 @@ fn a_pool_call_from_a_thread_local_destructor_is_answered() {
         .expect("a transaction");
     });
     assert!(t.join().is_ok(), "the thread panicked in a destructor");
-    let seen = seen.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let seen = seen
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
     assert_eq!(seen.len(), 1, "{seen:?}");
     let ok = [
         "Ok(1) Ok(())",

@@ -1,7 +1,7 @@
 //! Regression (found by the second review of the soundness fixes): an after-fence callback that
 //! removes itself left the fence holding the last reference to it, dropped outside the fence's
 //! `catch_unwind`, so a capture whose `Drop` panics unwound through the commit (the promise of
-//! 10_13 and 10_17: a callback's panic is a failed fence, never an unwinding). Now dropped
+//! `10_13` and `10_17`: a callback's panic is a failed fence, never an unwinding). Now dropped
 //! quietly; `set_hook` and `set_after_fence` also drop the old value without the medium's lock.
 use std::sync::{Arc, Weak};
 

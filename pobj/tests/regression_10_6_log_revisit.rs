@@ -77,7 +77,7 @@ fn image_with_extension() -> (Vec<u8>, u32, u64, u64, u64, u64) {
     let images: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
     let i2 = Arc::clone(&images);
     sim.set_hook(Some(Box::new(move |cp| {
-        i2.lock().unwrap().push(cp.working())
+        i2.lock().unwrap().push(cp.working());
     })));
     let data = pool.root().unwrap().data;
     pool.transaction(|tx| {

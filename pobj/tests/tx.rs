@@ -324,6 +324,8 @@ fn fence_counts() {
 
 #[test]
 fn msync_mode_issues_at_most_two_msyncs_per_commit() {
+    // Each shape of transaction: msync calls made by the commit (after the closure returned).
+    type Body = fn(&mut pobj::Tx<'_, Root>) -> Result<(), Error>;
     let dir = common::disk_dir();
     let pool = Pool::<Root>::create(common::pool_path(&dir, "m.pool"), "tx", 8 << 20).unwrap();
     if std::env::var("POBJ_PERSIST").is_ok() {
@@ -332,8 +334,6 @@ fn msync_mode_issues_at_most_two_msyncs_per_commit() {
     assert_eq!(pool.persist_mode(), pobj::PersistMode::Msync);
     push(&pool, 1);
     push(&pool, 2);
-    // Each shape of transaction: msync calls made by the commit (after the closure returned).
-    type Body = fn(&mut pobj::Tx<'_, Root>) -> Result<(), Error>;
     let shapes: [(&str, Body); 5] = [
         ("snapshot", |tx| {
             tx.root_mut()?.slots[0] = 1;
@@ -568,7 +568,7 @@ fn invalid_frees_are_errors() {
     let heap = pool.stats().heap;
     pool.transaction(|tx| {
         let n = tx.alloc(Node::default())?;
-        let b = tx.alloc_bytes(&[0u8; 200_000])?;
+        let b = tx.alloc_bytes(&vec![0u8; 200_000])?;
         tx.free(n)?;
         tx.free_bytes(b)
     })
@@ -677,7 +677,9 @@ fn aligned_types_are_aligned() {
         .unwrap();
     for (i, p) in ptrs.iter().enumerate() {
         assert_eq!(pool.get(*p).unwrap().words[0], i as u64);
-        pool.read(*p, |l| assert_eq!(l as *const Line as usize % 64, 0))
-            .unwrap();
+        pool.read(*p, |l| {
+            assert_eq!(std::ptr::from_ref::<Line>(l) as usize % 64, 0);
+        })
+        .unwrap();
     }
 }

@@ -399,7 +399,10 @@ impl CrashTest {
         let points = sim.fences() - base;
         drop(store);
         let (mut report, failure) = {
-            let mut g = shared.out.lock().unwrap_or_else(|e| e.into_inner());
+            let mut g = shared
+                .out
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             (g.0, g.1.take())
         };
         if let Some(f) = failure {

@@ -20,7 +20,7 @@ impl HookState {
     pub(super) fn failed(&self) -> bool {
         self.out
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .1
             .is_some()
     }
@@ -95,7 +95,10 @@ impl HookState {
             });
             ControlFlow::Break(())
         });
-        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = self
+            .out
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         out.0 += report;
         if flow.is_break() {
             out.1 = failure;
@@ -168,7 +171,9 @@ pub(super) fn recovery_crash<R: Persistent, St: 'static>(
         let base = sim.fences();
         sim.set_hook(Some(Box::new(move |cp: &CrashPoint<'_>| {
             let point = cp.index - base;
-            let mut g = inner.lock().unwrap_or_else(|e| e.into_inner());
+            let mut g = inner
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if g.1.is_some() {
                 return;
             }
@@ -210,7 +215,9 @@ pub(super) fn recovery_crash<R: Persistent, St: 'static>(
     }));
     sim.set_hook(None);
     let (rep, err) = {
-        let mut g = inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut g = inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         (g.0, g.1.take())
     };
     *report += rep;

@@ -117,13 +117,13 @@ impl Heap {
     ) {
         let g = &self.geo;
         let coff = g.chunk_offset(i);
-        let (magic, geo) = match (self.region.atomic(coff), self.region.atomic(coff + 8)) {
-            (Ok(a), Ok(b)) => (a.load(Ordering::Acquire), b.load(Ordering::Acquire)),
-            _ => {
+        let (magic, geo) =
+            if let (Ok(a), Ok(b)) = (self.region.atomic(coff), self.region.atomic(coff + 8)) {
+                (a.load(Ordering::Acquire), b.load(Ordering::Acquire))
+            } else {
                 problems.push(CheckProblem::InvalidRun { chunk: i });
                 return;
-            }
-        };
+            };
         let Some((bs, n)) = (magic == RUN_MAGIC)
             .then(|| run::decode_geometry(geo))
             .flatten()

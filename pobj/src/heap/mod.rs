@@ -224,7 +224,9 @@ impl Heap {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding this lock cannot leave `State` half-updated in a way that breaks
         // memory safety; recover the guard rather than propagate the poison.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub(crate) fn stats(&self) -> HeapStats {

@@ -54,14 +54,13 @@ impl Heap {
         let len = (size + LARGE_PAYLOAD).div_ceil(CHUNK_SIZE);
         // (The lock's guard must not live through the `match`: reclaiming takes the lock.)
         let taken = self.lock().take_chunks(len, internal);
-        let chunk = match taken {
-            Some(c) => c,
-            None => {
-                self.reclaim_empty_runs(p)?;
-                self.lock()
-                    .take_chunks(len, internal)
-                    .ok_or(Error::OutOfSpace { requested: size })?
-            }
+        let chunk = if let Some(c) = taken {
+            c
+        } else {
+            self.reclaim_empty_runs(p)?;
+            self.lock()
+                .take_chunks(len, internal)
+                .ok_or(Error::OutOfSpace { requested: size })?
         };
         let b = Block::Large { chunk, len };
         let mut st = self.lock();
@@ -98,7 +97,7 @@ impl Heap {
                 let wi = (r.hint + k) % words;
                 let w = r.bits[wi];
                 if w != u64::MAX {
-                    let b = (!w).trailing_zeros() as u64;
+                    let b = u64::from((!w).trailing_zeros());
                     let index = wi as u64 * 64 + b;
                     if index >= r.nblocks {
                         continue;
@@ -125,14 +124,13 @@ impl Heap {
     /// first, then the chunk header; then the allocator learns of it.
     pub(super) fn new_run(&self, p: &Persister, class: usize, size: u64) -> Result<()> {
         let taken = self.lock().take_chunks(1, false);
-        let chunk = match taken {
-            Some(c) => c,
-            None => {
-                self.reclaim_empty_runs(p)?;
-                self.lock()
-                    .take_chunks(1, false)
-                    .ok_or(Error::OutOfSpace { requested: size })?
-            }
+        let chunk = if let Some(c) = taken {
+            c
+        } else {
+            self.reclaim_empty_runs(p)?;
+            self.lock()
+                .take_chunks(1, false)
+                .ok_or(Error::OutOfSpace { requested: size })?
         };
         let bs = CLASSES[class];
         let n = run::blocks_per_run(bs);

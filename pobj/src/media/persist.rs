@@ -135,7 +135,7 @@ pub(crate) fn choose_mode(mapping_is_memory: bool) -> Result<PersistMode> {
         reason,
     };
     match env.as_deref().map(str::trim) {
-        None | Some("") | Some("auto") => Ok(match (mapping_is_memory, best) {
+        None | Some("" | "auto") => Ok(match (mapping_is_memory, best) {
             (true, Some(m)) => m,
             _ => PersistMode::Msync,
         }),
@@ -445,19 +445,28 @@ impl Persister {
 fn flush_line(mode: PersistMode, addr: usize) {
     #[cfg(target_arch = "x86_64")]
     {
-        // SAFETY: `addr` is inside the live mapping (checked by `flush`); the mode was chosen
-        // only after `cpuid` reported the instruction; these instructions write back a line and
-        // change no memory contents, registers or flags.
-        unsafe {
-            match mode {
-                PersistMode::Clwb => {
-                    core::arch::asm!("clwb [{0}]", in(reg) addr, options(nostack, preserves_flags))
+        // `addr` is inside the live mapping (checked by `flush`); the mode was chosen only after
+        // `cpuid` reported the instruction; these instructions write back a line and change no
+        // memory contents, registers or flags.
+        match mode {
+            PersistMode::Clwb => {
+                // SAFETY: as above, for `clwb`.
+                unsafe {
+                    core::arch::asm!("clwb [{0}]", in(reg) addr, options(nostack, preserves_flags));
                 }
-                PersistMode::ClflushOpt => core::arch::asm!(
-                    "clflushopt [{0}]", in(reg) addr, options(nostack, preserves_flags)
-                ),
-                _ => {
-                    core::arch::asm!("clflush [{0}]", in(reg) addr, options(nostack, preserves_flags))
+            }
+            PersistMode::ClflushOpt => {
+                // SAFETY: as above, for `clflushopt`.
+                unsafe {
+                    core::arch::asm!(
+                        "clflushopt [{0}]", in(reg) addr, options(nostack, preserves_flags)
+                    );
+                }
+            }
+            _ => {
+                // SAFETY: as above; `clflush` is available on every x86_64 CPU.
+                unsafe {
+                    core::arch::asm!("clflush [{0}]", in(reg) addr, options(nostack, preserves_flags));
                 }
             }
         }

@@ -55,6 +55,10 @@ impl Region {
 
     /// The 8-byte word at `off` as an atomic. `off` must be 8-aligned and in bounds.
     #[inline]
+    #[expect(
+        clippy::cast_ptr_alignment,
+        reason = "the offset is checked to be a multiple of 8 and the mapping is page-aligned"
+    )]
     pub(crate) fn atomic(&self, off: u64) -> Result<&AtomicU64> {
         self.check(off, 8, "atomic word")?;
         if !off.is_multiple_of(8) {
@@ -78,6 +82,10 @@ impl Region {
     /// In bounds (checked by the caller; the region's length is a multiple of 8, so the aligned
     /// words around the range are in bounds too); no concurrent non-atomic writer.
     #[inline]
+    #[expect(
+        clippy::cast_ptr_alignment,
+        reason = "only whole aligned words of the page-aligned mapping are cast"
+    )]
     unsafe fn load_bytes(&self, off: u64, out: &mut [u8]) {
         let n = out.len() as u64;
         if n == 0 {
@@ -107,6 +115,10 @@ impl Region {
     /// # Safety
     /// In bounds (checked by the caller); no live reference to these bytes.
     #[inline]
+    #[expect(
+        clippy::cast_ptr_alignment,
+        reason = "only whole aligned words of the page-aligned mapping are cast"
+    )]
     unsafe fn store_bytes(&self, off: u64, data: &[u8]) {
         let n = data.len() as u64;
         if n == 0 {
@@ -204,8 +216,8 @@ impl Region {
     /// # Safety
     /// As [`Region::write`].
     pub(crate) unsafe fn zero(&self, off: u64, len: u64) -> Result<()> {
-        self.check(off, len, "zero")?;
         const Z: [u8; 4096] = [0; 4096];
+        self.check(off, len, "zero")?;
         let mut done = 0;
         while done < len {
             let n = (len - done).min(Z.len() as u64);

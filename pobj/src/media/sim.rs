@@ -142,7 +142,9 @@ unsafe impl Sync for SimMedium {}
 
 impl std::fmt::Debug for SimMedium {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SimMedium").field("len", &self.len).finish()
+        f.debug_struct("SimMedium")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
     }
 }
 
@@ -241,7 +243,9 @@ impl SimMedium {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Base address of the working image (for the pool's region).
@@ -261,6 +265,10 @@ impl SimMedium {
 
     /// Copies the whole 8-byte words `from..from + out.len()` of the working image (both
     /// multiples of 8, inside the buffer) with atomic loads.
+    #[expect(
+        clippy::cast_ptr_alignment,
+        reason = "the buffer is page-aligned and `from` a multiple of 8"
+    )]
     fn load_words(&self, from: usize, out: &mut [u8]) {
         debug_assert!(from.is_multiple_of(8) && out.len().is_multiple_of(8));
         debug_assert!(from + out.len() <= self.len);
@@ -351,7 +359,10 @@ impl SimMedium {
         let mut st = self.lock();
         // A hook of another thread's fence is running: crash points are taken one at a time.
         while st.hook_running {
-            st = self.hook_done.wait(st).unwrap_or_else(|e| e.into_inner());
+            st = self
+                .hook_done
+                .wait(st)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
         }
         let index = self.fences.load(Ordering::Acquire);
         if st.fail_at == Some(index) {
@@ -384,7 +395,7 @@ impl SimMedium {
                         index,
                         persisted: &persisted[..self.image_len.min(persisted.len())],
                         medium: self,
-                    })
+                    });
                 })),
                 None => Ok(()),
             };
@@ -396,7 +407,7 @@ impl SimMedium {
                 drop(run);
                 return Err(panicked("fence hook", index, p));
             }
-            self.apply_pending(&mut st);
+            Self::apply_pending(&mut st);
             self.fences.fetch_add(1, Ordering::AcqRel);
             let after = st.after_fence.clone();
             drop(st);
@@ -404,7 +415,7 @@ impl SimMedium {
             drop(run);
             return Self::after(after, index);
         }
-        self.apply_pending(&mut st);
+        Self::apply_pending(&mut st);
         self.fences.fetch_add(1, Ordering::AcqRel);
         let after = st.after_fence.clone();
         drop(st);
@@ -423,7 +434,7 @@ impl SimMedium {
     }
 
     /// Copies the calling thread's pending lines into the persisted image.
-    fn apply_pending(&self, st: &mut State) {
+    fn apply_pending(st: &mut State) {
         let me = std::thread::current().id();
         let pending = std::mem::take(&mut st.pending);
         let mut keep = Vec::new();
@@ -554,14 +565,18 @@ static RECYCLED: Mutex<Vec<memmap2::MmapMut>> = Mutex::new(Vec::new());
 
 #[cfg(not(miri))]
 fn recycled(size: usize) -> Option<memmap2::MmapMut> {
-    let mut r = RECYCLED.lock().unwrap_or_else(|e| e.into_inner());
+    let mut r = RECYCLED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let i = r.iter().position(|m| m.len() == size)?;
     Some(r.swap_remove(i))
 }
 
 #[cfg(not(miri))]
 fn recycle(m: memmap2::MmapMut) {
-    let mut r = RECYCLED.lock().unwrap_or_else(|e| e.into_inner());
+    let mut r = RECYCLED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if r.len() < 8 && m.len() >= 4096 {
         r.push(m);
     }

@@ -52,7 +52,10 @@ impl<R: Persistent> Pool<R> {
                 objects: 0,
             };
         } else {
-            self.sh.lock().write().unwrap_or_else(|e| e.into_inner())
+            self.sh
+                .lock()
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
         };
         let sh = &*self.sh;
         let mut problems = Vec::new();

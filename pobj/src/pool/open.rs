@@ -56,27 +56,30 @@ fn mapping_is_memory(file: &File, len: u64) -> bool {
     // SAFETY: `statfs` is plain data; `fstatfs` writes into it and reads only the fd.
     let mut st: libc::statfs = unsafe { core::mem::zeroed() };
     // SAFETY: the fd is open for the duration of the call; `st` is a valid out-pointer.
-    if unsafe { libc::fstatfs(file.as_raw_fd(), &mut st) } == 0 && st.f_type as i64 == TMPFS_MAGIC {
+    if unsafe { libc::fstatfs(file.as_raw_fd(), &raw mut st) } == 0
+        && st.f_type as i64 == TMPFS_MAGIC
+    {
         return true;
     }
     #[cfg(target_os = "linux")]
     {
         let probe_len = len.min(4096) as usize;
-        // SAFETY: a fresh shared mapping of the first page, unmapped right away; nothing reads or
-        // writes through it.
-        unsafe {
-            let p = libc::mmap(
+        // SAFETY: a fresh shared mapping of the first page at an address the kernel chooses
+        // (no existing mapping is replaced); nothing reads or writes through it.
+        let p = unsafe {
+            libc::mmap(
                 core::ptr::null_mut(),
                 probe_len,
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_SHARED_VALIDATE | libc::MAP_SYNC,
                 file.as_raw_fd(),
                 0,
-            );
-            if p != libc::MAP_FAILED {
-                libc::munmap(p, probe_len);
-                return true;
-            }
+            )
+        };
+        if p != libc::MAP_FAILED {
+            // SAFETY: `p` is the probe mapping made above, of `probe_len` bytes, unused.
+            unsafe { libc::munmap(p, probe_len) };
+            return true;
         }
     }
     let _ = len;
@@ -165,9 +168,11 @@ impl<R: Persistent> Pool<R> {
         lock_file(file, path)?;
         file.set_len(geo.pool_size).map_err(io(path, "set_len"))?;
         // Allocate every block now, so a full disk fails here rather than as SIGBUS later.
+        let len = libc::off_t::try_from(geo.pool_size).map_err(|_| Error::Internal {
+            what: "a validated pool size does not fit off_t",
+        })?;
         // SAFETY: plain syscall on an open fd.
-        let rc =
-            unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, geo.pool_size as libc::off_t) };
+        let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len) };
         if rc != 0 && rc != libc::EOPNOTSUPP && rc != libc::EINVAL {
             return Err(Error::Io {
                 path: path.to_path_buf(),
@@ -207,10 +212,9 @@ impl<R: Persistent> Pool<R> {
     ) -> Result<()> {
         let mut b = Batch::new();
         // SAFETY: exclusive access to a new, locked file.
-        unsafe {
-            lane::format(&region, geo, p, &mut b)?;
-            Heap::format(&region, geo, p, &mut b)?;
-        }
+        unsafe { lane::format(&region, geo, p, &mut b)? };
+        // SAFETY: as above.
+        unsafe { Heap::format(&region, geo, p, &mut b)? };
         p.fence(&mut b)?;
         // The root: a zeroed object of type R, allocated directly (no transaction is needed
         // before the header exists: a crash leaves a file that is not a pool).
@@ -232,8 +236,7 @@ impl<R: Persistent> Pool<R> {
         p.fence(&mut b)?;
         let created = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+            .map_or(0, |d| d.as_secs());
         let mut h = PoolHeader {
             magic: MAGIC,
             version: FORMAT_VERSION,

@@ -53,7 +53,11 @@ impl<R: Persistent> Pool<R> {
         if in_tx(self.sh.id()) {
             return Err(Error::NestedTransaction);
         }
-        Ok(self.sh.lock().read().unwrap_or_else(|e| e.into_inner()))
+        Ok(self
+            .sh
+            .lock()
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner))
     }
 
     /// A copy of the root object.

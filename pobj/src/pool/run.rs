@@ -127,10 +127,18 @@ impl<R: Persistent> Pool<R> {
         // pool, before any code of the caller's runs again: `E::from` and the drops of the
         // closure's values (which may panic, or use the pool) come after this block.
         let end = if shared {
-            let _g = self.sh.lock().read().unwrap_or_else(|e| e.into_inner());
+            let _g = self
+                .sh
+                .lock()
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             self.run_in_lane(f)
         } else {
-            let _g = self.sh.lock().write().unwrap_or_else(|e| e.into_inner());
+            let _g = self
+                .sh
+                .lock()
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             self.run_in_lane(f)
         };
         match end {

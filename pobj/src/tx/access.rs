@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::types::ptr::PPtr;
 use crate::Persistent;
 
-impl<'a, R: Persistent> Tx<'a, R> {
+impl<R: Persistent> Tx<'_, R> {
     /// The root object.
     pub fn root(&self) -> &R {
         // SAFETY: the root offset was validated at open (allocated, type R, aligned, in bounds);
@@ -172,7 +172,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
         // and other threads are excluded by the pool lock or the shared contract.
         let mut copy: T = unsafe { self.sh.region().read::<T>(off)? };
         let base = &raw mut copy as usize;
-        let f = field(&mut copy) as *mut F as usize;
+        let f = std::ptr::from_mut::<F>(field(&mut copy)) as usize;
         match f.checked_sub(base) {
             Some(d) if d + core::mem::size_of::<F>() <= core::mem::size_of::<T>() => {
                 Ok(off + d as u64)

@@ -12,7 +12,7 @@ use crate::lane::{KIND_ALLOC_BITS, KIND_FREE_BITS, KIND_SNAPSHOT};
 use crate::types::ptr::PPtr;
 use crate::Persistent;
 
-impl<'a, R: Persistent> Tx<'a, R> {
+impl<R: Persistent> Tx<'_, R> {
     pub(super) fn alloc_raw(&mut self, size: u64, align: u64, type_id: u64) -> Result<u64> {
         self.live()?;
         let sh = self.sh;
@@ -88,7 +88,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
         unsafe {
             self.sh
                 .region()
-                .zero(off, core::mem::size_of::<T>() as u64)?
+                .zero(off, core::mem::size_of::<T>() as u64)?;
         };
         Ok(PPtr::from_offset(off))
     }

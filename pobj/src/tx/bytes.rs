@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::types::ptr::{PBytes, BYTES_TYPE_ID};
 use crate::Persistent;
 
-impl<'a, R: Persistent> Tx<'a, R> {
+impl<R: Persistent> Tx<'_, R> {
     /// Allocates a byte buffer holding `data`.
     pub fn alloc_bytes(&mut self, data: &[u8]) -> Result<PBytes> {
         let off = self.alloc_raw(data.len() as u64, 8, BYTES_TYPE_ID)?;

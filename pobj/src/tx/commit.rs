@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::lane::{self, KIND_SNAPSHOT};
 use crate::Persistent;
 
-impl<'a, R: Persistent> Tx<'a, R> {
+impl<R: Persistent> Tx<'_, R> {
     /// Makes everything durable and retires the log.
     pub(crate) fn commit(&mut self) -> Result<()> {
         self.commit_steps()?;

@@ -44,7 +44,7 @@ impl Lanes {
                 {
                     let kept = self.slots[i]
                         .lock()
-                        .unwrap_or_else(|e| e.into_inner())
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .take();
                     return kept.unwrap_or_else(|| LaneSlot {
                         index: i as u32,
@@ -62,7 +62,9 @@ impl Lanes {
     pub(crate) fn release(&self, s: LaneSlot) {
         let i = s.index as usize;
         if let Some(slot) = self.slots.get(i) {
-            *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(s);
+            *slot
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(s);
         }
         if let Some(b) = self.busy.get(i) {
             b.store(false, Ordering::Release);

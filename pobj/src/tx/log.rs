@@ -13,7 +13,7 @@ use crate::heap::{Block, LOG_EXT_TYPE_ID};
 use crate::lane::{self, EntryHeader, ENTRY_HEADER, KIND_NEXT, KIND_SNAPSHOT, MAX_PIECE};
 use crate::Persistent;
 
-impl<'a, R: Persistent> Tx<'a, R> {
+impl<R: Persistent> Tx<'_, R> {
     /// Appends an entry (flushed, not fenced). Any failure dooms the transaction: a log that
     /// could not be written must not be committed.
     pub(super) fn append(&mut self, kind: u32, offset: u64, aux: u64, data: &[u8]) -> Result<()> {
@@ -89,13 +89,11 @@ impl<'a, R: Persistent> Tx<'a, R> {
         h.checksum = lane::entry_checksum(self.log.seed, &h, data);
         // SAFETY: the log buffer belongs to this lane, which this transaction holds exclusively;
         // nothing references it.
-        unsafe {
-            self.sh.region().write(at, &h)?;
-            self.sh.region().write_from(at + ENTRY_HEADER, data)?;
-        }
+        unsafe { self.sh.region().write(at, &h)? };
+        // SAFETY: as above (the entry's data follows its header in the same buffer).
+        unsafe { self.sh.region().write_from(at + ENTRY_HEADER, data)? };
         if !(kind == KIND_SNAPSHOT && self.sh.fault(Fault::SkipSnapshotFlush)) {
             self.sh
-                .persister()
                 .flush(&mut self.batch, at, ENTRY_HEADER + data.len() as u64);
         }
         self.log.pos += need;
@@ -157,10 +155,9 @@ impl<'a, R: Persistent> Tx<'a, R> {
         let nb = nonce.to_le_bytes();
         h.checksum = lane::entry_checksum(self.log.seed, &h, &nb);
         // SAFETY: this lane's log, held exclusively.
-        unsafe {
-            sh.region().write(at, &h)?;
-            sh.region().write_from(at + ENTRY_HEADER, &nb)?;
-        }
+        unsafe { sh.region().write(at, &h)? };
+        // SAFETY: as above.
+        unsafe { sh.region().write_from(at + ENTRY_HEADER, &nb)? };
         sh.flush(&mut self.batch, at, ENTRY_HEADER + 8);
         self.log.unfenced = true;
         self.log.ext_used += 1;

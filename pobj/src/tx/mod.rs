@@ -202,7 +202,7 @@ pub(crate) fn check_type<T: Persistent>(off: u64, h: &ObjHeader) -> Result<()> {
     Ok(())
 }
 
-/// A random 64-bit value (SipHash of a counter under this process's random keys).
+/// A random 64-bit value (`SipHash` of a counter under this process's random keys).
 pub(super) fn random_nonce() -> u64 {
     use std::hash::BuildHasher;
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);

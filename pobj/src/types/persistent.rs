@@ -45,7 +45,7 @@ pub unsafe trait Persistent: Copy + Send + Sync + 'static {
 /// reads one from it: `as_bytes`, `from_bytes`, `zeroed`, the `Region` accessors and the type
 /// check of pointer resolution. A type whose `TYPE_ID` is never evaluated (a field type given to
 /// `Tx::update_at`, a value given to `as_bytes`) is still checked here.
-#[inline(always)]
+#[inline]
 pub(crate) const fn layout_proof<T: Persistent>() {
     let () = T::__LAYOUT_CHECK;
 }
@@ -96,7 +96,12 @@ pub fn as_bytes<T: Persistent>(v: &T) -> &[u8] {
     layout_proof::<T>();
     // SAFETY: `v` is a valid reference to `size_of::<T>()` bytes, all initialised since `T` has
     // no padding; `u8` has alignment 1; the returned slice borrows `v`.
-    unsafe { core::slice::from_raw_parts((v as *const T).cast::<u8>(), core::mem::size_of::<T>()) }
+    unsafe {
+        core::slice::from_raw_parts(
+            std::ptr::from_ref::<T>(v).cast::<u8>(),
+            core::mem::size_of::<T>(),
+        )
+    }
 }
 
 /// A value read from bytes of the right length (any alignment).

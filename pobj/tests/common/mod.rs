@@ -35,12 +35,16 @@ static SPAWNING: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
 /// Held by a test that opens pools (many at once).
 pub(crate) fn no_spawn() -> std::sync::RwLockReadGuard<'static, ()> {
-    SPAWNING.read().unwrap_or_else(|e| e.into_inner())
+    SPAWNING
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Held by a test that spawns processes (alone).
 pub(crate) fn spawning() -> std::sync::RwLockWriteGuard<'static, ()> {
-    SPAWNING.write().unwrap_or_else(|e| e.into_inner())
+    SPAWNING
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The little-endian `u64` at `off` of a pool image.
@@ -89,9 +93,10 @@ pub(crate) fn within_a_minute(what: &str, f: impl FnOnce() + Send + 'static) {
         f();
         let _ = done.send(());
     });
-    if rx.recv_timeout(std::time::Duration::from_secs(60)).is_err() {
-        panic!("{what} hung (or panicked)");
-    }
+    assert!(
+        rx.recv_timeout(std::time::Duration::from_secs(60)).is_ok(),
+        "{what} hung (or panicked)"
+    );
 }
 
 /// A value whose drop panics (unless the thread is already unwinding): a panic payload or a
@@ -99,8 +104,6 @@ pub(crate) fn within_a_minute(what: &str, f: impl FnOnce() + Send + 'static) {
 pub(crate) struct Bomb;
 impl Drop for Bomb {
     fn drop(&mut self) {
-        if !std::thread::panicking() {
-            panic!("a Bomb was dropped");
-        }
+        assert!(std::thread::panicking(), "a Bomb was dropped");
     }
 }
