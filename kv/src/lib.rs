@@ -25,6 +25,7 @@
 
 mod db;
 mod error;
+mod find;
 mod inner;
 mod iter;
 pub mod leaf;

@@ -12,10 +12,13 @@
     reason = "optimistic reads need pobj's racy-read primitives"
 )]
 
+use std::borrow::Cow;
+
 use pobj::{PBytes, PPtr, Pool};
 
 use crate::error::Result;
-use crate::leaf::{KvRoot, Leaf};
+use crate::find::LeafSource;
+use crate::leaf::{KvRoot, Leaf, LeafHead};
 use crate::slot::Slot;
 
 const WORDS: usize = core::mem::size_of::<Leaf>() / 8;
@@ -48,12 +51,21 @@ pub(crate) fn buffer(pool: &Pool<KvRoot>, b: PBytes, at: u64, len: usize) -> Res
 }
 
 /// A leaf resolved once for several racy reads.
-pub(crate) struct LeafReader<'a>(pobj::RacyRef<'a, Leaf>, u64);
+pub(crate) struct LeafReader<'a> {
+    leaf: pobj::RacyRef<'a, Leaf>,
+    pool: &'a Pool<KvRoot>,
+    offset: u64,
+}
 
 impl<'a> LeafReader<'a> {
     pub(crate) fn new(pool: &'a Pool<KvRoot>, p: PPtr<Leaf>) -> Result<Self> {
         // SAFETY: see the module documentation.
-        Ok(LeafReader(unsafe { pool.racy(p)? }, p.offset()))
+        let leaf = unsafe { pool.racy(p)? };
+        Ok(LeafReader {
+            leaf,
+            pool,
+            offset: p.offset(),
+        })
     }
 
     /// For optimistic readers: the leaf pointer comes from the inner nodes (checked when they
@@ -61,15 +73,20 @@ impl<'a> LeafReader<'a> {
     /// checks are skipped (a freed leaf reads as garbage, which validation rejects).
     pub(crate) fn new_unchecked(pool: &'a Pool<KvRoot>, p: PPtr<Leaf>) -> Result<Self> {
         // SAFETY: see the module documentation; reads of a freed block are garbage, not UB.
-        Ok(LeafReader(unsafe { pool.racy_unchecked(p)? }, p.offset()))
+        let leaf = unsafe { pool.racy_unchecked(p)? };
+        Ok(LeafReader {
+            leaf,
+            pool,
+            offset: p.offset(),
+        })
     }
 
     /// Bitmap, next pointer and magic.
-    pub(crate) fn header(&self) -> Result<(crate::leaf::LeafHead, u64)> {
+    pub(crate) fn header(&self) -> Result<(LeafHead, u64)> {
         let mut w = [0u64; 3];
-        self.0.read_words(0, &mut w)?;
+        self.leaf.read_words(0, &mut w)?;
         Ok((
-            crate::leaf::LeafHead {
+            LeafHead {
                 bitmap: w[0],
                 next: PPtr::from_offset(w[1]),
             },
@@ -81,7 +98,7 @@ impl<'a> LeafReader<'a> {
     pub(crate) fn slot_prefix(&self, i: usize, len: usize) -> Result<Slot> {
         let words = len.div_ceil(8).clamp(1, SLOT_WORDS);
         let mut w = [0u64; SLOT_WORDS];
-        self.0
+        self.leaf
             .read_words(SLOTS_AT + i * core::mem::size_of::<Slot>(), &mut w[..words])?;
         let mut bytes = [0u8; SLOT_WORDS * 8];
         for (c, x) in bytes.chunks_exact_mut(8).zip(w) {
@@ -89,7 +106,21 @@ impl<'a> LeafReader<'a> {
         }
         pobj::from_bytes(&bytes).ok_or(crate::Error::Corrupted {
             what: "slot size",
-            offset: self.1,
+            offset: self.offset,
         })
+    }
+}
+
+impl LeafSource for LeafReader<'_> {
+    fn head(&self) -> Result<LeafHead> {
+        Ok(self.header()?.0)
+    }
+
+    fn slot(&self, i: usize, len: usize) -> Result<Slot> {
+        self.slot_prefix(i, len)
+    }
+
+    fn buffer(&self, b: PBytes, len: usize) -> Result<Cow<'_, [u8]>> {
+        buffer(self.pool, b, 0, len).map(Cow::Owned)
     }
 }

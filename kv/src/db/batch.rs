@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use pobj::Tx;
 
-use super::read::Hit;
 use super::write::{new_slot, plan_from, SplitPlan, HEAD_OFFSET};
 use super::{check_sizes, corrupted, in_doubt, slot_offset, Db, BITMAP_OFFSET, NEXT_OFFSET};
 use crate::error::{Error, Result};
+use crate::find::{find, Hit, LeafSource, TxLeaf};
 use crate::inner::LeafState;
 use crate::leaf::{KvRoot, Leaf, LeafHead, SLOTS, SLOT_MASK};
 use crate::reentry::Entered;
@@ -110,53 +110,17 @@ pub(super) fn split_plan_tx(tx: &Tx<'_, KvRoot>, st: &LeafState, leaf: &Leaf) ->
     plan_from(st, leaf, keyed)
 }
 
-/// Finds `key` in a leaf inside a transaction.
+/// Finds `key` in a leaf inside a transaction: header and hit.
 pub(super) fn find_tx(
     tx: &Tx<'_, KvRoot>,
     st: &LeafState,
     key: &[u8],
     fp: u8,
 ) -> Result<(LeafHead, Option<Hit>)> {
-    let leaf = tx.get(st.ptr)?;
-    let head = leaf.head;
-    let mut cands = Vec::new();
-    for i in leaf.valid() {
-        if st.fp(i) != fp {
-            continue;
-        }
-        let s = &leaf.slots[i];
-        let Some(m) = s.meta() else { continue };
-        if m.klen != key.len() {
-            continue;
-        }
-        match s.buffer() {
-            Some(b) => cands.push((i, b)),
-            None => {
-                if &s.data[..m.klen] == key {
-                    return Ok((
-                        head,
-                        Some(Hit {
-                            slot: i,
-                            buffer: None,
-                        }),
-                    ));
-                }
-            }
-        }
-    }
-    for (i, b) in cands {
-        let d = tx.bytes(b)?;
-        if d.len() >= key.len() && &d[..key.len()] == key {
-            return Ok((
-                head,
-                Some(Hit {
-                    slot: i,
-                    buffer: Some(b),
-                }),
-            ));
-        }
-    }
-    Ok((head, None))
+    let leaf = TxLeaf::new(tx, st.ptr)?;
+    let head = leaf.head()?;
+    let hit = find(&leaf, head.bitmap, |i| st.fp(i), key, fp, false)?;
+    Ok((head, hit.map(|(h, _)| h)))
 }
 
 impl Db {

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use pobj::{PPtr, Pool, Tx};
 
 use super::batch::BatchState;
-use super::read::Hit;
 use super::{
     backoff, check_sizes, corrupted, in_doubt, index_inconsistent, slot_offset, Db, BITMAP_OFFSET,
     MAX_REROUTES, NEXT_OFFSET,
 };
 use crate::error::{Error, Result};
+use crate::find::Hit;
 use crate::inner::LeafState;
 use crate::leaf::{KvRoot, Leaf, LeafHead, SLOTS, SLOT_MASK};
 use crate::optimistic;
