@@ -23,6 +23,7 @@
 #![deny(unsafe_code)]
 #![deny(clippy::unwrap_used)]
 
+mod chain;
 mod db;
 mod error;
 mod find;

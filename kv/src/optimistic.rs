@@ -4,8 +4,9 @@
 //! because every write the store makes to a leaf or buffer goes through a pobj transaction's
 //! value-taking methods (`update_at`, `update_at_unlogged`, `commit_word_at`, `alloc`,
 //! `write_bytes`) or rollback, all of which store atomically word by word; the store never takes
-//! a `&mut` into the pool. The one safe `Pool::transaction` the store runs initialises a new
-//! pool before any reader can exist. What is read may be torn by a concurrent write: callers
+//! a `&mut` into the pool. The store's two safe `Pool::transaction`s run before it is shared,
+//! on the opening thread, never during a racy read: one initialises a new pool, the other
+//! unlinks empty leaves (`update_at` and `free`). What is read may be torn by a concurrent write: callers
 //! validate it with the leaf's version (`version.rs`).
 #![expect(
     unsafe_code,

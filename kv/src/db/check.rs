@@ -2,9 +2,12 @@
 
 use std::sync::Arc;
 
+use pobj::PPtr;
+
 use super::Db;
+use crate::chain::{ChainError, LeafChain};
 use crate::inner::LeafState;
-use crate::leaf::{LEAF_MAGIC, SLOT_MASK};
+use crate::leaf::{Leaf, LEAF_MAGIC, SLOT_MASK};
 use crate::optimistic;
 use crate::rebuild;
 use crate::reentry::Entered;
@@ -56,7 +59,7 @@ impl Db {
             .into_iter()
             .map(|st| (st.ptr.offset(), st))
             .collect();
-        let mut p = match self.pool.root() {
+        let head = match self.pool.root() {
             Ok(root) => root.head,
             Err(e) => {
                 report.problems.push(format!("store root: {e}"));
@@ -64,14 +67,21 @@ impl Db {
             }
         };
         let mut prev_max: Option<Vec<u8>> = None;
-        let max_leaves = rebuild::max_leaves(&self.pool);
         let mut indexed = 0;
-        while !p.is_null() {
+        for item in LeafChain::new(&self.pool, head) {
             report.leaves += 1;
-            if report.leaves > max_leaves {
-                report.problems.push("leaf list has a cycle".into());
-                break;
-            }
+            let p = match item {
+                Ok(l) => l.ptr,
+                Err(ChainError::TooLong { .. }) => {
+                    report.problems.push("leaf list has a cycle".into());
+                    break;
+                }
+                Err(ChainError::Leaf { at, error }) => {
+                    let p = PPtr::<Leaf>::from_offset(at);
+                    report.problems.push(format!("leaf {p:?}: {error}"));
+                    break;
+                }
+            };
             let leaf = match optimistic::leaf(&self.pool, p) {
                 Ok(l) => l,
                 Err(e) => {
@@ -144,7 +154,6 @@ impl Db {
             if let Some(last) = keys.pop() {
                 prev_max = Some(last);
             }
-            p = leaf.head.next;
         }
         let count = self.count.load(Ordering::Acquire);
         if report.keys != count {

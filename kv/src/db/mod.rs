@@ -31,6 +31,7 @@ use std::sync::Arc;
 use pobj::crash::SimMedium;
 use pobj::{PPtr, Pool};
 
+use crate::chain::LeafChain;
 use crate::error::{Error, Result};
 use crate::inner::{Index, LeafState};
 use crate::leaf::{KvRoot, Leaf, LeafHead, KV_MAGIC, KV_VERSION, SLOTS, SLOT_MASK};
@@ -194,28 +195,19 @@ fn backoff(attempt: u32) {
 /// protocols, which unlink a leaf in the transaction that empties it, but a damaged or foreign
 /// pool may hold some). Runs at open, before the store is shared.
 fn unlink_empty_leaves(pool: &Pool<KvRoot>) -> Result<()> {
-    let max_leaves = rebuild::max_leaves(pool);
-    let mut prev = pool.root()?.head;
-    let mut seen = 0u64;
-    while !prev.is_null() {
-        seen += 1;
-        if seen > max_leaves {
-            return Err(corrupted("leaf list (cycle)", prev.offset()));
+    // The leaf before the one walked (the walk read its `next` before it is unlinked).
+    let mut prev: Option<PPtr<Leaf>> = None;
+    for leaf in LeafChain::new(pool, pool.root()?.head) {
+        let leaf = leaf?;
+        match prev {
+            Some(p) if leaf.head.bitmap & SLOT_MASK == 0 => {
+                pool.transaction(|tx| {
+                    tx.update_at(p, NEXT_OFFSET, leaf.head.next)?;
+                    tx.free(leaf.ptr)
+                })?;
+            }
+            _ => prev = Some(leaf.ptr),
         }
-        // Only the headers are read (no copy of whole leaves).
-        let next = pool.read(prev, |l| l.head.next)?;
-        if next.is_null() {
-            break;
-        }
-        let head = pool.read(next, |l| l.head)?;
-        if head.bitmap & SLOT_MASK == 0 {
-            pool.transaction(|tx| {
-                tx.update_at(prev, NEXT_OFFSET, head.next)?;
-                tx.free(next)
-            })?;
-            continue;
-        }
-        prev = next;
     }
     Ok(())
 }
