@@ -13,6 +13,8 @@ use crate::slot::Slot;
 
 /// Reads one leaf and the out-of-line buffers of its slots.
 pub(crate) trait LeafSource {
+    /// The whole leaf.
+    fn leaf(&self) -> Result<Cow<'_, Leaf>>;
     /// The leaf's bitmap and next pointer.
     fn head(&self) -> Result<LeafHead>;
     /// Slot `i`; only its first `len` bytes need be read (the rest may read as zero).
@@ -105,6 +107,10 @@ impl<'t, 'p> TxLeaf<'t, 'p> {
 }
 
 impl LeafSource for TxLeaf<'_, '_> {
+    fn leaf(&self) -> Result<Cow<'_, Leaf>> {
+        Ok(Cow::Borrowed(self.leaf))
+    }
+
     fn head(&self) -> Result<LeafHead> {
         Ok(self.leaf.head)
     }

@@ -28,19 +28,7 @@ const SLOTS_AT: usize = core::mem::offset_of!(Leaf, slots);
 
 /// The whole leaf.
 pub(crate) fn leaf(pool: &Pool<KvRoot>, p: PPtr<Leaf>) -> Result<Box<Leaf>> {
-    let mut w = vec![0u64; WORDS];
-    // SAFETY: see the module documentation.
-    unsafe { pool.read_words(p, 0, &mut w)? };
-    let mut bytes = vec![0u8; WORDS * 8];
-    for (c, x) in bytes.chunks_exact_mut(8).zip(w) {
-        c.copy_from_slice(&x.to_ne_bytes());
-    }
-    pobj::from_bytes::<Leaf>(&bytes)
-        .map(Box::new)
-        .ok_or(crate::Error::Corrupted {
-            what: "leaf size",
-            offset: p.offset(),
-        })
+    LeafReader::new(pool, p)?.whole()
 }
 
 /// Bytes `at..at + len` of an out-of-line buffer.
@@ -82,6 +70,22 @@ impl<'a> LeafReader<'a> {
         })
     }
 
+    /// The whole leaf.
+    pub(crate) fn whole(&self) -> Result<Box<Leaf>> {
+        let mut w = vec![0u64; WORDS];
+        self.leaf.read_words(0, &mut w)?;
+        let mut bytes = vec![0u8; WORDS * 8];
+        for (c, x) in bytes.chunks_exact_mut(8).zip(w) {
+            c.copy_from_slice(&x.to_ne_bytes());
+        }
+        pobj::from_bytes::<Leaf>(&bytes)
+            .map(Box::new)
+            .ok_or(crate::Error::Corrupted {
+                what: "leaf size",
+                offset: self.offset,
+            })
+    }
+
     /// Bitmap, next pointer and magic.
     pub(crate) fn header(&self) -> Result<(LeafHead, u64)> {
         let mut w = [0u64; 3];
@@ -113,6 +117,10 @@ impl<'a> LeafReader<'a> {
 }
 
 impl LeafSource for LeafReader<'_> {
+    fn leaf(&self) -> Result<Cow<'_, Leaf>> {
+        Ok(Cow::Owned(*self.whole()?))
+    }
+
     fn head(&self) -> Result<LeafHead> {
         Ok(self.header()?.0)
     }

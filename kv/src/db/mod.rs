@@ -19,6 +19,7 @@
 
 mod batch;
 mod check;
+mod ops;
 mod read;
 mod scan;
 mod write;
