@@ -39,7 +39,7 @@ pub mod slot;
 mod sync;
 mod version;
 
-pub use db::{CheckReport, Db, Options, Stats, WriteBatch, DEFAULT_SIZE, LAYOUT};
+pub use db::{CheckProblem, CheckReport, Db, Options, Stats, WriteBatch, DEFAULT_SIZE, LAYOUT};
 pub use error::{Error, Result};
 pub use iter::Iter;
 

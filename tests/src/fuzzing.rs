@@ -689,7 +689,7 @@ pub fn kv_crash(data: &[u8]) -> Result<(), String> {
             move |db: &pobj_kv::Db, done| {
                 let report = db.check();
                 if !report.is_ok() {
-                    return Err(format!("Db::check: {}", report.problems.join("; ")));
+                    return Err(format!("Db::check: {report}"));
                 }
                 let got: KvModel = db
                     .iter()

@@ -21,6 +21,7 @@ mod batch;
 mod check;
 mod ops;
 mod read;
+mod report;
 mod scan;
 mod write;
 
@@ -42,7 +43,7 @@ use crate::sync::{AtomicBool, AtomicU64, Ordering, RwLock};
 use crate::{MAX_KEY_LEN, MAX_VALUE_LEN};
 
 pub use batch::WriteBatch;
-pub use check::CheckReport;
+pub use report::{CheckProblem, CheckReport};
 
 /// The pool layout name of a store.
 pub const LAYOUT: &str = "pobj-kv";
