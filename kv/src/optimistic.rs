@@ -43,18 +43,13 @@ pub(crate) fn buffer(pool: &Pool<KvRoot>, b: PBytes, at: u64, len: usize) -> Res
 pub(crate) struct LeafReader<'a> {
     leaf: pobj::RacyRef<'a, Leaf>,
     pool: &'a Pool<KvRoot>,
-    offset: u64,
 }
 
 impl<'a> LeafReader<'a> {
     pub(crate) fn new(pool: &'a Pool<KvRoot>, p: PPtr<Leaf>) -> Result<Self> {
         // SAFETY: see the module documentation.
         let leaf = unsafe { pool.racy(p)? };
-        Ok(LeafReader {
-            leaf,
-            pool,
-            offset: p.offset(),
-        })
+        Ok(LeafReader { leaf, pool })
     }
 
     /// For optimistic readers: the leaf pointer comes from the inner nodes (checked when they
@@ -63,11 +58,7 @@ impl<'a> LeafReader<'a> {
     pub(crate) fn new_unchecked(pool: &'a Pool<KvRoot>, p: PPtr<Leaf>) -> Result<Self> {
         // SAFETY: see the module documentation; reads of a freed block are garbage, not UB.
         let leaf = unsafe { pool.racy_unchecked(p)? };
-        Ok(LeafReader {
-            leaf,
-            pool,
-            offset: p.offset(),
-        })
+        Ok(LeafReader { leaf, pool })
     }
 
     /// The whole leaf.
@@ -80,9 +71,8 @@ impl<'a> LeafReader<'a> {
         }
         pobj::from_bytes::<Leaf>(&bytes)
             .map(Box::new)
-            .ok_or(crate::Error::Corrupted {
-                what: "leaf size",
-                offset: self.offset,
+            .ok_or(crate::Error::Internal {
+                what: "leaf size (a whole leaf's words do not make a leaf)",
             })
     }
 
@@ -109,9 +99,8 @@ impl<'a> LeafReader<'a> {
         for (c, x) in bytes.chunks_exact_mut(8).zip(w) {
             c.copy_from_slice(&x.to_ne_bytes());
         }
-        pobj::from_bytes(&bytes).ok_or(crate::Error::Corrupted {
-            what: "slot size",
-            offset: self.offset,
+        pobj::from_bytes(&bytes).ok_or(crate::Error::Internal {
+            what: "slot size (a whole slot's words do not make a slot)",
         })
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use pobj::Tx;
 
 use super::ops::{self, first_free, Writes};
-use super::{check_sizes, corrupted, in_doubt, Db};
+use super::{check_sizes, in_doubt, internal, Db};
 use crate::error::{Error, Result};
 use crate::find::{find, Hit, LeafSource, TxLeaf};
 use crate::inner::LeafState;
@@ -205,7 +205,7 @@ impl Db {
             }
             return Ok(());
         }
-        Err(corrupted("leaf still full after a split", 0))
+        Err(internal("leaf still full after a split"))
     }
 
     /// Remove inside a batch's transaction, with logged writes.
@@ -225,7 +225,7 @@ impl Db {
             let pst = self
                 .index
                 .prev(&st.low)
-                .ok_or(corrupted("leaf without predecessor", st.ptr.offset()))?;
+                .ok_or(internal("leaf without predecessor"))?;
             Self::touch(b, &pst);
             ops::unlink(tx, hit, pst.ptr, st.ptr, head.next)?;
             self.publish_unlink(&pst, &st, Some(b));

@@ -160,6 +160,11 @@ fn corrupted(what: &'static str, offset: u64) -> Error {
     Error::Corrupted { what, offset }
 }
 
+/// An invariant of the store's own code (its DRAM state, its protocols) that does not hold.
+fn internal(what: &'static str) -> Error {
+    Error::Internal { what }
+}
+
 /// After this many failed optimistic attempts a reader yields its time slice between attempts.
 const SPIN_BEFORE_YIELD: u32 = 64;
 /// After this many failed optimistic attempts a reader takes the writers' lock (shared) and the
@@ -169,7 +174,7 @@ const OPTIMISTIC_ATTEMPTS: u32 = 256;
 /// that another writer completed or is publishing (the skip list replaces an entry by removing
 /// the old node before linking the new one, so a router may briefly see a neighbour's state):
 /// transient, and waited out with a backoff. The bound only turns what would be an endless loop
-/// on an index that never settles (a bug) into `Corrupted`.
+/// on an index that never settles (a bug) into `Error::Internal`.
 const MAX_REROUTES: u32 = 1 << 24;
 
 /// Whether a failed write passed its commit point: its changes are on the medium (durability
@@ -178,11 +183,8 @@ fn in_doubt<T>(r: &Result<T>) -> bool {
     matches!(r, Err(Error::Pool(pobj::Error::CommitInDoubt { .. })))
 }
 
-fn index_inconsistent(offset: u64) -> Error {
-    corrupted(
-        "inner nodes (the routed leaf does not hold the key)",
-        offset,
-    )
+fn index_inconsistent() -> Error {
+    internal("inner nodes (the routed leaf does not hold the key)")
 }
 
 fn backoff(attempt: u32) {

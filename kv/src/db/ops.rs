@@ -6,7 +6,7 @@
 
 use pobj::{PPtr, Tx};
 
-use super::{corrupted, slot_offset, BITMAP_OFFSET, NEXT_OFFSET};
+use super::{corrupted, internal, slot_offset, BITMAP_OFFSET, NEXT_OFFSET};
 use crate::error::Result;
 use crate::find::{Hit, LeafSource};
 use crate::inner::LeafState;
@@ -164,10 +164,8 @@ pub(super) fn split_plan<S: LeafSource>(src: &S, st: &LeafState) -> Result<Split
 
 fn plan_from(st: &LeafState, leaf: &Leaf, mut keyed: Vec<(Vec<u8>, usize)>) -> Result<SplitPlan> {
     if keyed.len() < 2 {
-        return Err(corrupted(
-            "split of a leaf with fewer than two entries",
-            st.ptr.offset(),
-        ));
+        // A split is of a full leaf, and every valid slot's key was read.
+        return Err(internal("split of a leaf with fewer than two entries"));
     }
     keyed.sort_unstable();
     let moved = &keyed[keyed.len() / 2..];

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::{
-    backoff, check_sizes, corrupted, index_inconsistent, Db, MAX_REROUTES, OPTIMISTIC_ATTEMPTS,
+    backoff, check_sizes, index_inconsistent, internal, Db, MAX_REROUTES, OPTIMISTIC_ATTEMPTS,
 };
 use crate::error::Result;
 use crate::find::{find, Hit, LeafSource};
@@ -28,7 +28,7 @@ impl Db {
     pub(super) fn route_locked(&self, key: &[u8]) -> Result<Arc<LeafState>> {
         self.index
             .route(key)
-            .ok_or(corrupted("inner nodes (no leaf for a key)", 0))
+            .ok_or(internal("inner nodes (no leaf for a key)"))
     }
 
     /// Finds `key` in a leaf whose writers are excluded (lock held): bitmap and hit. Only the
@@ -120,12 +120,11 @@ impl Db {
                 backoff(attempt);
                 continue;
             }
-            let r = read(&st)?
-                .ok_or_else(|| corrupted("leaf version (odd under its lock)", st.ptr.offset()))?;
+            let r = read(&st)?.ok_or_else(|| internal("leaf version (odd under its lock)"))?;
             drop(g);
             return Ok((st, r));
         }
-        Err(index_inconsistent(0))
+        Err(index_inconsistent())
     }
 
     /// Whether `key` is present.

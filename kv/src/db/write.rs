@@ -108,7 +108,7 @@ impl Db {
             drop(wg);
             return r;
         }
-        Err(index_inconsistent(0))
+        Err(index_inconsistent())
     }
 
     /// Replaces the entry in slot `h` of a full leaf (its lock held) in one logged transaction.
@@ -284,7 +284,7 @@ impl Db {
             }
             return self.clear_bit(&st, hit, bitmap);
         }
-        Err(index_inconsistent(0))
+        Err(index_inconsistent())
     }
 
     /// Removes an entry by clearing its bit with a commit word (the leaf's lock held).
