@@ -26,6 +26,12 @@ pub enum Error {
         /// The maximum.
         max: usize,
     },
+    /// An invariant of the store's own code does not hold (a bug, not damage in the pool).
+    #[error("internal error: {what}")]
+    Internal {
+        /// Which invariant.
+        what: &'static str,
+    },
     /// The pool's contents are not a valid store (wrong root, damaged leaf).
     #[error("corrupted store: {what} at {offset:#x}")]
     Corrupted {

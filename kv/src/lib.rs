@@ -23,23 +23,26 @@
 #![deny(unsafe_code)]
 #![deny(clippy::unwrap_used)]
 
+mod chain;
 mod db;
 mod error;
+mod find;
 mod inner;
 mod iter;
-pub mod leaf;
+mod leaf;
 #[cfg(all(test, loom))]
 mod loom_models;
 mod optimistic;
 mod rebuild;
 mod reentry;
-pub mod slot;
+mod slot;
 mod sync;
 mod version;
 
-pub use db::{CheckReport, Db, Options, Stats, WriteBatch, DEFAULT_SIZE, LAYOUT};
+pub use db::{CheckProblem, CheckReport, Db, Options, Stats, WriteBatch, DEFAULT_SIZE, LAYOUT};
 pub use error::{Error, Result};
 pub use iter::Iter;
+pub use leaf::KvRoot;
 
 /// Longest key, in bytes (64 KiB).
 pub const MAX_KEY_LEN: usize = 64 << 10;

@@ -4,18 +4,22 @@
 //! because every write the store makes to a leaf or buffer goes through a pobj transaction's
 //! value-taking methods (`update_at`, `update_at_unlogged`, `commit_word_at`, `alloc`,
 //! `write_bytes`) or rollback, all of which store atomically word by word; the store never takes
-//! a `&mut` into the pool. The one safe `Pool::transaction` the store runs initialises a new
-//! pool before any reader can exist. What is read may be torn by a concurrent write: callers
+//! a `&mut` into the pool. The store's two safe `Pool::transaction`s run before it is shared,
+//! on the opening thread, never during a racy read: one initialises a new pool, the other
+//! unlinks empty leaves (`update_at` and `free`). What is read may be torn by a concurrent write: callers
 //! validate it with the leaf's version (`version.rs`).
 #![expect(
     unsafe_code,
     reason = "optimistic reads need pobj's racy-read primitives"
 )]
 
+use std::borrow::Cow;
+
 use pobj::{PBytes, PPtr, Pool};
 
 use crate::error::Result;
-use crate::leaf::{KvRoot, Leaf};
+use crate::find::LeafSource;
+use crate::leaf::{KvRoot, Leaf, LeafHead};
 use crate::slot::Slot;
 
 const WORDS: usize = core::mem::size_of::<Leaf>() / 8;
@@ -24,19 +28,7 @@ const SLOTS_AT: usize = core::mem::offset_of!(Leaf, slots);
 
 /// The whole leaf.
 pub(crate) fn leaf(pool: &Pool<KvRoot>, p: PPtr<Leaf>) -> Result<Box<Leaf>> {
-    let mut w = vec![0u64; WORDS];
-    // SAFETY: see the module documentation.
-    unsafe { pool.read_words(p, 0, &mut w)? };
-    let mut bytes = vec![0u8; WORDS * 8];
-    for (c, x) in bytes.chunks_exact_mut(8).zip(w) {
-        c.copy_from_slice(&x.to_ne_bytes());
-    }
-    pobj::from_bytes::<Leaf>(&bytes)
-        .map(Box::new)
-        .ok_or(crate::Error::Corrupted {
-            what: "leaf size",
-            offset: p.offset(),
-        })
+    LeafReader::new(pool, p)?.whole()
 }
 
 /// Bytes `at..at + len` of an out-of-line buffer.
@@ -48,12 +40,16 @@ pub(crate) fn buffer(pool: &Pool<KvRoot>, b: PBytes, at: u64, len: usize) -> Res
 }
 
 /// A leaf resolved once for several racy reads.
-pub(crate) struct LeafReader<'a>(pobj::RacyRef<'a, Leaf>, u64);
+pub(crate) struct LeafReader<'a> {
+    leaf: pobj::RacyRef<'a, Leaf>,
+    pool: &'a Pool<KvRoot>,
+}
 
 impl<'a> LeafReader<'a> {
     pub(crate) fn new(pool: &'a Pool<KvRoot>, p: PPtr<Leaf>) -> Result<Self> {
         // SAFETY: see the module documentation.
-        Ok(LeafReader(unsafe { pool.racy(p)? }, p.offset()))
+        let leaf = unsafe { pool.racy(p)? };
+        Ok(LeafReader { leaf, pool })
     }
 
     /// For optimistic readers: the leaf pointer comes from the inner nodes (checked when they
@@ -61,15 +57,31 @@ impl<'a> LeafReader<'a> {
     /// checks are skipped (a freed leaf reads as garbage, which validation rejects).
     pub(crate) fn new_unchecked(pool: &'a Pool<KvRoot>, p: PPtr<Leaf>) -> Result<Self> {
         // SAFETY: see the module documentation; reads of a freed block are garbage, not UB.
-        Ok(LeafReader(unsafe { pool.racy_unchecked(p)? }, p.offset()))
+        let leaf = unsafe { pool.racy_unchecked(p)? };
+        Ok(LeafReader { leaf, pool })
+    }
+
+    /// The whole leaf.
+    pub(crate) fn whole(&self) -> Result<Box<Leaf>> {
+        let mut w = vec![0u64; WORDS];
+        self.leaf.read_words(0, &mut w)?;
+        let mut bytes = vec![0u8; WORDS * 8];
+        for (c, x) in bytes.chunks_exact_mut(8).zip(w) {
+            c.copy_from_slice(&x.to_ne_bytes());
+        }
+        pobj::from_bytes::<Leaf>(&bytes)
+            .map(Box::new)
+            .ok_or(crate::Error::Internal {
+                what: "leaf size (a whole leaf's words do not make a leaf)",
+            })
     }
 
     /// Bitmap, next pointer and magic.
-    pub(crate) fn header(&self) -> Result<(crate::leaf::LeafHead, u64)> {
+    pub(crate) fn header(&self) -> Result<(LeafHead, u64)> {
         let mut w = [0u64; 3];
-        self.0.read_words(0, &mut w)?;
+        self.leaf.read_words(0, &mut w)?;
         Ok((
-            crate::leaf::LeafHead {
+            LeafHead {
                 bitmap: w[0],
                 next: PPtr::from_offset(w[1]),
             },
@@ -81,15 +93,32 @@ impl<'a> LeafReader<'a> {
     pub(crate) fn slot_prefix(&self, i: usize, len: usize) -> Result<Slot> {
         let words = len.div_ceil(8).clamp(1, SLOT_WORDS);
         let mut w = [0u64; SLOT_WORDS];
-        self.0
+        self.leaf
             .read_words(SLOTS_AT + i * core::mem::size_of::<Slot>(), &mut w[..words])?;
         let mut bytes = [0u8; SLOT_WORDS * 8];
         for (c, x) in bytes.chunks_exact_mut(8).zip(w) {
             c.copy_from_slice(&x.to_ne_bytes());
         }
-        pobj::from_bytes(&bytes).ok_or(crate::Error::Corrupted {
-            what: "slot size",
-            offset: self.1,
+        pobj::from_bytes(&bytes).ok_or(crate::Error::Internal {
+            what: "slot size (a whole slot's words do not make a slot)",
         })
+    }
+}
+
+impl LeafSource for LeafReader<'_> {
+    fn leaf(&self) -> Result<Cow<'_, Leaf>> {
+        Ok(Cow::Owned(*self.whole()?))
+    }
+
+    fn head(&self) -> Result<LeafHead> {
+        Ok(self.header()?.0)
+    }
+
+    fn slot(&self, i: usize, len: usize) -> Result<Slot> {
+        self.slot_prefix(i, len)
+    }
+
+    fn buffer(&self, b: PBytes, len: usize) -> Result<Cow<'_, [u8]>> {
+        buffer(self.pool, b, 0, len).map(Cow::Owned)
     }
 }

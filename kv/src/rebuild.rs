@@ -20,6 +20,7 @@ use std::collections::HashSet;
 
 use pobj::{PPtr, Pool};
 
+use crate::chain::{ChainLeaf, LeafChain};
 use crate::error::{Error, Result};
 use crate::leaf::{KvRoot, Leaf, LEAF_MAGIC, SLOTS, SLOT_MASK};
 use crate::optimistic;
@@ -53,16 +54,10 @@ pub(crate) fn slot_key(pool: &Pool<KvRoot>, s: &Slot, at: u64) -> Result<Vec<u8>
     }
 }
 
-/// The most leaves a list in this pool can hold (a bound for every walk of the list).
-pub(crate) fn max_leaves(pool: &Pool<KvRoot>) -> u64 {
-    pool.size() / core::mem::size_of::<Leaf>() as u64 + 1
-}
-
 /// Walks the leaf list from the root (the store is not yet shared, or its writers are
 /// excluded).
 pub(crate) fn walk(pool: &Pool<KvRoot>) -> Result<Walk> {
     let root = pool.root()?;
-    let max_leaves = max_leaves(pool);
     let mut out = Walk {
         leaves: Vec::new(),
         count: 0,
@@ -75,15 +70,13 @@ pub(crate) fn walk(pool: &Pool<KvRoot>) -> Result<Walk> {
     let mut spans: Vec<(u8, usize, usize)> = Vec::new();
     // The greatest key of the non-empty leaves walked so far.
     let mut prev_max: Option<Vec<u8>> = None;
-    let mut p = root.head;
-    let mut seen = 0u64;
-    while !p.is_null() {
-        seen += 1;
-        if seen > max_leaves {
-            return Err(corrupted("leaf list (cycle)", p.offset()));
-        }
-        let reader = optimistic::LeafReader::new(pool, p)?;
-        let (head, magic) = reader.header()?;
+    for leaf in LeafChain::new(pool, root.head) {
+        let ChainLeaf {
+            ptr: p,
+            head,
+            magic,
+            reader,
+        } = leaf?;
         if magic != LEAF_MAGIC {
             return Err(corrupted("leaf magic", p.offset()));
         }
@@ -167,7 +160,6 @@ pub(crate) fn walk(pool: &Pool<KvRoot>) -> Result<Walk> {
             // predecessor); the store unlinks it at open.
             _ => out.found_empty = true,
         }
-        p = head.next;
     }
     Ok(out)
 }

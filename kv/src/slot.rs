@@ -8,7 +8,7 @@
 use pobj::{PBytes, Persistent};
 
 /// Bytes of inline data in a slot.
-pub const INLINE: usize = 120;
+pub(crate) const INLINE: usize = 120;
 
 const KLEN_BITS: u64 = 20;
 const VLEN_SHIFT: u64 = 20;
@@ -19,32 +19,32 @@ const OUT_OF_LINE: u64 = 1 << 56;
 /// One entry, as on media.
 #[derive(Persistent, Clone, Copy)]
 #[repr(C)]
-pub struct Slot {
+pub(crate) struct Slot {
     /// Key length, value length, fingerprint and flags (see the module docs).
-    pub meta: u64,
+    pub(crate) meta: u64,
     /// Inline key and value, or the out-of-line buffer's offset.
-    pub data: [u8; INLINE],
+    pub(crate) data: [u8; INLINE],
 }
 
 static_assertions::const_assert_eq!(core::mem::size_of::<Slot>(), 128);
 
 /// The decoded `meta` word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Meta {
+pub(crate) struct Meta {
     /// Key length.
-    pub klen: usize,
+    pub(crate) klen: usize,
     /// Value length.
-    pub vlen: usize,
+    pub(crate) vlen: usize,
     /// Fingerprint of the key.
-    pub fp: u8,
+    pub(crate) fp: u8,
     /// Whether key and value live in a separate buffer.
-    pub out_of_line: bool,
+    pub(crate) out_of_line: bool,
 }
 
 impl Meta {
     /// Encodes.
     #[must_use]
-    pub fn encode(self) -> u64 {
+    pub(crate) fn encode(self) -> u64 {
         (self.klen as u64 & ((1 << KLEN_BITS) - 1))
             | ((self.vlen as u64 & ((1 << VLEN_BITS) - 1)) << VLEN_SHIFT)
             | (u64::from(self.fp) << FP_SHIFT)
@@ -53,7 +53,7 @@ impl Meta {
 
     /// Decodes; `None` if reserved bits are set or the lengths cannot be valid.
     #[must_use]
-    pub fn decode(w: u64) -> Option<Meta> {
+    pub(crate) fn decode(w: u64) -> Option<Meta> {
         let reserved = !(((1u64 << 45) - 1) | (0xff << FP_SHIFT) | OUT_OF_LINE);
         if w & reserved != 0 {
             return None;
@@ -76,20 +76,20 @@ impl Meta {
 
 /// Whether an entry is stored inline.
 #[must_use]
-pub fn fits_inline(klen: usize, vlen: usize) -> bool {
+pub(crate) fn fits_inline(klen: usize, vlen: usize) -> bool {
     klen + vlen <= INLINE
 }
 
 /// The fingerprint of a key: one byte of its CRC-32C.
 #[must_use]
-pub fn fingerprint(key: &[u8]) -> u8 {
+pub(crate) fn fingerprint(key: &[u8]) -> u8 {
     let c = crc32c::crc32c(key);
     (c ^ (c >> 8) ^ (c >> 16) ^ (c >> 24)) as u8
 }
 
 /// An inline slot.
 #[must_use]
-pub fn inline(key: &[u8], value: &[u8]) -> Slot {
+pub(crate) fn inline(key: &[u8], value: &[u8]) -> Slot {
     let mut data = [0u8; INLINE];
     data[..key.len()].copy_from_slice(key);
     data[key.len()..key.len() + value.len()].copy_from_slice(value);
@@ -107,7 +107,7 @@ pub fn inline(key: &[u8], value: &[u8]) -> Slot {
 
 /// An out-of-line slot pointing at `buf` (which holds key then value).
 #[must_use]
-pub fn out_of_line(key: &[u8], vlen: usize, buf: PBytes) -> Slot {
+pub(crate) fn out_of_line(key: &[u8], vlen: usize, buf: PBytes) -> Slot {
     let mut data = [0u8; INLINE];
     data[..8].copy_from_slice(&buf.offset().to_le_bytes());
     Slot {
@@ -125,13 +125,13 @@ pub fn out_of_line(key: &[u8], vlen: usize, buf: PBytes) -> Slot {
 impl Slot {
     /// The decoded meta word.
     #[must_use]
-    pub fn meta(&self) -> Option<Meta> {
+    pub(crate) fn meta(&self) -> Option<Meta> {
         Meta::decode(self.meta)
     }
 
     /// The out-of-line buffer, if any.
     #[must_use]
-    pub fn buffer(&self) -> Option<PBytes> {
+    pub(crate) fn buffer(&self) -> Option<PBytes> {
         let m = self.meta()?;
         if !m.out_of_line {
             return None;
@@ -143,14 +143,15 @@ impl Slot {
 
     /// The inline key (None when out of line or damaged).
     #[must_use]
-    pub fn inline_key(&self) -> Option<&[u8]> {
+    pub(crate) fn inline_key(&self) -> Option<&[u8]> {
         let m = self.meta()?;
         (!m.out_of_line).then(|| &self.data[..m.klen])
     }
 
     /// The inline value.
+    #[cfg(test)]
     #[must_use]
-    pub fn inline_value(&self) -> Option<&[u8]> {
+    pub(crate) fn inline_value(&self) -> Option<&[u8]> {
         let m = self.meta()?;
         (!m.out_of_line).then(|| &self.data[m.klen..m.klen + m.vlen])
     }

@@ -138,6 +138,8 @@ fn a_hook_panic_at_any_fence_of_a_batch_leaves_no_leaf_mid_write() {
             for i in 0..60 {
                 let _ = reader.get(key(i));
             }
+            // Dropped before the answer, so that `try_unwrap` below finds the last reference.
+            drop(reader);
             let _ = tx.send(());
         });
         assert!(

@@ -622,7 +622,7 @@ pub fn kv_crash(data: &[u8]) -> Result<(), String> {
         }
     }
     let open =
-        |pool: Pool<pobj_kv::leaf::KvRoot>| pobj_kv::Db::from_pool(pool).map_err(|e| e.to_string());
+        |pool: Pool<pobj_kv::KvRoot>| pobj_kv::Db::from_pool(pool).map_err(|e| e.to_string());
     let ops = input.ops.clone();
     let committed = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let c2 = std::sync::Arc::clone(&committed);
@@ -689,7 +689,7 @@ pub fn kv_crash(data: &[u8]) -> Result<(), String> {
             move |db: &pobj_kv::Db, done| {
                 let report = db.check();
                 if !report.is_ok() {
-                    return Err(format!("Db::check: {}", report.problems.join("; ")));
+                    return Err(format!("Db::check: {report}"));
                 }
                 let got: KvModel = db
                     .iter()

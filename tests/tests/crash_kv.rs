@@ -129,7 +129,7 @@ fn kv_puts_removes_splits_unlinks_batches() {
             move |db: &Db, done| {
                 let report = db.check();
                 if !report.is_ok() {
-                    return Err(format!("Db::check: {}", report.problems.join("; ")));
+                    return Err(format!("Db::check: {report}"));
                 }
                 let got = contents(db)?;
                 if got == states[done] || states.get(done + 1) == Some(&got) {

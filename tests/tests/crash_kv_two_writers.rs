@@ -172,7 +172,7 @@ fn two_writers_interleaved_at_every_fence() {
             move |db: &Db, _| {
                 let report = db.check();
                 if !report.is_ok() {
-                    return Err(format!("Db::check: {}", report.problems.join("; ")));
+                    return Err(format!("Db::check: {report}"));
                 }
                 for t in 0..2 {
                     let prefix = if t == 0 { "a-" } else { "b-" };

@@ -545,3 +545,27 @@ fn a_key_duplicated_inside_one_leaf() {
         panic!("{m}");
     }
 }
+
+/// The generator's own description of the store's leaf (`hostile::Leaf`, written from
+/// docs/kv.md) is the store's: a store's pool holds leaves of exactly its type id and size.
+#[test]
+fn the_generators_leaf_type_is_the_stores() {
+    use pobj::Persistent;
+    let (db, sim) = pobj_kv::Db::create_simulated(8 << 20).expect("store");
+    for i in 0..100u32 {
+        db.put(i.to_be_bytes(), b"value").expect("put");
+    }
+    drop(db);
+    let pool: pobj::Pool<pobj_kv::KvRoot> =
+        pobj::Pool::open_medium(sim, pobj_kv::LAYOUT).expect("reopen as a pool");
+    let leaves = pool
+        .objects()
+        .expect("objects")
+        .into_iter()
+        .filter(|o| {
+            o.type_id == hostile::Leaf::TYPE_ID
+                && o.size == std::mem::size_of::<hostile::Leaf>() as u64
+        })
+        .count();
+    assert!(leaves >= 3, "{leaves} objects of the generator's leaf type");
+}

@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use pobj::Tx;
 
-use super::read::Hit;
-use super::write::{new_slot, plan_from, SplitPlan, HEAD_OFFSET};
-use super::{check_sizes, corrupted, in_doubt, slot_offset, Db, BITMAP_OFFSET, NEXT_OFFSET};
+use super::ops::{self, first_free, Writes};
+use super::{check_sizes, in_doubt, internal, Db};
 use crate::error::{Error, Result};
+use crate::find::{find, Hit, LeafSource, TxLeaf};
 use crate::inner::LeafState;
-use crate::leaf::{KvRoot, Leaf, LeafHead, SLOTS, SLOT_MASK};
+use crate::leaf::{KvRoot, LeafHead};
 use crate::reentry::Entered;
 use crate::slot::fingerprint;
 use crate::sync::Ordering;
@@ -90,73 +90,17 @@ impl Drop for BatchGuard<'_> {
     }
 }
 
-pub(super) fn split_plan_tx(tx: &Tx<'_, KvRoot>, st: &LeafState, leaf: &Leaf) -> Result<SplitPlan> {
-    let mut keyed = Vec::with_capacity(SLOTS);
-    for i in leaf.valid() {
-        let s = &leaf.slots[i];
-        let m = s
-            .meta()
-            .ok_or(corrupted("slot metadata", st.ptr.offset()))?;
-        let k = match s.buffer() {
-            None => s.data[..m.klen].to_vec(),
-            Some(b) => tx
-                .bytes(b)?
-                .get(..m.klen)
-                .ok_or(corrupted("out-of-line entry", b.offset()))?
-                .to_vec(),
-        };
-        keyed.push((k, i));
-    }
-    plan_from(st, leaf, keyed)
-}
-
-/// Finds `key` in a leaf inside a transaction.
+/// Finds `key` in a leaf inside a transaction: header and hit.
 pub(super) fn find_tx(
     tx: &Tx<'_, KvRoot>,
     st: &LeafState,
     key: &[u8],
     fp: u8,
 ) -> Result<(LeafHead, Option<Hit>)> {
-    let leaf = tx.get(st.ptr)?;
-    let head = leaf.head;
-    let mut cands = Vec::new();
-    for i in leaf.valid() {
-        if st.fp(i) != fp {
-            continue;
-        }
-        let s = &leaf.slots[i];
-        let Some(m) = s.meta() else { continue };
-        if m.klen != key.len() {
-            continue;
-        }
-        match s.buffer() {
-            Some(b) => cands.push((i, b)),
-            None => {
-                if &s.data[..m.klen] == key {
-                    return Ok((
-                        head,
-                        Some(Hit {
-                            slot: i,
-                            buffer: None,
-                        }),
-                    ));
-                }
-            }
-        }
-    }
-    for (i, b) in cands {
-        let d = tx.bytes(b)?;
-        if d.len() >= key.len() && &d[..key.len()] == key {
-            return Ok((
-                head,
-                Some(Hit {
-                    slot: i,
-                    buffer: Some(b),
-                }),
-            ));
-        }
-    }
-    Ok((head, None))
+    let leaf = TxLeaf::new(tx, st.ptr)?;
+    let head = leaf.head()?;
+    let hit = find(&leaf, head.bitmap, |i| st.fp(i), key, fp, false)?;
+    Ok((head, hit.map(|(h, _)| h)))
 }
 
 impl Db {
@@ -225,7 +169,8 @@ impl Db {
         }
     }
 
-    /// Put inside a batch's transaction, with logged writes.
+    /// Put inside a batch's transaction, with logged writes. A full leaf is split (even for
+    /// an overwrite), in the same transaction.
     pub(super) fn put_tx(
         &self,
         tx: &mut Tx<'_, KvRoot>,
@@ -238,40 +183,29 @@ impl Db {
             let st = self.route_locked(key)?;
             Self::touch(b, &st);
             let (head, hit) = find_tx(tx, &st, key, fp)?;
-            let free = !head.bitmap & SLOT_MASK;
-            if free == 0 {
-                let leaf = *tx.get(st.ptr)?;
-                let plan = split_plan_tx(tx, &st, &leaf)?;
-                let n = tx.alloc(plan.new_leaf)?;
-                tx.update_at(
-                    st.ptr,
-                    HEAD_OFFSET,
-                    LeafHead {
-                        bitmap: plan.keep_bitmap,
-                        next: n,
-                    },
-                )?;
+            let Some(slot_i) = first_free(head.bitmap) else {
+                let plan = ops::split_plan(&TxLeaf::new(tx, st.ptr)?, &st)?;
+                let n = ops::split(tx, st.ptr, &plan)?;
                 self.publish_split(&st, n, &plan, Some(b));
                 continue;
-            }
-            let slot_i = free.trailing_zeros() as usize;
-            let s = new_slot(tx, key, value)?;
-            tx.update_at(st.ptr, slot_offset(slot_i), s)?;
-            let mut bitmap = head.bitmap | 1 << slot_i;
-            if let Some(h) = hit {
-                bitmap &= !(1 << h.slot);
-                if let Some(buf) = h.buffer {
-                    tx.free_bytes(buf)?;
-                }
-            }
-            tx.update_at(st.ptr, BITMAP_OFFSET, bitmap)?;
-            st.fps[slot_i].store(fp, std::sync::atomic::Ordering::Relaxed);
+            };
+            ops::put(
+                tx,
+                Writes::Logged,
+                st.ptr,
+                head.bitmap,
+                slot_i,
+                hit,
+                key,
+                value,
+            )?;
+            st.set_fp(slot_i, fp);
             if hit.is_none() {
                 b.delta += 1;
             }
             return Ok(());
         }
-        Err(corrupted("leaf still full after a split", 0))
+        Err(internal("leaf still full after a split"))
     }
 
     /// Remove inside a batch's transaction, with logged writes.
@@ -286,21 +220,17 @@ impl Db {
         Self::touch(b, &st);
         let (head, hit) = find_tx(tx, &st, key, fp)?;
         let Some(hit) = hit else { return Ok(false) };
-        if let Some(buf) = hit.buffer {
-            tx.free_bytes(buf)?;
-        }
         let bitmap = head.bitmap & !(1 << hit.slot);
-        if bitmap & SLOT_MASK == 0 && !st.low.is_empty() {
+        if ops::empties(&st, bitmap) {
             let pst = self
                 .index
                 .prev(&st.low)
-                .ok_or(corrupted("leaf without predecessor", st.ptr.offset()))?;
+                .ok_or(internal("leaf without predecessor"))?;
             Self::touch(b, &pst);
-            tx.update_at(pst.ptr, NEXT_OFFSET, head.next)?;
-            tx.free(st.ptr)?;
+            ops::unlink(tx, hit, pst.ptr, st.ptr, head.next)?;
             self.publish_unlink(&pst, &st, Some(b));
         } else {
-            tx.update_at(st.ptr, BITMAP_OFFSET, bitmap)?;
+            ops::clear(tx, Writes::Logged, st.ptr, hit, bitmap)?;
         }
         b.delta -= 1;
         Ok(true)

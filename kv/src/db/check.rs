@@ -1,33 +1,28 @@
 //! `Db::check`: the leaves, their slots and the DRAM index against each other.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::Db;
+use pobj::PPtr;
+
+use super::{CheckProblem as P, CheckReport, Db};
+use crate::chain::{ChainError, LeafChain};
 use crate::inner::LeafState;
-use crate::leaf::{LEAF_MAGIC, SLOT_MASK};
+use crate::leaf::{Leaf, LEAF_MAGIC, SLOT_MASK};
 use crate::optimistic;
 use crate::rebuild;
 use crate::reentry::Entered;
 use crate::slot::fingerprint;
 use crate::sync::Ordering;
 
-/// The result of [`Db::check`].
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CheckReport {
-    /// Problems found in the pool and in the tree; empty when consistent.
-    pub problems: Vec<String>,
-    /// Entries found by walking the leaves.
-    pub keys: u64,
-    /// Leaves found.
-    pub leaves: u64,
-}
-
-impl CheckReport {
-    /// Whether nothing is wrong.
-    #[must_use]
-    pub fn is_ok(&self) -> bool {
-        self.problems.is_empty()
-    }
+/// What the walk of the leaves carries from one leaf to the next.
+struct Walk {
+    /// The index's states by leaf offset.
+    by_ptr: HashMap<u64, Arc<LeafState>>,
+    /// The greatest key of the non-empty leaves walked so far.
+    prev_max: Option<Vec<u8>>,
+    /// Leaves of the list that the index names.
+    indexed: usize,
 }
 
 impl Db {
@@ -40,137 +35,207 @@ impl Db {
             Ok(g) => g,
             Err(e) => {
                 return CheckReport {
-                    problems: vec![format!("check: {e}")],
+                    problems: vec![P::NotRun {
+                        error: e.to_string(),
+                    }],
                     ..CheckReport::default()
                 }
             }
         };
         let _w = self.writers.write().unwrap_or_else(|e| e.into_inner());
+        let problems = self.pool.check().problems.into_iter();
         let mut report = CheckReport {
-            problems: (self.pool.check().problems.iter())
-                .map(ToString::to_string)
-                .collect(),
+            problems: problems.map(P::Pool).collect(),
             ..CheckReport::default()
         };
-        let by_ptr: std::collections::HashMap<u64, Arc<LeafState>> = self
-            .index
-            .states()
-            .into_iter()
-            .map(|st| (st.ptr.offset(), st))
-            .collect();
-        let mut p = match self.pool.root() {
+        let head = match self.pool.root() {
             Ok(root) => root.head,
             Err(e) => {
-                report.problems.push(format!("store root: {e}"));
+                report.problems.push(P::Root {
+                    error: e.to_string(),
+                });
                 return report;
             }
         };
-        let mut prev_max: Option<Vec<u8>> = None;
-        let max_leaves = rebuild::max_leaves(&self.pool);
-        let mut indexed = 0;
-        while !p.is_null() {
+        let indexed = self.check_leaves(head, &mut report);
+        self.check_index(indexed, &mut report);
+        report
+    }
+
+    /// Walks the leaf list from `head`, checking each leaf; returns how many the index names.
+    fn check_leaves(&self, head: PPtr<Leaf>, report: &mut CheckReport) -> usize {
+        let states = self.index.states().into_iter();
+        let mut walk = Walk {
+            by_ptr: states.map(|st| (st.ptr.offset(), st)).collect(),
+            prev_max: None,
+            indexed: 0,
+        };
+        for item in LeafChain::new(&self.pool, head) {
             report.leaves += 1;
-            if report.leaves > max_leaves {
-                report.problems.push("leaf list has a cycle".into());
-                break;
-            }
-            let leaf = match optimistic::leaf(&self.pool, p) {
-                Ok(l) => l,
-                Err(e) => {
-                    report.problems.push(format!("leaf {p:?}: {e}"));
+            let p = match item {
+                Ok(l) => l.ptr,
+                Err(ChainError::TooLong { at }) => {
+                    report.problems.push(P::Cycle { leaf: at });
+                    break;
+                }
+                Err(ChainError::Leaf { at, error }) => {
+                    report.problems.push(P::UnreadableLeaf {
+                        leaf: at,
+                        error: error.to_string(),
+                    });
                     break;
                 }
             };
-            if leaf.magic != LEAF_MAGIC {
-                report.problems.push(format!("leaf {p:?}: bad magic"));
-            }
-            if leaf.head.bitmap & !SLOT_MASK != 0 {
-                report
-                    .problems
-                    .push(format!("leaf {p:?}: bitmap bits past the last slot"));
-            }
-            let state = by_ptr.get(&p.offset()).cloned();
-            let mut keys = Vec::new();
-            for i in leaf.valid() {
-                let s = &leaf.slots[i];
-                match (s.meta(), rebuild::slot_key(&self.pool, s, p.offset())) {
-                    (Some(m), Ok(k)) => {
-                        if m.fp != fingerprint(&k) {
-                            report.problems.push(format!(
-                                "leaf {p:?} slot {i}: fingerprint does not match the key"
-                            ));
-                        }
-                        if let Some(st) = &state {
-                            if st.fp(i) != m.fp {
-                                report
-                                    .problems
-                                    .push(format!("leaf {p:?} slot {i}: DRAM fingerprint differs"));
-                            }
-                        }
-                        keys.push(k);
-                    }
-                    (_, Err(e)) => report.problems.push(format!("leaf {p:?} slot {i}: {e}")),
-                    (None, _) => report
-                        .problems
-                        .push(format!("leaf {p:?} slot {i}: bad metadata")),
-                }
-            }
-            keys.sort();
-            if keys.windows(2).any(|w| w[0] == w[1]) {
-                report.problems.push(format!("leaf {p:?}: duplicate keys"));
-            }
-            if let (Some(pm), Some(first)) = (&prev_max, keys.first()) {
-                if first <= pm {
-                    report.problems.push(format!(
-                        "leaf {p:?}: keys out of order with the previous leaf"
-                    ));
-                }
-            }
-            if keys.is_empty() && report.leaves > 1 {
-                report
-                    .problems
-                    .push(format!("leaf {p:?}: empty leaf left in the list"));
-            }
-            for k in &keys {
-                if self.index.route(k).map(|s| s.ptr) != Some(p) {
-                    report
-                        .problems
-                        .push(format!("leaf {p:?}: the inner nodes route a key elsewhere"));
+            let leaf = match optimistic::leaf(&self.pool, p) {
+                Ok(l) => l,
+                Err(e) => {
+                    report.problems.push(P::UnreadableLeaf {
+                        leaf: p.offset(),
+                        error: e.to_string(),
+                    });
                     break;
                 }
-            }
-            if state.is_some() {
-                indexed += 1;
-            }
-            report.keys += keys.len() as u64;
-            if let Some(last) = keys.pop() {
-                prev_max = Some(last);
-            }
-            p = leaf.head.next;
+            };
+            self.check_leaf(&leaf, p, &mut walk, report);
         }
-        let count = self.count.load(Ordering::Acquire);
-        if report.keys != count {
-            report.problems.push(format!(
-                "count {count} but {} keys in the leaves",
-                report.keys
-            ));
+        walk.indexed
+    }
+
+    /// One leaf of the list: its header, its slots, and its keys against the leaves before it
+    /// and the index.
+    fn check_leaf(&self, leaf: &Leaf, p: PPtr<Leaf>, walk: &mut Walk, report: &mut CheckReport) {
+        let at = p.offset();
+        if leaf.magic != LEAF_MAGIC {
+            report.problems.push(P::BadMagic {
+                leaf: at,
+                found: leaf.magic,
+            });
         }
-        if indexed != self.index.len() {
-            report.problems.push(format!(
-                "{} inner-node entries but {indexed} of them name a leaf in the list",
-                self.index.len()
-            ));
+        if leaf.head.bitmap & !SLOT_MASK != 0 {
+            report.problems.push(P::BitmapPastLastSlot {
+                leaf: at,
+                bitmap: leaf.head.bitmap,
+            });
         }
-        // Adjacent states' ranges meet.
-        let states: Vec<Arc<LeafState>> = self.index.states();
-        for w in states.windows(2) {
-            if w[0].high.as_deref() != Some(w[1].low.as_slice()) || w[0].is_dead() {
-                report
-                    .problems
-                    .push("inner nodes: ranges of adjacent leaves do not meet".into());
+        let state = walk.by_ptr.get(&at).cloned();
+        let mut keys: Vec<Vec<u8>> = leaf
+            .valid()
+            .filter_map(|i| self.check_slot(leaf, at, i, state.as_deref(), report))
+            .collect();
+        keys.sort();
+        self.check_keys(&keys, p, walk, report);
+        if state.is_some() {
+            walk.indexed += 1;
+        }
+        report.keys += keys.len() as u64;
+        if let Some(last) = keys.pop() {
+            walk.prev_max = Some(last);
+        }
+    }
+
+    /// Slot `i` of the leaf at `at`: its metadata, key and fingerprints. Returns its key.
+    fn check_slot(
+        &self,
+        leaf: &Leaf,
+        at: u64,
+        slot: usize,
+        state: Option<&LeafState>,
+        report: &mut CheckReport,
+    ) -> Option<Vec<u8>> {
+        let s = &leaf.slots[slot];
+        let leaf = at;
+        match (s.meta(), rebuild::slot_key(&self.pool, s, at)) {
+            (Some(m), Ok(k)) => {
+                let expected = fingerprint(&k);
+                if m.fp != expected {
+                    report.problems.push(P::Fingerprint {
+                        leaf,
+                        slot,
+                        found: m.fp,
+                        expected,
+                    });
+                }
+                if let Some(st) = state {
+                    if st.fp(slot) != m.fp {
+                        report.problems.push(P::DramFingerprint {
+                            leaf,
+                            slot,
+                            found: st.fp(slot),
+                            expected: m.fp,
+                        });
+                    }
+                }
+                Some(k)
+            }
+            (_, Err(e)) => {
+                report.problems.push(P::UnreadableKey {
+                    leaf,
+                    slot,
+                    error: e.to_string(),
+                });
+                None
+            }
+            (None, _) => {
+                report.problems.push(P::BadMetadata { leaf, slot });
+                None
+            }
+        }
+    }
+
+    /// The sorted keys of the leaf `p`: no duplicate, above the leaves before it, none if the
+    /// leaf is not the first, and each routed to this leaf.
+    fn check_keys(&self, keys: &[Vec<u8>], p: PPtr<Leaf>, walk: &Walk, report: &mut CheckReport) {
+        let leaf = p.offset();
+        if let Some(w) = keys.windows(2).find(|w| w[0] == w[1]) {
+            report.problems.push(P::DuplicateKey {
+                leaf,
+                key_len: w[0].len(),
+            });
+        }
+        if let (Some(pm), Some(first)) = (&walk.prev_max, keys.first()) {
+            if first <= pm {
+                report.problems.push(P::OutOfOrder { leaf });
+            }
+        }
+        if keys.is_empty() && report.leaves > 1 {
+            report.problems.push(P::EmptyLeaf { leaf });
+        }
+        for k in keys {
+            let routed_to = self.index.route(k).map(|s| s.ptr);
+            if routed_to != Some(p) {
+                report.problems.push(P::Misrouted {
+                    leaf,
+                    key_len: k.len(),
+                    routed_to: routed_to.map(|r| r.offset()),
+                });
                 break;
             }
         }
-        report
+    }
+
+    /// The count and the inner nodes against what the walk found (`indexed`: leaves of the
+    /// list that the index names).
+    fn check_index(&self, indexed: usize, report: &mut CheckReport) {
+        let count = self.count.load(Ordering::Acquire);
+        if report.keys != count {
+            report.problems.push(P::Count {
+                count,
+                keys: report.keys,
+            });
+        }
+        let entries = self.index.len();
+        if indexed != entries {
+            report.problems.push(P::IndexEntries { entries, indexed });
+        }
+        // Adjacent states' ranges meet.
+        let states: Vec<Arc<LeafState>> = self.index.states();
+        if let Some(w) = states
+            .windows(2)
+            .find(|w| w[0].high.as_deref() != Some(w[1].low.as_slice()) || w[0].is_dead())
+        {
+            report.problems.push(P::RangesDoNotMeet {
+                leaf: w[0].ptr.offset(),
+            });
+        }
     }
 }

@@ -19,7 +19,9 @@
 
 mod batch;
 mod check;
+mod ops;
 mod read;
+mod report;
 mod scan;
 mod write;
 
@@ -31,6 +33,7 @@ use std::sync::Arc;
 use pobj::crash::SimMedium;
 use pobj::{PPtr, Pool};
 
+use crate::chain::LeafChain;
 use crate::error::{Error, Result};
 use crate::inner::{Index, LeafState};
 use crate::leaf::{KvRoot, Leaf, LeafHead, KV_MAGIC, KV_VERSION, SLOTS, SLOT_MASK};
@@ -40,7 +43,7 @@ use crate::sync::{AtomicBool, AtomicU64, Ordering, RwLock};
 use crate::{MAX_KEY_LEN, MAX_VALUE_LEN};
 
 pub use batch::WriteBatch;
-pub use check::CheckReport;
+pub use report::{CheckProblem, CheckReport};
 
 /// The pool layout name of a store.
 pub const LAYOUT: &str = "pobj-kv";
@@ -157,6 +160,11 @@ fn corrupted(what: &'static str, offset: u64) -> Error {
     Error::Corrupted { what, offset }
 }
 
+/// An invariant of the store's own code (its DRAM state, its protocols) that does not hold.
+fn internal(what: &'static str) -> Error {
+    Error::Internal { what }
+}
+
 /// After this many failed optimistic attempts a reader yields its time slice between attempts.
 const SPIN_BEFORE_YIELD: u32 = 64;
 /// After this many failed optimistic attempts a reader takes the writers' lock (shared) and the
@@ -166,7 +174,7 @@ const OPTIMISTIC_ATTEMPTS: u32 = 256;
 /// that another writer completed or is publishing (the skip list replaces an entry by removing
 /// the old node before linking the new one, so a router may briefly see a neighbour's state):
 /// transient, and waited out with a backoff. The bound only turns what would be an endless loop
-/// on an index that never settles (a bug) into `Corrupted`.
+/// on an index that never settles (a bug) into `Error::Internal`.
 const MAX_REROUTES: u32 = 1 << 24;
 
 /// Whether a failed write passed its commit point: its changes are on the medium (durability
@@ -175,11 +183,8 @@ fn in_doubt<T>(r: &Result<T>) -> bool {
     matches!(r, Err(Error::Pool(pobj::Error::CommitInDoubt { .. })))
 }
 
-fn index_inconsistent(offset: u64) -> Error {
-    corrupted(
-        "inner nodes (the routed leaf does not hold the key)",
-        offset,
-    )
+fn index_inconsistent() -> Error {
+    internal("inner nodes (the routed leaf does not hold the key)")
 }
 
 fn backoff(attempt: u32) {
@@ -194,28 +199,19 @@ fn backoff(attempt: u32) {
 /// protocols, which unlink a leaf in the transaction that empties it, but a damaged or foreign
 /// pool may hold some). Runs at open, before the store is shared.
 fn unlink_empty_leaves(pool: &Pool<KvRoot>) -> Result<()> {
-    let max_leaves = rebuild::max_leaves(pool);
-    let mut prev = pool.root()?.head;
-    let mut seen = 0u64;
-    while !prev.is_null() {
-        seen += 1;
-        if seen > max_leaves {
-            return Err(corrupted("leaf list (cycle)", prev.offset()));
+    // The leaf before the one walked (the walk read its `next` before it is unlinked).
+    let mut prev: Option<PPtr<Leaf>> = None;
+    for leaf in LeafChain::new(pool, pool.root()?.head) {
+        let leaf = leaf?;
+        match prev {
+            Some(p) if leaf.head.bitmap & SLOT_MASK == 0 => {
+                pool.transaction(|tx| {
+                    tx.update_at(p, NEXT_OFFSET, leaf.head.next)?;
+                    tx.free(leaf.ptr)
+                })?;
+            }
+            _ => prev = Some(leaf.ptr),
         }
-        // Only the headers are read (no copy of whole leaves).
-        let next = pool.read(prev, |l| l.head.next)?;
-        if next.is_null() {
-            break;
-        }
-        let head = pool.read(next, |l| l.head)?;
-        if head.bitmap & SLOT_MASK == 0 {
-            pool.transaction(|tx| {
-                tx.update_at(prev, NEXT_OFFSET, head.next)?;
-                tx.free(next)
-            })?;
-            continue;
-        }
-        prev = next;
     }
     Ok(())
 }

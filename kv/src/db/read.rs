@@ -3,27 +3,19 @@
 
 use std::sync::Arc;
 
-use pobj::PBytes;
-
 use super::{
-    backoff, check_sizes, corrupted, index_inconsistent, Db, MAX_REROUTES, OPTIMISTIC_ATTEMPTS,
+    backoff, check_sizes, index_inconsistent, internal, Db, MAX_REROUTES, OPTIMISTIC_ATTEMPTS,
 };
 use crate::error::Result;
+use crate::find::{find, Hit, LeafSource};
 use crate::inner::LeafState;
-use crate::leaf::{LeafHead, SLOT_MASK};
+use crate::leaf::LeafHead;
 use crate::optimistic;
 use crate::reentry::Entered;
-use crate::slot::{fingerprint, Slot};
+use crate::slot::fingerprint;
 
 /// Key-value pairs read from one leaf, sorted.
 pub(crate) type Entries = Vec<(Vec<u8>, Vec<u8>)>;
-
-/// A slot found to hold a key.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Hit {
-    pub(super) slot: usize,
-    pub(super) buffer: Option<PBytes>,
-}
 
 impl Db {
     /// The state the index names for `key`: none while a rebuild is in progress.
@@ -36,58 +28,21 @@ impl Db {
     pub(super) fn route_locked(&self, key: &[u8]) -> Result<Arc<LeafState>> {
         self.index
             .route(key)
-            .ok_or(corrupted("inner nodes (no leaf for a key)", 0))
+            .ok_or(internal("inner nodes (no leaf for a key)"))
     }
 
-    /// Finds `key` in a leaf whose writers are excluded (lock held): bitmap and hit.
+    /// Finds `key` in a leaf whose writers are excluded (lock held): bitmap and hit. Only the
+    /// header and the slots whose fingerprint matches are read.
     pub(super) fn find_locked(
         &self,
         st: &LeafState,
         key: &[u8],
         fp: u8,
     ) -> Result<(LeafHead, Option<Hit>)> {
-        // Only the header and the slots whose fingerprint matches are read.
         let reader = optimistic::LeafReader::new(&self.pool, st.ptr)?;
-        let (head, _) = reader.header()?;
-        let mut bits = head.bitmap & SLOT_MASK;
-        while bits != 0 {
-            let i = bits.trailing_zeros() as usize;
-            bits &= bits - 1;
-            if st.fp(i) != fp {
-                continue;
-            }
-            let slot = reader.slot_prefix(i, 8 + key.len().max(8))?;
-            let s = &slot;
-            let Some(m) = s.meta() else { continue };
-            if m.klen != key.len() {
-                continue;
-            }
-            match s.buffer() {
-                None => {
-                    if &s.data[..m.klen] == key {
-                        return Ok((
-                            head,
-                            Some(Hit {
-                                slot: i,
-                                buffer: None,
-                            }),
-                        ));
-                    }
-                }
-                Some(b) => {
-                    if optimistic::buffer(&self.pool, b, 0, m.klen)? == key {
-                        return Ok((
-                            head,
-                            Some(Hit {
-                                slot: i,
-                                buffer: Some(b),
-                            }),
-                        ));
-                    }
-                }
-            }
-        }
-        Ok((head, None))
+        let head = reader.head()?;
+        let hit = find(&reader, head.bitmap, |i| st.fp(i), key, fp, false)?;
+        Ok((head, hit.map(|(h, _)| h)))
     }
 
     /// One optimistic lookup attempt in `st`: `Ok(None)` means "retry", `Ok(Some(v))` the
@@ -106,34 +61,9 @@ impl Db {
         }
         let read = (|| -> Result<Option<Vec<u8>>> {
             let reader = optimistic::LeafReader::new_unchecked(&self.pool, st.ptr)?;
-            let bitmap = reader.header()?.0.bitmap & SLOT_MASK;
-            let mut b = bitmap;
-            while b != 0 {
-                let i = b.trailing_zeros() as usize;
-                b &= b - 1;
-                if st.fp(i) != fp {
-                    continue;
-                }
-                let s = reader.slot_prefix(i, core::mem::size_of::<Slot>())?;
-                let Some(m) = s.meta() else { continue };
-                if m.klen != key.len() {
-                    continue;
-                }
-                match s.buffer() {
-                    None => {
-                        if &s.data[..m.klen] == key {
-                            return Ok(Some(s.data[m.klen..m.klen + m.vlen].to_vec()));
-                        }
-                    }
-                    Some(buf) => {
-                        let d = optimistic::buffer(&self.pool, buf, 0, m.klen + m.vlen)?;
-                        if &d[..m.klen] == key {
-                            return Ok(Some(d[m.klen..].to_vec()));
-                        }
-                    }
-                }
-            }
-            Ok(None)
+            let bitmap = reader.head()?.bitmap;
+            let found = find(&reader, bitmap, |i| st.fp(i), key, fp, true)?;
+            Ok(found.map(|(_, v)| v))
         })();
         // Anything read (or any error from reading torn data) counts only if validated.
         if !st.version.read_validate(v) || st.is_dead() {
@@ -190,12 +120,11 @@ impl Db {
                 backoff(attempt);
                 continue;
             }
-            let r = read(&st)?
-                .ok_or_else(|| corrupted("leaf version (odd under its lock)", st.ptr.offset()))?;
+            let r = read(&st)?.ok_or_else(|| internal("leaf version (odd under its lock)"))?;
             drop(g);
             return Ok((st, r));
         }
-        Err(index_inconsistent(0))
+        Err(index_inconsistent())
     }
 
     /// Whether `key` is present.

@@ -3,20 +3,18 @@
 
 use std::sync::Arc;
 
-use pobj::{PPtr, Pool, Tx};
+use pobj::PPtr;
 
 use super::batch::BatchState;
-use super::read::Hit;
-use super::{
-    backoff, check_sizes, corrupted, in_doubt, index_inconsistent, slot_offset, Db, BITMAP_OFFSET,
-    MAX_REROUTES, NEXT_OFFSET,
-};
+use super::ops::{self, first_free, SplitPlan, Writes};
+use super::{backoff, check_sizes, in_doubt, index_inconsistent, slot_offset, Db, MAX_REROUTES};
 use crate::error::{Error, Result};
+use crate::find::Hit;
 use crate::inner::LeafState;
-use crate::leaf::{KvRoot, Leaf, LeafHead, SLOTS, SLOT_MASK};
+use crate::leaf::Leaf;
 use crate::optimistic;
 use crate::reentry::Entered;
-use crate::slot::{self, fingerprint, fits_inline, Slot};
+use crate::slot::fingerprint;
 use crate::sync::{AtomicBool, Ordering};
 
 /// Ends a leaf write even if the operation fails or panics. Ended by a panic (something
@@ -48,76 +46,6 @@ impl Drop for WriteGuard<'_> {
     }
 }
 
-/// A new slot for `key`/`value`, allocating the out-of-line buffer when needed.
-pub(super) fn new_slot(tx: &mut Tx<'_, KvRoot>, key: &[u8], value: &[u8]) -> Result<Slot> {
-    if fits_inline(key.len(), value.len()) {
-        Ok(slot::inline(key, value))
-    } else {
-        let b = tx.alloc_bytes_zeroed((key.len() + value.len()) as u64)?;
-        tx.write_bytes(b, 0, key)?;
-        tx.write_bytes(b, key.len() as u64, value)?;
-        Ok(slot::out_of_line(key, value.len(), b))
-    }
-}
-
-pub(super) const HEAD_OFFSET: usize = core::mem::offset_of!(Leaf, head);
-
-/// How a full leaf splits.
-pub(super) struct SplitPlan {
-    pub(super) new_leaf: Leaf,
-    pub(super) keep_bitmap: u64,
-    pub(super) bound: Vec<u8>,
-    pub(super) left_fps: [u8; SLOTS],
-    pub(super) right_fps: [u8; SLOTS],
-}
-
-pub(super) fn plan_from(
-    st: &LeafState,
-    leaf: &Leaf,
-    mut keyed: Vec<(Vec<u8>, usize)>,
-) -> Result<SplitPlan> {
-    if keyed.len() < 2 {
-        return Err(corrupted(
-            "split of a leaf with fewer than two entries",
-            st.ptr.offset(),
-        ));
-    }
-    keyed.sort_unstable();
-    let moved = &keyed[keyed.len() / 2..];
-    let mut new_leaf = Leaf::empty(leaf.head.next);
-    let mut right_fps = [0u8; SLOTS];
-    let mut moved_bits = 0u64;
-    for (j, (_, i)) in moved.iter().enumerate() {
-        new_leaf.slots[j] = leaf.slots[*i];
-        new_leaf.head.bitmap |= 1 << j;
-        right_fps[j] = st.fp(*i);
-        moved_bits |= 1 << i;
-    }
-    Ok(SplitPlan {
-        new_leaf,
-        keep_bitmap: leaf.head.bitmap & !moved_bits,
-        bound: moved[0].0.clone(),
-        left_fps: st.fps(),
-        right_fps,
-    })
-}
-
-pub(super) fn split_plan(pool: &Pool<KvRoot>, st: &LeafState, leaf: &Leaf) -> Result<SplitPlan> {
-    let mut keyed = Vec::with_capacity(SLOTS);
-    for i in leaf.valid() {
-        let s = &leaf.slots[i];
-        let m = s
-            .meta()
-            .ok_or(corrupted("slot metadata", st.ptr.offset()))?;
-        let k = match s.buffer() {
-            None => s.data[..m.klen].to_vec(),
-            Some(b) => optimistic::buffer(pool, b, 0, m.klen)?,
-        };
-        keyed.push((k, i));
-    }
-    plan_from(st, leaf, keyed)
-}
-
 impl Db {
     /// Inserts or replaces `key`'s value. Atomic and durable when it returns.
     pub fn put(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
@@ -136,16 +64,14 @@ impl Db {
                 continue;
             }
             let (head, hit) = self.find_locked(&st, key, fp)?;
-            let free = !head.bitmap & SLOT_MASK;
-            if free == 0 {
+            let Some(slot_i) = first_free(head.bitmap) else {
                 if let Some(h) = hit {
                     // An overwrite in a full leaf: replace the slot in place, logged.
                     return self.overwrite_in_place(&st, h, key, value);
                 }
                 self.split_locked(&st)?;
                 continue;
-            }
-            let slot_i = free.trailing_zeros() as usize;
+            };
             let ptr = st.ptr;
             let wg = WriteGuard::new(&self.failed, &st);
             #[expect(
@@ -158,18 +84,16 @@ impl Db {
             // Readers use the racy-read primitives and validate with the leaf's version.
             let r = unsafe {
                 self.pool.transaction_shared(|tx| {
-                    let s = new_slot(tx, key, value)?;
-                    // A free slot's bytes are nobody's: no undo log needed for them.
-                    tx.update_at_unlogged(ptr, slot_offset(slot_i), s)?;
-                    let mut bitmap = head.bitmap | 1 << slot_i;
-                    if let Some(h) = hit {
-                        bitmap &= !(1 << h.slot);
-                        if let Some(b) = h.buffer {
-                            tx.free_bytes(b)?;
-                        }
-                    }
-                    tx.commit_word_at(ptr, BITMAP_OFFSET, bitmap)?;
-                    Ok::<_, Error>(())
+                    ops::put(
+                        tx,
+                        Writes::Single,
+                        ptr,
+                        head.bitmap,
+                        slot_i,
+                        hit,
+                        key,
+                        value,
+                    )
                 })
             };
             if r.is_ok() || in_doubt(&r) {
@@ -184,7 +108,7 @@ impl Db {
             drop(wg);
             return r;
         }
-        Err(index_inconsistent(0))
+        Err(index_inconsistent())
     }
 
     /// Replaces the entry in slot `h` of a full leaf (its lock held) in one logged transaction.
@@ -204,7 +128,7 @@ impl Db {
         // allocates a buffer and frees the old one, reachable only from this leaf.
         let r = unsafe {
             self.pool.transaction_shared(|tx| {
-                let s = new_slot(tx, key, value)?;
+                let s = ops::new_slot(tx, key, value)?;
                 tx.update_at(st.ptr, slot_offset(h.slot), s)?;
                 if let Some(b) = h.buffer {
                     tx.free_bytes(b)?;
@@ -224,8 +148,7 @@ impl Db {
     /// Splits the full leaf `st` (its lock held): a new leaf takes the upper half of the
     /// entries; the two new states replace `st`, which dies.
     pub(super) fn split_locked(&self, st: &Arc<LeafState>) -> Result<()> {
-        let leaf = optimistic::leaf(&self.pool, st.ptr)?;
-        let plan = split_plan(&self.pool, st, &leaf)?;
+        let plan = ops::split_plan(&optimistic::LeafReader::new(&self.pool, st.ptr)?, st)?;
         let wg = WriteGuard::new(&self.failed, st);
         let mut new_leaf = None;
         #[expect(
@@ -236,16 +159,7 @@ impl Db {
         // leaf it allocates, which no one can reach before the index publishes it.
         let r = unsafe {
             self.pool.transaction_shared(|tx| {
-                let n = tx.alloc(plan.new_leaf)?;
-                tx.update_at(
-                    st.ptr,
-                    HEAD_OFFSET,
-                    LeafHead {
-                        bitmap: plan.keep_bitmap,
-                        next: n,
-                    },
-                )?;
-                new_leaf = Some(n);
+                new_leaf = Some(ops::split(tx, st.ptr, &plan)?);
                 Ok::<_, Error>(())
             })
         };
@@ -329,7 +243,7 @@ impl Db {
             let (head, hit) = self.find_locked(&st, key, fp)?;
             let Some(hit) = hit else { return Ok(false) };
             let bitmap = head.bitmap & !(1 << hit.slot);
-            if bitmap & SLOT_MASK == 0 && !st.low.is_empty() {
+            if ops::empties(&st, bitmap) {
                 // The leaf empties: unlink it from its predecessor (locked after it: locks are
                 // always taken from a leaf to its predecessor, never the other way).
                 let Some(pst) = self.index.prev(&st.low) else {
@@ -355,14 +269,8 @@ impl Db {
                 // SAFETY: modifies the predecessor's `next` (its lock held; atomic stores) and
                 // frees this leaf (its lock held) and the entry's buffer.
                 let r = unsafe {
-                    self.pool.transaction_shared(|tx| {
-                        if let Some(b) = hit.buffer {
-                            tx.free_bytes(b)?;
-                        }
-                        tx.update_at(pst.ptr, NEXT_OFFSET, head.next)?;
-                        tx.free(st.ptr)?;
-                        Ok::<_, Error>(())
-                    })
+                    self.pool
+                        .transaction_shared(|tx| ops::unlink(tx, hit, pst.ptr, st.ptr, head.next))
                 };
                 if r.is_ok() || in_doubt(&r) {
                     self.publish_unlink(&pst, &st, None);
@@ -376,7 +284,7 @@ impl Db {
             }
             return self.clear_bit(&st, hit, bitmap);
         }
-        Err(index_inconsistent(0))
+        Err(index_inconsistent())
     }
 
     /// Removes an entry by clearing its bit with a commit word (the leaf's lock held).
@@ -389,13 +297,8 @@ impl Db {
         // SAFETY: modifies only this leaf's bitmap (lock held; a commit word) and frees the
         // entry's buffer, reachable only from this leaf.
         let r = unsafe {
-            self.pool.transaction_shared(|tx| {
-                if let Some(b) = hit.buffer {
-                    tx.free_bytes(b)?;
-                }
-                tx.commit_word_at(st.ptr, BITMAP_OFFSET, bitmap)?;
-                Ok::<_, Error>(())
-            })
+            self.pool
+                .transaction_shared(|tx| ops::clear(tx, Writes::Single, st.ptr, hit, bitmap))
         };
         if r.is_ok() || in_doubt(&r) {
             self.count.fetch_sub(1, Ordering::AcqRel);

@@ -18,9 +18,49 @@ pub(crate) const KIND_FREE_BITS: u32 = 3;
 pub(crate) const KIND_NEXT: u32 = 4;
 pub(crate) const MAX_PIECE: u64 = 32768;
 pub(crate) const EXT_CAPACITY: u64 = CHUNK_SIZE - LARGE_PAYLOAD;
-pub(crate) const SLOTS: u64 = pobj_kv::leaf::SLOTS as u64;
+pub(crate) const SLOTS: u64 = 39;
 pub(crate) const SLOT_BYTES: u64 = 128;
 pub(crate) const SLOTS_AT: u64 = 64;
+
+/// The store's leaf as docs/kv.md ("Leaf", "Slot") describes it, written here rather than taken
+/// from pobj-kv (whose leaf type is its own): pobj's type id hashes the type's name and its
+/// fields' names and type ids, so this type has the store's leaf type id exactly when it has
+/// its layout. `tests/tests/hostile_replay.rs` checks that against a store's pool.
+#[derive(Persistent, Clone, Copy)]
+#[repr(C, align(64))]
+pub struct Leaf {
+    /// Bitmap and next pointer.
+    pub head: LeafHead,
+    /// `b"PKVLEAF1"`.
+    pub magic: u64,
+    /// Zero.
+    pub reserved: [u64; 5],
+    /// The entries.
+    pub slots: [Slot; SLOTS as usize],
+}
+
+/// A leaf's first 16 bytes.
+#[derive(Persistent, Clone, Copy)]
+#[repr(C)]
+pub struct LeafHead {
+    /// Bit i set: slot i holds an entry.
+    pub bitmap: u64,
+    /// The next leaf in key order.
+    pub next: PPtr<Leaf>,
+}
+
+/// One entry of a leaf.
+#[derive(Persistent, Clone, Copy)]
+#[repr(C)]
+pub struct Slot {
+    /// Key length, value length, fingerprint and flags.
+    pub meta: u64,
+    /// Inline key and value, or the out-of-line buffer's offset.
+    pub data: [u8; 120],
+}
+
+const _: () = assert!(std::mem::size_of::<Leaf>() as u64 == SLOTS_AT + SLOTS * SLOT_BYTES);
+const _: () = assert!(std::mem::size_of::<Slot>() as u64 == SLOT_BYTES);
 pub(crate) const KV_MAGIC: u64 = u64::from_le_bytes(*b"PKVSTORE");
 
 pub(crate) fn rd(img: &[u8], off: u64) -> Option<u64> {

@@ -25,7 +25,7 @@ use arbitrary::{Arbitrary, Unstructured};
 
 use pobj::crash::SimMedium;
 use pobj::{Error, ObjectInfo, PBytes, PPtr, Persistent, Pool, TypeHasher, CHUNK_SIZE};
-use pobj_kv::leaf::{KvRoot, Leaf};
+use pobj_kv::KvRoot;
 
 mod apply;
 mod bases;

@@ -135,8 +135,7 @@ pub(crate) fn store_oracle(
     let end = db.check();
     if clean && !end.is_ok() {
         return Err(format!(
-            "Db::check was clean at open but reports after the operations: {}",
-            end.problems.join("; ")
+            "Db::check was clean at open but reports after the operations: {end}"
         ));
     }
     Ok(())

@@ -1,0 +1,109 @@
+//! The one walk over the leaf list, with its cycle guard: the rebuild at open, the unlink of
+//! empty leaves and `Db::check` all follow the `next` pointers through [`LeafChain`].
+//!
+//! The list comes from the pool, so it is untrusted: it may loop or point anywhere. Every leaf
+//! is resolved as a live object of the leaf type before its header is read, and the walk ends
+//! with [`ChainError::TooLong`] after more leaves than the pool can hold (a cycle).
+
+use pobj::{PPtr, Pool};
+
+use crate::error::Error;
+use crate::leaf::{KvRoot, Leaf, LeafHead};
+use crate::optimistic::LeafReader;
+
+/// The most leaves a list in this pool can hold (the bound of every walk of the list).
+pub(crate) fn max_leaves(pool: &Pool<KvRoot>) -> u64 {
+    pool.size() / core::mem::size_of::<Leaf>() as u64 + 1
+}
+
+/// Why a walk of the leaf list stopped early.
+#[derive(Debug)]
+pub(crate) enum ChainError {
+    /// More leaves than fit in the pool: the list has a cycle. `at` is the leaf past the limit.
+    TooLong { at: u64 },
+    /// The leaf at `at` could not be read (not a live leaf object, out of the pool, ...).
+    Leaf { at: u64, error: Error },
+}
+
+impl From<ChainError> for Error {
+    fn from(e: ChainError) -> Error {
+        match e {
+            ChainError::TooLong { at } => Error::Corrupted {
+                what: "leaf list (cycle)",
+                offset: at,
+            },
+            ChainError::Leaf { error, .. } => error,
+        }
+    }
+}
+
+/// One leaf of the list, its header read.
+pub(crate) struct ChainLeaf<'a> {
+    pub ptr: PPtr<Leaf>,
+    /// Bitmap and next pointer, as read (the bitmap unmasked).
+    pub head: LeafHead,
+    /// The magic word (callers decide what a wrong one means).
+    pub magic: u64,
+    /// The resolved leaf, for reads of its slots.
+    pub reader: LeafReader<'a>,
+}
+
+/// The leaves from `first` on, in list order. The walk reads only headers; it is meant for a
+/// store whose writers are excluded (or not yet running). After an error it yields nothing.
+pub(crate) struct LeafChain<'a> {
+    pool: &'a Pool<KvRoot>,
+    next: PPtr<Leaf>,
+    seen: u64,
+    max: u64,
+    done: bool,
+}
+
+impl<'a> LeafChain<'a> {
+    pub(crate) fn new(pool: &'a Pool<KvRoot>, first: PPtr<Leaf>) -> Self {
+        LeafChain {
+            pool,
+            next: first,
+            seen: 0,
+            max: max_leaves(pool),
+            done: false,
+        }
+    }
+}
+
+impl<'a> Iterator for LeafChain<'a> {
+    type Item = Result<ChainLeaf<'a>, ChainError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done || self.next.is_null() {
+            return None;
+        }
+        let ptr = self.next;
+        self.seen += 1;
+        if self.seen > self.max {
+            self.done = true;
+            return Some(Err(ChainError::TooLong { at: ptr.offset() }));
+        }
+        let read = LeafReader::new(self.pool, ptr).and_then(|reader| {
+            let (head, magic) = reader.header()?;
+            Ok(ChainLeaf {
+                ptr,
+                head,
+                magic,
+                reader,
+            })
+        });
+        match read {
+            Ok(leaf) => {
+                self.next = leaf.head.next;
+                Some(Ok(leaf))
+            }
+            Err(error) => {
+                self.done = true;
+                Some(Err(ChainError::Leaf {
+                    at: ptr.offset(),
+                    error,
+                }))
+            }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! The one slot finder: the fingerprint filter and the key comparison over a leaf's valid slots,
+//! used by the optimistic reader, the locked writers and a batch's transaction alike. How the
+//! leaf's bytes are read is a [`LeafSource`]: racy atomic loads (`optimistic::LeafReader`) or a
+//! transaction's view ([`TxLeaf`]).
+
+use std::borrow::Cow;
+
+use pobj::{PBytes, PPtr, Tx};
+
+use crate::error::Result;
+use crate::leaf::{KvRoot, Leaf, LeafHead, SLOT_MASK};
+use crate::slot::Slot;
+
+/// Reads one leaf and the out-of-line buffers of its slots.
+pub(crate) trait LeafSource {
+    /// The whole leaf.
+    fn leaf(&self) -> Result<Cow<'_, Leaf>>;
+    /// The leaf's bitmap and next pointer.
+    fn head(&self) -> Result<LeafHead>;
+    /// Slot `i`; only its first `len` bytes need be read (the rest may read as zero).
+    fn slot(&self, i: usize, len: usize) -> Result<Slot>;
+    /// Bytes `0..len` of the buffer `b`, or fewer if a source finds it shorter.
+    fn buffer(&self, b: PBytes, len: usize) -> Result<Cow<'_, [u8]>>;
+}
+
+/// A slot found to hold a key.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Hit {
+    /// Its index in the leaf.
+    pub slot: usize,
+    /// Its out-of-line buffer, if any.
+    pub buffer: Option<PBytes>,
+}
+
+/// The slot among `bitmap`'s valid ones that holds `key` (fingerprint `fp`; `fps(i)` is slot
+/// `i`'s fingerprint as the index knows it). With `with_value`, also the entry's value, read
+/// in the same loads as the key; otherwise an empty vector and only the key's bytes are read.
+pub(crate) fn find<S: LeafSource>(
+    src: &S,
+    bitmap: u64,
+    fps: impl Fn(usize) -> u8,
+    key: &[u8],
+    fp: u8,
+    with_value: bool,
+) -> Result<Option<(Hit, Vec<u8>)>> {
+    // Meta and the key (at least the 8 bytes of an out-of-line buffer's offset); the whole
+    // slot when the value is wanted.
+    let slot_len = if with_value {
+        core::mem::size_of::<Slot>()
+    } else {
+        8 + key.len().max(8)
+    };
+    let mut bits = bitmap & SLOT_MASK;
+    while bits != 0 {
+        let i = bits.trailing_zeros() as usize;
+        bits &= bits - 1;
+        if fps(i) != fp {
+            continue;
+        }
+        let s = src.slot(i, slot_len)?;
+        let Some(m) = s.meta() else { continue };
+        if m.klen != key.len() {
+            continue;
+        }
+        let vlen = if with_value { m.vlen } else { 0 };
+        match s.buffer() {
+            // A decoded inline entry fits the slot: klen + vlen <= INLINE.
+            None => {
+                if s.data.get(..m.klen) == Some(key) {
+                    let v = s.data.get(m.klen..m.klen + vlen).unwrap_or_default();
+                    let hit = Hit {
+                        slot: i,
+                        buffer: None,
+                    };
+                    return Ok(Some((hit, v.to_vec())));
+                }
+            }
+            Some(b) => {
+                let d = src.buffer(b, m.klen + vlen)?;
+                if d.get(..m.klen) == Some(key) {
+                    let v = d.get(m.klen..).unwrap_or_default();
+                    let hit = Hit {
+                        slot: i,
+                        buffer: Some(b),
+                    };
+                    return Ok(Some((hit, v.to_vec())));
+                }
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// A leaf read through a transaction (a batch's, whose writes it sees).
+pub(crate) struct TxLeaf<'t, 'p> {
+    tx: &'t Tx<'p, KvRoot>,
+    leaf: &'t Leaf,
+}
+
+impl<'t, 'p> TxLeaf<'t, 'p> {
+    pub(crate) fn new(tx: &'t Tx<'p, KvRoot>, p: PPtr<Leaf>) -> Result<Self> {
+        Ok(TxLeaf {
+            tx,
+            leaf: tx.get(p)?,
+        })
+    }
+}
+
+impl LeafSource for TxLeaf<'_, '_> {
+    fn leaf(&self) -> Result<Cow<'_, Leaf>> {
+        Ok(Cow::Borrowed(self.leaf))
+    }
+
+    fn head(&self) -> Result<LeafHead> {
+        Ok(self.leaf.head)
+    }
+
+    fn slot(&self, i: usize, _len: usize) -> Result<Slot> {
+        // `i` is a bit of a bitmap masked with `SLOT_MASK`: below `SLOTS`.
+        Ok(self.leaf.slots[i])
+    }
+
+    fn buffer(&self, b: PBytes, len: usize) -> Result<Cow<'_, [u8]>> {
+        let d = self.tx.bytes(b)?;
+        Ok(Cow::Borrowed(&d[..len.min(d.len())]))
+    }
+}
