@@ -219,7 +219,7 @@ impl Comparison {
 
     fn summary_table(&self) -> String {
         let names = self.names();
-        let mut headers = vec!["".to_string()];
+        let mut headers = vec![String::new()];
         headers.extend(names.iter().cloned());
         let items: [SummaryItem; 4] = [
             ("open (recovery) ms", "open_ms", |v| format!("{v:.1}")),
@@ -281,7 +281,7 @@ impl Comparison {
             "libpmemobj / pobj",
         ]
         .iter()
-        .map(|s| s.to_string())
+        .map(std::string::ToString::to_string)
         .collect();
         let mut rows = Vec::new();
         for (label, key) in crate::txbench::CASES {
@@ -443,7 +443,7 @@ impl Comparison {
         }
         let headers: Vec<String> = ["target (pobj-kv / pobj)", "this run", "target", ""]
             .iter()
-            .map(|s| s.to_string())
+            .map(std::string::ToString::to_string)
             .collect();
         let mut out = format!("targets of issue 7\n{}", table(&headers, &rows));
         if self.config.keys != 1_000_000 || self.config.threads != 1 {

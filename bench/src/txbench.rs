@@ -3,7 +3,7 @@
 //! and for PMDK's libpmemobj on the same medium.
 //!
 //! Each case runs `ops` times after `ops / 10` untimed warm-up runs; every operation is timed
-//! into an HdrHistogram. Objects allocated by a case are freed afterwards (untimed), and the
+//! into an `HdrHistogram`. Objects allocated by a case are freed afterwards (untimed), and the
 //! objects a free case frees are allocated before it (untimed, in batches).
 
 use std::path::Path;
@@ -99,10 +99,6 @@ struct Root {
     slot: PPtr<Obj128>,
 }
 
-fn e(err: Error) -> String {
-    err.to_string()
-}
-
 fn free_all(pool: &Pool<Root>, ptrs: &mut Vec<PPtr<Obj128>>) -> Result<(), String> {
     for chunk in ptrs.chunks(2000) {
         pool.transaction(|tx| {
@@ -111,7 +107,7 @@ fn free_all(pool: &Pool<Root>, ptrs: &mut Vec<PPtr<Obj128>>) -> Result<(), Strin
             }
             Ok::<_, Error>(())
         })
-        .map_err(e)?;
+        .map_err(|err| err.to_string())?;
     }
     ptrs.clear();
     Ok(())
@@ -120,7 +116,7 @@ fn free_all(pool: &Pool<Root>, ptrs: &mut Vec<PPtr<Obj128>>) -> Result<(), Strin
 /// pobj's cases on a pool at `path`.
 pub(crate) fn run_pobj(path: &Path, ops: u64) -> Result<Vec<CaseResult>, String> {
     let _ = std::fs::remove_file(path);
-    let pool = Pool::<Root>::create(path, "bench", 1 << 30).map_err(e)?;
+    let pool = Pool::<Root>::create(path, "bench", 1 << 30).map_err(|err| err.to_string())?;
     let r = pobj_cases(&pool, ops);
     drop(pool);
     let _ = std::fs::remove_file(path);
@@ -143,7 +139,8 @@ fn pobj_cases(pool: &Pool<Root>, ops: u64) -> Result<Vec<CaseResult>, String> {
     };
 
     out.push(fenced(pool, CASES[0].1, &mut |_| {
-        pool.transaction(|_| Ok::<_, Error>(())).map_err(e)
+        pool.transaction(|_| Ok::<_, Error>(()))
+            .map_err(|err| err.to_string())
     })?);
 
     let mut k = 0u64;
@@ -153,12 +150,15 @@ fn pobj_cases(pool: &Pool<Root>, ops: u64) -> Result<Vec<CaseResult>, String> {
             tx.root_mut()?.data = [k; 8];
             Ok::<_, Error>(())
         })
-        .map_err(e)
+        .map_err(|err| err.to_string())
     })?);
 
     let mut ptrs = Vec::with_capacity((ops + ops / 10) as usize);
     out.push(fenced(pool, CASES[2].1, &mut |_| {
-        ptrs.push(pool.transaction(|tx| tx.alloc(val)).map_err(e)?);
+        ptrs.push(
+            pool.transaction(|tx| tx.alloc(val))
+                .map_err(|err| err.to_string())?,
+        );
         Ok(())
     })?);
     free_all(pool, &mut ptrs)?;
@@ -174,22 +174,26 @@ fn pobj_cases(pool: &Pool<Root>, ops: u64) -> Result<Vec<CaseResult>, String> {
             }
             Ok::<_, Error>(())
         })
-        .map_err(e)?;
+        .map_err(|err| err.to_string())?;
     }
     let mut it = to_free.into_iter();
     out.push(fenced(pool, CASES[3].1, &mut |_| {
         let p = it.next().ok_or("ran out of objects to free")?;
-        pool.transaction(|tx| tx.free(p)).map_err(e)
+        pool.transaction(|tx| tx.free(p))
+            .map_err(|err| err.to_string())
     })?);
 
     let root = pool.root_ptr();
     let mut ptrs = Vec::with_capacity(n as usize);
     out.push(fenced(pool, CASES[4].1, &mut |_| {
-        ptrs.push(pool.alloc_into(root, |r| &mut r.slot, val).map_err(e)?);
+        ptrs.push(
+            pool.alloc_into(root, |r| &mut r.slot, val)
+                .map_err(|err| err.to_string())?,
+        );
         Ok(())
     })?);
     pool.transaction(|tx| tx.update_field(root, |r| &mut r.slot, PPtr::null()))
-        .map_err(e)?;
+        .map_err(|err| err.to_string())?;
     free_all(pool, &mut ptrs)?;
     Ok(out)
 }

@@ -102,20 +102,19 @@ pub(crate) fn walk(pool: &Pool<KvRoot>) -> Result<Walk> {
             fps[i] = m.fp;
             out.count += 1;
             let owned;
-            let key: &[u8] = match slot.inline_key() {
-                Some(k) => k,
-                None => {
-                    if let Some(b) = slot.buffer() {
-                        if !buffers.insert(b.offset()) {
-                            return Err(corrupted(
-                                "out-of-line entry referenced by two slots",
-                                b.offset(),
-                            ));
-                        }
+            let key: &[u8] = if let Some(k) = slot.inline_key() {
+                k
+            } else {
+                if let Some(b) = slot.buffer() {
+                    if !buffers.insert(b.offset()) {
+                        return Err(corrupted(
+                            "out-of-line entry referenced by two slots",
+                            b.offset(),
+                        ));
                     }
-                    owned = slot_key(pool, &slot, at)?;
-                    &owned
                 }
+                owned = slot_key(pool, &slot, at)?;
+                &owned
             };
             let fp = fingerprint(key);
             if fp != m.fp {

@@ -133,7 +133,7 @@ fn counts_match_pmemkv() {
 fn key(i: u32) -> [u8; 16] {
     let mut k = [0u8; 16];
     k[..4].copy_from_slice(&i.to_be_bytes());
-    k[4..8].copy_from_slice(&(i.wrapping_mul(2654435761)).to_le_bytes());
+    k[4..8].copy_from_slice(&(i.wrapping_mul(2_654_435_761)).to_le_bytes());
     k
 }
 
@@ -251,7 +251,7 @@ fn largest_keys_and_values() {
         db.get(vec![0; pobj_kv::MAX_KEY_LEN + 1]),
         Err(Error::KeyTooLarge { .. })
     ));
-    let n = db.get_with(b"k", |v| v.len()).unwrap();
+    let n = db.get_with(b"k", <[u8]>::len).unwrap();
     assert_eq!(n, Some(pobj_kv::MAX_VALUE_LEN));
     assert!(db.remove(&big_key).unwrap());
     assert!(db.check().is_ok(), "{:?}", db.check());

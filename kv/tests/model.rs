@@ -83,15 +83,12 @@ proptest! {
                 Op::Batch(b) => {
                     let mut wb = WriteBatch::new();
                     for (k, v) in b {
-                        match v {
-                            Some((l, x)) => {
-                                wb.put(key(*k), vec![*x; *l]);
-                                model.insert(key(*k), vec![*x; *l]);
-                            }
-                            None => {
-                                wb.remove(key(*k));
-                                model.remove(&key(*k));
-                            }
+                        if let Some((l, x)) = v {
+                            wb.put(key(*k), vec![*x; *l]);
+                            model.insert(key(*k), vec![*x; *l]);
+                        } else {
+                            wb.remove(key(*k));
+                            model.remove(&key(*k));
                         }
                     }
                     db.write(&wb).unwrap();

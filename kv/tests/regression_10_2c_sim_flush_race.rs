@@ -17,14 +17,14 @@ fn two_writers_on_a_simulated_medium() {
     let (db, _sim) = Db::create_simulated(4 << 20).unwrap();
     let db = Arc::new(db);
     let per = if cfg!(miri) { 3 } else { 200 };
-    let threads: Vec<_> = (0..2)
+    let threads: Vec<_> = (0u8..2)
         .map(|t| {
             let db = Arc::clone(&db);
             std::thread::spawn(move || {
                 for i in 0..per {
                     // Values too large to sit inline: each put allocates a buffer, setting a
                     // bit in a run bitmap that the other thread's flushes also cover.
-                    let v = vec![t as u8; 200 + i];
+                    let v = vec![t; 200 + i];
                     db.put(format!("{t}-{i:04}"), &v).unwrap();
                 }
             })

@@ -26,7 +26,7 @@ fn store() -> (Db, std::sync::Arc<pobj::crash::SimMedium>) {
     (db, sim)
 }
 
-fn poisoned<T: std::fmt::Debug>(what: &str, r: pobj_kv::Result<T>) {
+fn poisoned<T: std::fmt::Debug>(what: &str, r: &pobj_kv::Result<T>) {
     assert!(
         matches!(r, Err(Error::Pool(pobj::Error::Poisoned))),
         "{what} on a failed store: {r:?}"
@@ -35,24 +35,27 @@ fn poisoned<T: std::fmt::Debug>(what: &str, r: pobj_kv::Result<T>) {
 
 /// Every operation of the store refuses.
 fn refuses_everything(db: &Db) {
-    poisoned("get", db.get(key(1)));
-    poisoned("get of an absent key", db.get(b"absent"));
-    poisoned("exists", db.exists(key(2)));
-    poisoned("get_with", db.get_with(key(3), <[u8]>::len));
-    poisoned("put", db.put(b"new", b"v"));
-    poisoned("overwrite", db.put(key(4), b"w"));
-    poisoned("remove", db.remove(key(5)));
+    poisoned("get", &db.get(key(1)));
+    poisoned("get of an absent key", &db.get(b"absent"));
+    poisoned("exists", &db.exists(key(2)));
+    poisoned("get_with", &db.get_with(key(3), <[u8]>::len));
+    poisoned("put", &db.put(b"new", b"v"));
+    poisoned("overwrite", &db.put(key(4), b"w"));
+    poisoned("remove", &db.remove(key(5)));
     let mut b = WriteBatch::new();
     b.put(b"batch", b"v").remove(key(6));
-    poisoned("write", db.write(&b));
-    poisoned("iter", db.iter().next().expect("an item"));
-    poisoned("range", db.range(key(10)..key(20)).next().expect("an item"));
-    poisoned("get_all", db.get_all(|_, _| true));
-    poisoned("get_above", db.get_above(key(7), |_, _| true));
-    poisoned("get_between", db.get_between(key(1), key(9), |_, _| true));
-    poisoned("count_above", db.count_above(key(7)));
-    poisoned("count_below", db.count_below(key(7)));
-    poisoned("count_between", db.count_between(key(1), key(9)));
+    poisoned("write", &db.write(&b));
+    poisoned("iter", &db.iter().next().expect("an item"));
+    poisoned(
+        "range",
+        &db.range(key(10)..key(20)).next().expect("an item"),
+    );
+    poisoned("get_all", &db.get_all(|_, _| true));
+    poisoned("get_above", &db.get_above(key(7), |_, _| true));
+    poisoned("get_between", &db.get_between(key(1), key(9), |_, _| true));
+    poisoned("count_above", &db.count_above(key(7)));
+    poisoned("count_below", &db.count_below(key(7)));
+    poisoned("count_between", &db.count_between(key(1), key(9)));
 }
 
 /// Reopened (after a process crash: every store kept), the store is consistent and works.

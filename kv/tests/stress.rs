@@ -71,7 +71,7 @@ fn four_threads_mixed_operations() {
         .map(|t| {
             let db = Arc::clone(&db);
             std::thread::spawn(move || {
-                let mut next = rng(0xC0FFEE + t as u64 * 7919);
+                let mut next = rng(0x00C0_FFEE + t as u64 * 7919);
                 let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
                 let mut shared_reads = 0u64;
                 for seq in 0..n {

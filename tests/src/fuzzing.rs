@@ -565,7 +565,7 @@ pub struct KvCrashInput {
 }
 
 fn kv_key(k: u8) -> Vec<u8> {
-    let mut v = format!("k{:03}", k).into_bytes();
+    let mut v = format!("k{k:03}").into_bytes();
     v.extend(std::iter::repeat_n(b'.', usize::from(k % 7) * 3));
     v
 }

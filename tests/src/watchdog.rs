@@ -11,7 +11,8 @@ pub fn within_a_minute(what: &str, f: impl FnOnce() + Send + 'static) {
         f();
         let _ = done.send(());
     });
-    if rx.recv_timeout(Duration::from_secs(60)).is_err() {
-        panic!("{what} hung (or panicked)");
-    }
+    assert!(
+        rx.recv_timeout(Duration::from_secs(60)).is_ok(),
+        "{what} hung (or panicked)"
+    );
 }

@@ -22,11 +22,11 @@ struct Root {
 /// Operation i sets every word of both objects and the count to i + 1: any mix is a torn
 /// transaction.
 fn run_with(fault: Option<Fault>) -> Result<pobj::crash::Report, pobj::crash::Failure> {
-    run_config(CrashTest::new(), fault)
+    run_config(&CrashTest::new(), fault)
 }
 
 fn run_config(
-    cfg: CrashTest,
+    cfg: &CrashTest,
     fault: Option<Fault>,
 ) -> Result<pobj::crash::Report, pobj::crash::Failure> {
     cfg.run::<Root, _, _, _>(
@@ -126,7 +126,7 @@ fn replay_reproduces_a_failure() {
     let f = run_with(Some(Fault::SkipCommitFence)).expect_err("caught");
     // Re-run only the failing case: it fails again, with the same case.
     let replayed = run_config(
-        CrashTest::new().seed(f.seed).replay(f.case.clone()),
+        &CrashTest::new().seed(f.seed).replay(f.case.clone()),
         Some(Fault::SkipCommitFence),
     );
     let g = replayed.expect_err("the replayed case fails again");

@@ -42,7 +42,7 @@ fn open_damaged_corpus_and_random_inputs() {
     let (mut refused, mut opened, mut with_problems) = (0, 0, 0);
     for input in seeds("open_damaged")
         .into_iter()
-        .chain(random_inputs(0xDA4A6E, n, 160))
+        .chain(random_inputs(0x00DA_4A6E, n, 160))
     {
         match fuzzing::open_damaged(&input) {
             DamageOutcome::Refused(_) => refused += 1,

@@ -66,13 +66,12 @@ impl Figures {
         self.max_operations = self.max_operations.max(o.operations);
         self.operations += o.operations;
         *self.by_base.entry(o.base.name()).or_default() += 1;
-        match &o.refused {
-            Some(kind) => *self.refused.entry(kind.clone()).or_default() += 1,
-            None => {
-                self.opened += 1;
-                if o.check_problems {
-                    self.with_problems += 1;
-                }
+        if let Some(kind) = &o.refused {
+            *self.refused.entry(kind.clone()).or_default() += 1;
+        } else {
+            self.opened += 1;
+            if o.check_problems {
+                self.with_problems += 1;
             }
         }
     }

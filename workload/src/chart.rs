@@ -2,6 +2,12 @@
 //! log scale, drawn with plotters as SVG and PNG. The canvas is sized from the measured text,
 //! so titles, labels and the legend always fit.
 
+#![expect(
+    clippy::cast_possible_wrap,
+    clippy::cast_sign_loss,
+    reason = "pixel coordinates: non-negative and a few thousand at most"
+)]
+
 use std::path::{Path, PathBuf};
 
 use plotters::coord::Shift;
@@ -64,7 +70,7 @@ const BAR_PX: u32 = 14;
 const MARGIN: u32 = 16;
 const Y_AXIS_PX: u32 = 90;
 
-/// The embedded font (DejaVu Sans): PNGs render the same text on every machine.
+/// The embedded font (`DejaVu` Sans): PNGs render the same text on every machine.
 fn font() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
@@ -94,7 +100,7 @@ pub fn si(v: f64) -> String {
     }
 }
 
-/// An estimate of `text`'s width in pixels at `px` (DejaVu Sans averages 0.62 em a glyph);
+/// An estimate of `text`'s width in pixels at `px` (`DejaVu` Sans averages 0.62 em a glyph);
 /// used before a drawing area exists, with room to spare.
 fn text_width(text: &str, px: u32) -> u32 {
     (text.chars().count() as f64 * f64::from(px) * 0.62).ceil() as u32

@@ -18,7 +18,7 @@
 //! - **readwhilewriting**: one writer thread overwrites random keys for as long as the readers
 //!   run; the readers (`threads - 1` of them, at least one) do `ops` random reads. The figures are
 //!   the readers'; the writer's rate is reported beside them.
-//! - **YCSB A-F** as in the YCSB paper (Cooper et al., SoCC 2010) and its core workloads: A 50%
+//! - **YCSB A-F** as in the YCSB paper (Cooper et al., `SoCC` 2010) and its core workloads: A 50%
 //!   reads / 50% updates, B 95/5, C reads only, D 95% reads / 5% inserts with the *latest*
 //!   distribution, E 95% short scans (uniform length 1..=`scan_max` from a zipfian start key) /
 //!   5% inserts, F 50% reads / 50% read-modify-writes. The request distribution is the *scrambled
@@ -29,7 +29,7 @@
 //!
 //! Figures per workload: ops/s (operations over the wall time from the start barrier to the
 //! last thread's end, including a final [`Store::flush`]), latency percentiles from an
-//! HdrHistogram (p50, p99, p99.9, in nanoseconds), bytes written per byte of user data (key +
+//! `HdrHistogram` (p50, p99, p99.9, in nanoseconds), bytes written per byte of user data (key +
 //! value per write, key per delete) and fences per operation — from the store's own counters
 //! ([`Store::write_counters`]) where it has them, else from the process's I/O counters
 //! (`/proc/self/io`: the larger of the bytes passed to write system calls and the bytes sent to

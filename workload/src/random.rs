@@ -138,6 +138,10 @@ impl Zipfian {
         if uz < 1.0 + 0.5f64.powf(self.theta) {
             return 1.min(self.items - 1);
         }
+        #[expect(
+            clippy::cast_sign_loss,
+            reason = "`u` is in [0, 1) and eta in (0, 1]: the base is positive"
+        )]
         let v = (self.items as f64 * (self.eta * u - self.eta + 1.0).powf(self.alpha)) as u64;
         v.min(self.items - 1)
     }

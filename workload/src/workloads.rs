@@ -1,4 +1,4 @@
-//! The workloads: db_bench's fills, reads, overwrites and deletes, and the six YCSB core workloads.
+//! The workloads: `db_bench`'s fills, reads, overwrites and deletes, and the six YCSB core workloads.
 
 use std::fmt;
 

@@ -115,7 +115,10 @@ impl Db {
             }
         }
         let _in = Entered::new(self.id)?;
-        let _w = self.writers.write().unwrap_or_else(|e| e.into_inner());
+        let _w = self
+            .writers
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.check_failed()?;
         // Ends the batch whatever happens: on failure (an error, or a panic unwinding through
         // here) the states it created or retired do not match the rolled-back leaves, so the
@@ -148,10 +151,9 @@ impl Db {
             // (A late failure leaves the batch's changes in place: the states it published
             // match them, so they stay; the store then refuses further operations.)
             let delta = guard.b.delta;
-            self.count.store(
-                (self.count.load(Ordering::Acquire) as i64 + delta) as u64,
-                Ordering::Release,
-            );
+            let count = self.count.load(Ordering::Acquire);
+            self.count
+                .store(count.saturating_add_signed(delta), Ordering::Release);
             guard.committed = true;
             if r.is_err() {
                 self.after_failed_write();

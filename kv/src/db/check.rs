@@ -42,7 +42,10 @@ impl Db {
                 }
             }
         };
-        let _w = self.writers.write().unwrap_or_else(|e| e.into_inner());
+        let _w = self
+            .writers
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let problems = self.pool.check().problems.into_iter();
         let mut report = CheckReport {
             problems: problems.map(P::Pool).collect(),
@@ -206,7 +209,7 @@ impl Db {
                 report.problems.push(P::Misrouted {
                     leaf,
                     key_len: k.len(),
-                    routed_to: routed_to.map(|r| r.offset()),
+                    routed_to: routed_to.map(pobj::PPtr::offset),
                 });
                 break;
             }

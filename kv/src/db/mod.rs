@@ -134,7 +134,7 @@ impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Db")
             .field("pool", &self.pool.path())
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

@@ -47,6 +47,10 @@ impl Db {
 
     /// One optimistic lookup attempt in `st`: `Ok(None)` means "retry", `Ok(Some(v))` the
     /// validated answer (`v` itself `None` when the key is absent).
+    #[expect(
+        clippy::option_option,
+        reason = "the outer `None` is \"retry\", the inner one \"absent\""
+    )]
     pub(super) fn try_get(
         &self,
         st: &LeafState,
@@ -111,7 +115,10 @@ impl Db {
         mut read: impl FnMut(&LeafState) -> Result<Option<T>>,
     ) -> Result<(Arc<LeafState>, T)> {
         let _in = Entered::new(self.id)?;
-        let _w = self.writers.read().unwrap_or_else(|e| e.into_inner());
+        let _w = self
+            .writers
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         for attempt in 0..MAX_REROUTES {
             let st = self.route_locked(key)?;
             let g = st.lock();

@@ -53,13 +53,16 @@ impl Db {
         check_sizes(key, Some(value))?;
         let fp = fingerprint(key);
         let _in = Entered::new(self.id)?;
-        let _w = self.writers.read().unwrap_or_else(|e| e.into_inner());
+        let _w = self
+            .writers
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.check_failed()?;
         for attempt in 0..MAX_REROUTES {
             let st = self.route_locked(key)?;
-            let _g = st.lock();
+            let leaf_lock = st.lock();
             if st.is_dead() || !st.contains(key) {
-                drop(_g);
+                drop(leaf_lock);
                 backoff(attempt);
                 continue;
             }
@@ -230,13 +233,16 @@ impl Db {
         check_sizes(key, None)?;
         let fp = fingerprint(key);
         let _in = Entered::new(self.id)?;
-        let _w = self.writers.read().unwrap_or_else(|e| e.into_inner());
+        let _w = self
+            .writers
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.check_failed()?;
         for attempt in 0..MAX_REROUTES {
             let st = self.route_locked(key)?;
-            let _g = st.lock();
+            let leaf_lock = st.lock();
             if st.is_dead() || !st.contains(key) {
-                drop(_g);
+                drop(leaf_lock);
                 backoff(attempt);
                 continue;
             }

@@ -219,7 +219,7 @@ fn render(report: &Report, path: &Path, size: u64, mode: &str) -> String {
             vec![
                 r.workload.name().to_string(),
                 grouped(r.ops),
-                grouped(r.ops_per_sec().round() as u64),
+                grouped(whole(r.ops_per_sec())),
                 grouped(r.latency.p50),
                 grouped(r.latency.p99),
                 grouped(r.latency.p999),
@@ -253,7 +253,7 @@ fn render(report: &Report, path: &Path, size: u64, mode: &str) -> String {
                 "{}: the readers' figures; the writer did {} overwrites ({} ops/s) meanwhile\n",
                 r.workload,
                 grouped(r.background_ops),
-                grouped(r.background_ops_per_sec().round() as u64)
+                grouped(whole(r.background_ops_per_sec()))
             ));
         }
         if r.misses > 0 {
@@ -293,6 +293,12 @@ fn render(report: &Report, path: &Path, size: u64, mode: &str) -> String {
          readseq per entry)\n",
     );
     out
+}
+
+/// A rate rounded to whole operations per second.
+#[expect(clippy::cast_sign_loss, reason = "rates are non-negative")]
+fn whole(rate: f64) -> u64 {
+    rate.round() as u64
 }
 
 #[cfg(test)]

@@ -139,7 +139,7 @@ mod tests {
         assert_eq!(grouped(0), "0");
         assert_eq!(grouped(999), "999");
         assert_eq!(grouped(1000), "1,000");
-        assert_eq!(grouped(1234567), "1,234,567");
+        assert_eq!(grouped(1_234_567), "1,234,567");
         assert_eq!(human_bytes(512), "512 B");
         assert_eq!(human_bytes(64 << 20), "64.0 MiB");
     }

@@ -272,7 +272,11 @@ fn load(path: &Path, file: Option<PathBuf>, hex: bool) -> CliResult {
     let (mut input, len): (Box<dyn BufRead>, Option<u64>) = match &file {
         Some(f) => {
             let h = File::open(f).map_err(|e| CliError::io(f.display(), &e))?;
-            let len = h.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+            let len = h
+                .metadata()
+                .ok()
+                .filter(std::fs::Metadata::is_file)
+                .map(|m| m.len());
             (Box::new(BufReader::with_capacity(1 << 16, h)), len)
         }
         None => (Box::new(io::stdin().lock()), None),

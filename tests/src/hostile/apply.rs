@@ -1,7 +1,13 @@
 //! Applying a mutation to an image, located by the parsed structures (checksums recomputed
 //! where the field is checksummed).
 
-use super::*;
+use super::{
+    blocks_per_run, data_len, pick, rd, rd32, reseal, span, span_mut, wr, wr32, AuxChoice,
+    Capacity, DescriptorField, EntryField, EntryTarget, HeaderField, HostileNode, Leaf, LinkTarget,
+    MetaField, Mutation, NextTarget, Parsed, Persistent, SizeChoice, TypeChoice, BITMAP_OFFSET,
+    BYTES_TYPE_ID, CHUNK_SIZE, EXT_CAPACITY, KIND_NEXT, KIND_SNAPSHOT, LANE_LOG, LARGE_PAYLOAD,
+    LOG_EXT_TYPE_ID, MAX_PIECE, OBJ_HEADER, SLOTS, SLOTS_AT, SLOT_BYTES,
+};
 
 pub(crate) fn chunk_word_target(p: &Parsed, list: &[u64], k: u64) -> Option<u64> {
     pick(list, k)

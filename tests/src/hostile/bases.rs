@@ -1,6 +1,9 @@
 //! The valid pool images that cases start from, built once.
 
-use super::*;
+use super::{
+    Arc, BaseKind, Error, HostileNode, HostileRoot, Mutex, OnceLock, PBytes, PPtr, Parsed, Pool,
+    SimMedium, KIND_NEXT, KV_KEYS, LANE_LOG, LAYOUT, POOL_SIZE,
+};
 
 /// One base image and what it holds.
 #[derive(Debug)]
@@ -63,13 +66,13 @@ pub(crate) fn base(image: Vec<u8>, what: &str) -> Result<BaseImage, String> {
 }
 
 pub(crate) fn build_bases() -> Result<Bases, String> {
-    let (pool, sim) = Pool::<HostileRoot>::create_simulated(LAYOUT, POOL_SIZE).map_err(err)?;
     // Small buffers in runs of four classes, a one-chunk and a three-chunk large buffer, and a
     // list of typed nodes (each with a 16-byte buffer).
     const SMALL: [usize; 21] = [
         16, 16, 16, 16, 16, 100, 100, 100, 100, 100, 100, 1000, 1000, 1000, 1000, 1000, 1000, 5000,
         5000, 5000, 5000,
     ];
+    let (pool, sim) = Pool::<HostileRoot>::create_simulated(LAYOUT, POOL_SIZE).map_err(err)?;
     pool.transaction(|tx| {
         let mut head = PPtr::null();
         for i in 0..8u64 {

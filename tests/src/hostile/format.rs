@@ -1,7 +1,7 @@
 //! The documented on-media format (docs/format.md, docs/kv.md), parsed from a pool image: the
 //! geometry, lanes and their undo logs, objects, runs, leaves and slots.
 
-use super::*;
+use super::{HashSet, PPtr, Persistent, TypeHasher, CHUNK_SIZE};
 
 pub(crate) const BYTES_TYPE_ID: u64 = TypeHasher::new().str("pobj::bytes").finish();
 pub(crate) const LOG_EXT_TYPE_ID: u64 = TypeHasher::new().str("pobj::log_ext").finish();

@@ -39,7 +39,7 @@ pub use bases::*;
 pub use format::*;
 pub use mutation::*;
 pub use oracle::*;
-use store::*;
+use store::store_oracle;
 
 /// The root of the hostile pobj pool: a list of typed nodes and byte buffers of many sizes.
 #[derive(Persistent, Clone, Copy, Debug)]

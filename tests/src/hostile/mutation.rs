@@ -1,7 +1,7 @@
 //! The mutations a case applies: the meaningful fields of each structure and the plausible
 //! values they are set to, drawn from fuzzer bytes.
 
-use super::*;
+use super::{apply, Arbitrary, Bases, Unstructured, MAX_MUTATIONS, TAG_USED, WORD_RUN};
 
 /// A chunk-table word to write (docs/format.md §4).
 #[derive(Arbitrary, Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,6 +1,11 @@
 //! The oracle: opens a mutated image and holds pobj to its promises about untrusted bytes.
 
-use super::*;
+use super::{
+    bases, descriptor, mpsc, pattern, store_oracle, walk_lane, AssertUnwindSafe, BaseKind, Bases,
+    Case, Cell, Error, Geometry, HashSet, HostileNode, HostileRoot, KvRoot, Leaf, ObjectInfo,
+    PBytes, PPtr, Persistent, Pool, ALLOC_ROUND, BYTES_TYPE_ID, CASE_TIMEOUT, LARGE_PAYLOAD,
+    LAYOUT, OBJ_HEADER, RUN_DATA, SECOND_ROUND, WRITES,
+};
 
 /// What one case did (when the libraries behaved).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -359,45 +364,42 @@ pub(crate) fn pool_oracle<R: Persistent>(
         let abort = rng.below(3) == 0;
         let off = mine[i].off;
         out.operations += 1;
-        match &mut mine[i].data {
-            Some(data) => {
-                let at = rng.below(data.len() as u64) as usize;
-                let n = (1 + rng.below(300) as usize).min(data.len() - at);
-                let fill = rng.next() as u8;
-                let whole = data.len() <= 5000 && rng.below(4) == 0;
-                let r = pool.transaction(|tx| {
-                    if whole {
-                        tx.bytes_mut(PBytes::from_offset(off))?.fill(fill);
-                    } else {
-                        tx.write_bytes(PBytes::from_offset(off), at as u64, &vec![fill; n])?;
-                    }
-                    if abort {
-                        Err(Error::TxAborted)
-                    } else {
-                        Ok(())
-                    }
-                });
-                if r.is_ok() {
-                    if whole {
-                        data.fill(fill);
-                    } else {
-                        data[at..at + n].fill(fill);
-                    }
+        if let Some(data) = &mut mine[i].data {
+            let at = rng.below(data.len() as u64) as usize;
+            let n = (1 + rng.below(300) as usize).min(data.len() - at);
+            let fill = rng.next() as u8;
+            let whole = data.len() <= 5000 && rng.below(4) == 0;
+            let r = pool.transaction(|tx| {
+                if whole {
+                    tx.bytes_mut(PBytes::from_offset(off))?.fill(fill);
+                } else {
+                    tx.write_bytes(PBytes::from_offset(off), at as u64, &vec![fill; n])?;
+                }
+                if abort {
+                    Err(Error::TxAborted)
+                } else {
+                    Ok(())
+                }
+            });
+            if r.is_ok() {
+                if whole {
+                    data.fill(fill);
+                } else {
+                    data[at..at + n].fill(fill);
                 }
             }
-            None => {
-                let v = rng.next();
-                let r = pool.transaction(|tx| {
-                    tx.update_field(PPtr::<HostileNode>::from_offset(off), |n| &mut n.value, v)?;
-                    if abort {
-                        Err(Error::TxAborted)
-                    } else {
-                        Ok(())
-                    }
-                });
-                if r.is_ok() {
-                    mine[i].value = v;
+        } else {
+            let v = rng.next();
+            let r = pool.transaction(|tx| {
+                tx.update_field(PPtr::<HostileNode>::from_offset(off), |n| &mut n.value, v)?;
+                if abort {
+                    Err(Error::TxAborted)
+                } else {
+                    Ok(())
                 }
+            });
+            if r.is_ok() {
+                mine[i].value = v;
             }
         }
     }
@@ -482,32 +484,29 @@ pub(crate) fn alloc_round<R: Persistent>(
                 data: PBytes::null(),
                 next: PPtr::null(),
             };
-            let r = pool.transaction(|tx| tx.alloc(node).map(|p| p.offset()));
+            let r = pool.transaction(|tx| tx.alloc(node).map(pobj::PPtr::offset));
             (r, std::mem::size_of::<HostileNode>() as u64, None)
         } else {
             let len = SIZES[rng.below(SIZES.len() as u64) as usize] + rng.below(8) as usize;
             let data = pattern(len, salt);
-            let r = pool.transaction(|tx| tx.alloc_bytes(&data).map(|p| p.offset()));
+            let r = pool.transaction(|tx| tx.alloc_bytes(&data).map(pobj::PBytes::offset));
             (r, len as u64, Some(data))
         };
-        match r {
-            Ok(off) => {
-                if off < heap.0 + OBJ_HEADER || off + len > heap.1 {
-                    return Err(format!(
-                        "an allocation of {len} bytes returned {off:#x}, outside the heap"
-                    ));
-                }
-                model
-                    .insert(off, off - OBJ_HEADER, off + len)
-                    .map_err(|e| format!("allocation of {len} bytes: {e}"))?;
-                mine.push(Mine {
-                    off,
-                    data,
-                    value: salt,
-                });
+        // Out of space, or refused: both fine on a damaged pool.
+        if let Ok(off) = r {
+            if off < heap.0 + OBJ_HEADER || off + len > heap.1 {
+                return Err(format!(
+                    "an allocation of {len} bytes returned {off:#x}, outside the heap"
+                ));
             }
-            Err(Error::OutOfSpace { .. }) => {}
-            Err(_) => {}
+            model
+                .insert(off, off - OBJ_HEADER, off + len)
+                .map_err(|e| format!("allocation of {len} bytes: {e}"))?;
+            mine.push(Mine {
+                off,
+                data,
+                value: salt,
+            });
         }
     }
     Ok(())

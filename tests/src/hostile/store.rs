@@ -1,6 +1,9 @@
 //! The key-value store's part of the oracle.
 
-use super::*;
+use super::{
+    kv_error_kind, pattern, pick, BTreeMap, Cell, Outcome, Rng, SimMedium, KV_KEYS, KV_PUTS,
+    KV_REMOVES,
+};
 
 pub(crate) fn store_oracle(
     img: &[u8],
@@ -96,26 +99,23 @@ pub(crate) fn store_oracle(
     let mut scanned = 0u64;
     let mut scan_failed = false;
     for item in db.iter() {
-        match item {
-            Ok((k, _)) => {
-                if prev.as_ref().is_some_and(|p| *p >= k) {
-                    return Err(format!(
-                        "the scan returned {:?} after {:?}",
-                        String::from_utf8_lossy(&k),
-                        prev.as_ref()
-                            .map(|p| String::from_utf8_lossy(p).into_owned())
-                    ));
-                }
-                prev = Some(k);
-                scanned += 1;
-                if scanned > 1 << 20 {
-                    return Err("the scan does not end".into());
-                }
+        if let Ok((k, _)) = item {
+            if prev.as_ref().is_some_and(|p| *p >= k) {
+                return Err(format!(
+                    "the scan returned {:?} after {:?}",
+                    String::from_utf8_lossy(&k),
+                    prev.as_ref()
+                        .map(|p| String::from_utf8_lossy(p).into_owned())
+                ));
             }
-            Err(_) => {
-                scan_failed = true;
-                break;
+            prev = Some(k);
+            scanned += 1;
+            if scanned > 1 << 20 {
+                return Err("the scan does not end".into());
             }
+        } else {
+            scan_failed = true;
+            break;
         }
     }
     stage.set("store count_all");

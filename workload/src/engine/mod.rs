@@ -188,33 +188,30 @@ fn measure_open(
     let t = Instant::now();
     let reopened = backend.reopen().map_err(|e| ctx.store_err("open", e))?;
     let elapsed = t.elapsed();
-    match reopened {
-        Some(s) => {
-            let mut rng = Rng::new(ctx.seed(1000, 0));
-            let mut key = vec![0u8; ctx.cfg.key_size];
-            let mut out = Vec::new();
-            for _ in 0..st.count.min(1000) {
-                let i = rng.below(st.count);
-                present(i, &mut key);
-                if !s
-                    .get(&key, &mut out)
-                    .map_err(|e| ctx.store_err("open", e))?
-                {
-                    return Err(BenchError::Verify {
-                        store: ctx.name.clone(),
-                        workload: "open".into(),
-                        detail: format!("key {i} missing after reopening"),
-                    });
-                }
+    if let Some(s) = reopened {
+        let mut rng = Rng::new(ctx.seed(1000, 0));
+        let mut key = vec![0u8; ctx.cfg.key_size];
+        let mut out = Vec::new();
+        for _ in 0..st.count.min(1000) {
+            let i = rng.below(st.count);
+            present(i, &mut key);
+            if !s
+                .get(&key, &mut out)
+                .map_err(|e| ctx.store_err("open", e))?
+            {
+                return Err(BenchError::Verify {
+                    store: ctx.name.clone(),
+                    workload: "open".into(),
+                    detail: format!("key {i} missing after reopening"),
+                });
             }
-            st.store = Some(s);
-            report.open = Some((elapsed, st.count));
         }
-        None => {
-            // Not persistent: the store is gone; the next workload reloads.
-            st.full = false;
-            st.count = 0;
-        }
+        st.store = Some(s);
+        report.open = Some((elapsed, st.count));
+    } else {
+        // Not persistent: the store is gone; the next workload reloads.
+        st.full = false;
+        st.count = 0;
     }
     Ok(())
 }

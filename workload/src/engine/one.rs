@@ -61,6 +61,7 @@ impl Plan {
             Workload::Ycsb(Ycsb::D | Ycsb::E) => 0.05,
             _ => 0.0,
         };
+        #[expect(clippy::cast_sign_loss, reason = "a product of non-negative factors")]
         let zipf_space = count + (cfg.ops as f64 * insert_share * 2.0) as u64;
         Plan {
             w,
