@@ -233,3 +233,132 @@ fn split_without_retiring_the_old_state_fails() {
         w.join().expect("writer");
     });
 }
+
+/// Regression: a put into the first leaf racing a split of that leaf. The split replaces the
+/// state at the empty bound (the index removes the old entry before linking the new one), and
+/// the put must wait that window out; it failed with `Corrupted`/`Internal` ("no leaf for a
+/// key") before writers retried on an empty route.
+#[test]
+fn regression_11_14_put_racing_a_split_of_the_first_leaf() {
+    model(
+        "regression_11_14_put_racing_a_split_of_the_first_leaf",
+        2,
+        || {
+            let db = store(crate::leaf::SLOTS);
+            let w = spawn(&db, |db| {
+                db.put(key(99), val(99, 1)).expect("put that splits")
+            });
+            db.put(key(1), val(1, 1)).expect("put into the first leaf");
+            w.join().expect("writer");
+            assert_eq!(db.get(key(1)).expect("get"), Some(val(1, 1)));
+            assert!(db.check().is_ok());
+        },
+    );
+}
+
+/// An unlink racing a split of the leaf it is unlinked into. Three leaves; the second,
+/// `[k19, k38)`, full (39 keys); the third, `[k38, ..)`, holding one key, its own low bound
+/// `k38`. One thread removes `k38`: the third leaf empties and is unlinked into its full
+/// predecessor (`publish_unlink`: one merged state replaces both), then puts `k38` again (the
+/// unlinked leaf's low key, re-used). The other thread puts a new key below `k38`, which splits
+/// the predecessor or the merged state (loom also publishes that split between the unlink's
+/// two index updates). Afterwards `check` finds no problem, and every key is found by `get`
+/// and by a scan.
+///
+/// It does not pin fix 11.3 of 4da3236 (`remove_if` instead of an unconditional remove of the
+/// unlinked leaf's entry): no interleaving can put another state under that bound while the
+/// unlinking thread holds both leaves' locks, and with the fix undone (either order) this
+/// model passes too, exhaustively.
+#[test]
+fn unlink_racing_a_split_of_its_predecessor() {
+    model("unlink_racing_a_split_of_its_predecessor", 3, || {
+        let (db, expected) = unlink_setup();
+        let low = key(38);
+        let w = spawn(&db, |db| db.put(b"k37-99", b"x").expect("put that splits"));
+        assert!(db.remove(&low).expect("remove that unlinks"));
+        db.put(&low, b"again")
+            .expect("put of the unlinked leaf's low key");
+        w.join().expect("writer");
+        let mut expected = expected;
+        expected.push(b"k37-99".to_vec());
+        expected.push(low);
+        expected.sort();
+        assert_all_there(&db, &expected);
+    });
+}
+
+/// Three leaves: `["", k19)` with `k00`..`k18`; `[k19, k38)` full, with `k19`..`k37` and
+/// `k37-00`..`k37-19`; `[k38, ..)` with `k38` only. Returns the store and its keys but `k38`.
+/// (The unlink is not into the first leaf: see `regression_11_14_put_racing_a_split_of_the_first_leaf`.)
+fn unlink_setup() -> (Arc<Db>, Vec<Vec<u8>>) {
+    let slots = crate::leaf::SLOTS;
+    // 40 keys: the first leaf splits into `k00`..`k18` and `k19`..`k39`.
+    let db = store(slots + 1);
+    // Fill the second leaf (`k39-00`..`k39-17`) and split it with one more key: the third
+    // leaf takes `k38`, `k39` and the `k39-..` keys, which are then removed.
+    let tail = |j: usize| format!("k39-{j:02}").into_bytes();
+    for j in 0..=slots - 21 {
+        db.put(tail(j), b"x").expect("setup put");
+    }
+    assert_eq!(db.stats().leaves, 3);
+    for j in 0..=slots - 21 {
+        assert!(db.remove(tail(j)).expect("setup remove"));
+    }
+    assert!(db.remove(key(39)).expect("setup remove"));
+    // Fill the second leaf again, below `k38`.
+    let fill = |j: usize| format!("k37-{j:02}").into_bytes();
+    for j in 0..20 {
+        db.put(fill(j), b"x").expect("setup put");
+    }
+    assert_eq!(db.stats().leaves, 3);
+    let mut keys: Vec<Vec<u8>> = (0..38).map(key).collect();
+    keys.extend((0..20).map(fill));
+    (db, keys)
+}
+
+/// `check` finds no problem, and exactly the keys `expected` (sorted) are found, by `get` and
+/// by a scan.
+fn assert_all_there(db: &Db, expected: &[Vec<u8>]) {
+    let report = db.check();
+    assert!(report.is_ok(), "check: {:?}", report.problems);
+    for k in expected {
+        assert!(
+            db.get(k).expect("get").is_some(),
+            "{} not found by get",
+            String::from_utf8_lossy(k)
+        );
+    }
+    let scanned: Vec<Vec<u8>> = db
+        .iter()
+        .map(|e| e.map(|(k, _)| k))
+        .collect::<crate::Result<_>>()
+        .expect("scan");
+    assert_eq!(scanned, expected, "scan");
+}
+
+/// Regression: two unlinks in a row, concurrently: the fourth leaf (`k57` only) into the
+/// third, and the third (`k38` only) into the second (the first unlink's merged state takes the
+/// bound the second one removes), then both low keys put again. Before the unlink's retries
+/// backed off, the second unlink spun without yielding while the first was between its two
+/// index updates (loom: "exceeded maximum number of branches").
+#[test]
+fn regression_11_15_two_unlinks_in_a_row() {
+    model("regression_11_15_two_unlinks_in_a_row", 0, || {
+        // Ascending puts: leaves from "", k19, k38, k57.
+        let db = store(78);
+        assert_eq!(db.stats().leaves, 4);
+        for i in (39..57).chain(58..78) {
+            assert!(db.remove(key(i)).expect("setup remove"));
+        }
+        let w = spawn(&db, |db| {
+            assert!(db.remove(key(57)).expect("remove that unlinks"));
+        });
+        assert!(db.remove(key(38)).expect("remove that unlinks"));
+        db.put(key(38), b"again").expect("put");
+        w.join().expect("writer");
+        db.put(key(57), b"again").expect("put");
+        let mut expected: Vec<Vec<u8>> = (0..39).map(key).collect();
+        expected.push(key(57));
+        assert_all_there(&db, &expected);
+    });
+}

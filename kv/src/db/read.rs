@@ -18,13 +18,16 @@ use crate::slot::fingerprint;
 pub(crate) type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
 impl Db {
-    /// The state the index names for `key`: none while a rebuild is in progress.
+    /// The state the index names for `key`: none while a rebuild is in progress, and for a
+    /// moment while the first leaf's entry is replaced (the index unlinks the old entry before
+    /// it links the new one), so callers that may race a split or an unlink retry on `None`.
     pub(super) fn route(&self, key: &[u8]) -> Option<Arc<LeafState>> {
         self.index.route(key)
     }
 
-    /// `route` for an operation holding the writers' lock, under which no rebuild runs: an
-    /// index with no state for a key is damage.
+    /// `route` for an operation holding the writers' lock exclusively (a batch), under which no
+    /// rebuild, split or unlink of another thread runs: an index with no state for a key is
+    /// damage.
     pub(super) fn route_locked(&self, key: &[u8]) -> Result<Arc<LeafState>> {
         self.index
             .route(key)
@@ -120,7 +123,12 @@ impl Db {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         for attempt in 0..MAX_REROUTES {
-            let st = self.route_locked(key)?;
+            let Some(st) = self.route(key) else {
+                // The first leaf's index entry is being replaced (a split of that leaf or an
+                // unlink into it publishing): the index names no state for a moment. Retry.
+                backoff(attempt);
+                continue;
+            };
             let g = st.lock();
             if st.is_dead() || !st.contains(key) {
                 drop(g);

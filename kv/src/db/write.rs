@@ -59,7 +59,12 @@ impl Db {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.check_failed()?;
         for attempt in 0..MAX_REROUTES {
-            let st = self.route_locked(key)?;
+            let Some(st) = self.route(key) else {
+                // The first leaf's index entry is being replaced (a split of that leaf or an
+                // unlink into it publishing): the index names no state for a moment. Retry.
+                backoff(attempt);
+                continue;
+            };
             let leaf_lock = st.lock();
             if st.is_dead() || !st.contains(key) {
                 drop(leaf_lock);
@@ -239,7 +244,12 @@ impl Db {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.check_failed()?;
         for attempt in 0..MAX_REROUTES {
-            let st = self.route_locked(key)?;
+            let Some(st) = self.route(key) else {
+                // The first leaf's index entry is being replaced (a split of that leaf or an
+                // unlink into it publishing): the index names no state for a moment. Retry.
+                backoff(attempt);
+                continue;
+            };
             let leaf_lock = st.lock();
             if st.is_dead() || !st.contains(key) {
                 drop(leaf_lock);
@@ -252,11 +262,17 @@ impl Db {
             if ops::empties(&st, bitmap) {
                 // The leaf empties: unlink it from its predecessor (locked after it: locks are
                 // always taken from a leaf to its predecessor, never the other way).
+                // Either retry waits (another unlink or split is publishing): without the
+                // backoff, a second unlink could spin here, never yielding to the first.
                 let Some(pst) = self.index.prev(&st.low) else {
+                    drop(leaf_lock);
+                    backoff(attempt);
                     continue;
                 };
-                let _pg = pst.lock();
+                let pred_lock = pst.lock();
                 if pst.is_dead() || pst.high.as_deref() != Some(st.low.as_slice()) {
+                    drop((pred_lock, leaf_lock));
+                    backoff(attempt);
                     continue;
                 }
                 // The predecessor must link to this leaf (an empty leaf left by damage could sit
