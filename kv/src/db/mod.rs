@@ -276,6 +276,13 @@ impl Db {
                 "store root (magic, version or leaf geometry)",
                 pool.root_ptr().offset(),
             ));
+        } else if root.head.is_null() {
+            // An initialised store always has its first leaf (it is never unlinked); without
+            // it the index would name no state for any key.
+            return Err(corrupted(
+                "store root (no first leaf)",
+                pool.root_ptr().offset(),
+            ));
         }
         let db = Db {
             pool,
