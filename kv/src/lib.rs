@@ -22,6 +22,7 @@
 //! ```
 #![deny(unsafe_code)]
 #![deny(clippy::unwrap_used)]
+#![warn(clippy::too_many_lines)]
 
 mod chain;
 mod db;

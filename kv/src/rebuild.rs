@@ -63,11 +63,7 @@ pub(crate) fn walk(pool: &Pool<KvRoot>) -> Result<Walk> {
         count: 0,
         found_empty: false,
     };
-    let mut buffers: HashSet<u64> = HashSet::new();
-    // The keys of the leaf being walked (one buffer reused for every leaf), with their
-    // fingerprints, to find a key repeated within it.
-    let mut arena: Vec<u8> = Vec::new();
-    let mut spans: Vec<(u8, usize, usize)> = Vec::new();
+    let mut keys = LeafKeys::default();
     // The greatest key of the non-empty leaves walked so far.
     let mut prev_max: Option<Vec<u8>> = None;
     for leaf in LeafChain::new(pool, root.head) {
@@ -80,13 +76,64 @@ pub(crate) fn walk(pool: &Pool<KvRoot>) -> Result<Walk> {
         if magic != LEAF_MAGIC {
             return Err(corrupted("leaf magic", p.offset()));
         }
+        let (fps, range) = keys.scan(pool, &reader, p, head.bitmap)?;
+        out.count += u64::from((head.bitmap & SLOT_MASK).count_ones());
+        match range {
+            Some((lo, hi)) => {
+                if prev_max.as_ref().is_some_and(|pm| *pm >= lo) {
+                    return Err(corrupted(
+                        "leaf keys not above the previous leaf's (order or bound)",
+                        p.offset(),
+                    ));
+                }
+                prev_max = Some(hi);
+                let bound = if out.leaves.is_empty() {
+                    Vec::new()
+                } else {
+                    lo
+                };
+                out.leaves.push((bound, p, fps));
+            }
+            None if out.leaves.is_empty() => out.leaves.push((Vec::new(), p, fps)),
+            // An empty leaf after the first is not indexed (its range falls to its
+            // predecessor); the store unlinks it at open.
+            None => out.found_empty = true,
+        }
+    }
+    Ok(out)
+}
+
+/// A leaf's smallest and greatest key.
+type KeyRange = (Vec<u8>, Vec<u8>);
+
+/// The walk's per-leaf checks, with buffers reused from leaf to leaf.
+#[derive(Default)]
+struct LeafKeys {
+    /// Out-of-line buffers seen in any leaf so far (none may be shared).
+    buffers: HashSet<u64>,
+    /// The keys of the leaf being scanned, one after another.
+    arena: Vec<u8>,
+    /// Per key in `arena`: its fingerprint, start and length.
+    spans: Vec<(u8, usize, usize)>,
+}
+
+impl LeafKeys {
+    /// Checks the valid slots of the leaf at `p` (`bitmap`): metadata, fingerprints, buffers,
+    /// no key twice. Returns the slots' fingerprints and the leaf's smallest and greatest key
+    /// (`None` when it is empty).
+    fn scan(
+        &mut self,
+        pool: &Pool<KvRoot>,
+        reader: &optimistic::LeafReader<'_>,
+        p: PPtr<Leaf>,
+        bitmap: u64,
+    ) -> Result<([u8; SLOTS], Option<KeyRange>)> {
         let mut fps = [0u8; SLOTS];
-        arena.clear();
-        spans.clear();
+        self.arena.clear();
+        self.spans.clear();
         let mut seen_fps = [0u64; 4];
-        let mut min: Option<Vec<u8>> = None;
-        let mut max: Option<Vec<u8>> = None;
-        let mut bits = head.bitmap & SLOT_MASK;
+        let mut range: Option<KeyRange> = None;
+        let mut bits = bitmap & SLOT_MASK;
         while bits != 0 {
             let i = bits.trailing_zeros() as usize;
             bits &= bits - 1;
@@ -100,13 +147,12 @@ pub(crate) fn walk(pool: &Pool<KvRoot>) -> Result<Walk> {
                 first
             };
             fps[i] = m.fp;
-            out.count += 1;
             let owned;
             let key: &[u8] = if let Some(k) = slot.inline_key() {
                 k
             } else {
                 if let Some(b) = slot.buffer() {
-                    if !buffers.insert(b.offset()) {
+                    if !self.buffers.insert(b.offset()) {
                         return Err(corrupted(
                             "out-of-line entry referenced by two slots",
                             b.offset(),
@@ -122,45 +168,34 @@ pub(crate) fn walk(pool: &Pool<KvRoot>) -> Result<Walk> {
             }
             let (w, bit) = (usize::from(fp >> 6), 1u64 << (fp & 63));
             if seen_fps[w] & bit != 0
-                && spans
+                && self
+                    .spans
                     .iter()
-                    .any(|&(f, s, l)| f == fp && &arena[s..s + l] == key)
+                    .any(|&(f, s, l)| f == fp && &self.arena[s..s + l] == key)
             {
                 return Err(corrupted("key repeated in a leaf", at));
             }
             seen_fps[w] |= bit;
-            spans.push((fp, arena.len(), key.len()));
-            arena.extend_from_slice(key);
-            if min.as_deref().is_none_or(|k| key < k) {
-                min = Some(key.to_vec());
-            }
-            if max.as_deref().is_none_or(|k| key > k) {
-                max = Some(key.to_vec());
-            }
+            self.spans.push((fp, self.arena.len(), key.len()));
+            self.arena.extend_from_slice(key);
+            range = Some(match range {
+                None => (key.to_vec(), key.to_vec()),
+                Some((lo, hi)) => (
+                    if key < lo.as_slice() {
+                        key.to_vec()
+                    } else {
+                        lo
+                    },
+                    if key > hi.as_slice() {
+                        key.to_vec()
+                    } else {
+                        hi
+                    },
+                ),
+            });
         }
-        match (min, max) {
-            (Some(lo), Some(hi)) => {
-                if prev_max.as_ref().is_some_and(|pm| *pm >= lo) {
-                    return Err(corrupted(
-                        "leaf keys not above the previous leaf's (order or bound)",
-                        p.offset(),
-                    ));
-                }
-                prev_max = Some(hi);
-                let bound = if out.leaves.is_empty() {
-                    Vec::new()
-                } else {
-                    lo
-                };
-                out.leaves.push((bound, p, fps));
-            }
-            _ if out.leaves.is_empty() => out.leaves.push((Vec::new(), p, fps)),
-            // An empty leaf after the first is not indexed (its range falls to its
-            // predecessor); the store unlinks it at open.
-            _ => out.found_empty = true,
-        }
+        Ok((fps, range))
     }
-    Ok(out)
 }
 
 fn slot_offset(i: usize) -> u64 {

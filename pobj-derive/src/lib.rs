@@ -6,6 +6,8 @@
 //! stable 64-bit type id from the struct's name and its fields' names and type ids, with a
 //! `const fn` hash that does not depend on the compiler or the machine.
 
+#![warn(clippy::too_many_lines)]
+
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;
 use quote::quote;

@@ -37,6 +37,7 @@
 //! ```
 
 #![deny(clippy::unwrap_used)]
+#![warn(clippy::too_many_lines)]
 
 extern crate self as pobj;
 
