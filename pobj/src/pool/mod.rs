@@ -5,7 +5,7 @@ mod info;
 mod inside;
 mod open;
 mod read;
-mod run;
+mod transact;
 #[cfg(feature = "crash-test")]
 mod simulated;
 
