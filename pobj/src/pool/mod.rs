@@ -5,9 +5,9 @@ mod info;
 mod inside;
 mod open;
 mod read;
-mod transact;
 #[cfg(feature = "crash-test")]
 mod simulated;
+mod transact;
 
 use std::marker::PhantomData;
 
