@@ -137,14 +137,18 @@ impl Index {
     fn read(
         &self,
     ) -> crate::sync::RwLockReadGuard<'_, std::collections::BTreeMap<Vec<u8>, Arc<LeafState>>> {
-        self.map.read().unwrap_or_else(|e| e.into_inner())
+        self.map
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn write(
         &self,
     ) -> crate::sync::RwLockWriteGuard<'_, std::collections::BTreeMap<Vec<u8>, Arc<LeafState>>>
     {
-        self.map.write().unwrap_or_else(|e| e.into_inner())
+        self.map
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub(crate) fn route(&self, key: &[u8]) -> Option<Arc<LeafState>> {

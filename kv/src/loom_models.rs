@@ -246,7 +246,7 @@ fn regression_11_14_put_racing_a_split_of_the_first_leaf() {
         || {
             let db = store(crate::leaf::SLOTS);
             let w = spawn(&db, |db| {
-                db.put(key(99), val(99, 1)).expect("put that splits")
+                db.put(key(99), val(99, 1)).expect("put that splits");
             });
             db.put(key(1), val(1, 1)).expect("put into the first leaf");
             w.join().expect("writer");

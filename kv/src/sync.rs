@@ -26,7 +26,9 @@ pub(crate) use loom::thread::yield_now;
 #[cfg(loom)]
 pub(crate) use std::sync::atomic::Ordering;
 #[cfg(loom)]
-pub(crate) use strong::{fence, mutate, mutated, strengthen, AtomicBool, AtomicU64, AtomicU8};
+pub(crate) use strong::{fence, mutated, AtomicBool, AtomicU64, AtomicU8};
+#[cfg(all(loom, test))]
+pub(crate) use strong::{mutate, strengthen};
 
 #[cfg(loom)]
 mod strong {
@@ -45,6 +47,7 @@ mod strong {
 
     /// Breaks one step of the store's protocol, by name, for the loom models run by this
     /// thread: the negative models show that the models catch the broken protocol.
+    #[cfg(test)]
     pub(crate) fn mutate(m: Option<&'static str>) {
         MUTATION.with(|c| c.set(m));
     }
@@ -56,6 +59,7 @@ mod strong {
 
     /// Makes every atomic access and fence of the store sequentially consistent for the loom
     /// models run by this thread (see the module documentation).
+    #[cfg(test)]
     pub(crate) fn strengthen(on: bool) {
         SEQ_CST.with(|c| c.set(on));
     }
