@@ -25,6 +25,17 @@ impl Db {
         self.index.route(key)
     }
 
+    /// `route` for a writer or locked reader that may race a split or an unlink: `None` (after
+    /// a back-off) while the first leaf's index entry is being replaced, for the caller to
+    /// retry; it cannot last, since every replacement links the new entry right after.
+    pub(super) fn route_or_back_off(&self, key: &[u8], attempt: u32) -> Option<Arc<LeafState>> {
+        let st = self.index.route(key);
+        if st.is_none() {
+            backoff(attempt);
+        }
+        st
+    }
+
     /// `route` for an operation holding the writers' lock exclusively (a batch), under which no
     /// rebuild, split or unlink of another thread runs: an index with no state for a key is
     /// damage.
@@ -123,10 +134,7 @@ impl Db {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         for attempt in 0..MAX_REROUTES {
-            let Some(st) = self.route(key) else {
-                // The first leaf's index entry is being replaced (a split of that leaf or an
-                // unlink into it publishing): the index names no state for a moment. Retry.
-                backoff(attempt);
+            let Some(st) = self.route_or_back_off(key, attempt) else {
                 continue;
             };
             let g = st.lock();

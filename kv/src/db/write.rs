@@ -59,10 +59,7 @@ impl Db {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.check_failed()?;
         for attempt in 0..MAX_REROUTES {
-            let Some(st) = self.route(key) else {
-                // The first leaf's index entry is being replaced (a split of that leaf or an
-                // unlink into it publishing): the index names no state for a moment. Retry.
-                backoff(attempt);
+            let Some(st) = self.route_or_back_off(key, attempt) else {
                 continue;
             };
             let leaf_lock = st.lock();
@@ -244,10 +241,7 @@ impl Db {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.check_failed()?;
         for attempt in 0..MAX_REROUTES {
-            let Some(st) = self.route(key) else {
-                // The first leaf's index entry is being replaced (a split of that leaf or an
-                // unlink into it publishing): the index names no state for a moment. Retry.
-                backoff(attempt);
+            let Some(st) = self.route_or_back_off(key, attempt) else {
                 continue;
             };
             let leaf_lock = st.lock();
