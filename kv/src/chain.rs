@@ -5,14 +5,14 @@
 //! is resolved as a live object of the leaf type before its header is read, and the walk ends
 //! with [`ChainError::TooLong`] after more leaves than the pool can hold (a cycle).
 
-use pobj::{PPtr, Pool};
+use pobj::{PPtr, Persistent, Pool};
 
 use crate::error::Error;
-use crate::leaf::{KvRoot, Leaf, LeafHead};
+use crate::leaf::{Leaf, LeafHead};
 use crate::optimistic::LeafReader;
 
 /// The most leaves a list in this pool can hold (the bound of every walk of the list).
-pub(crate) fn max_leaves(pool: &Pool<KvRoot>) -> u64 {
+pub(crate) fn max_leaves<R: Persistent>(pool: &Pool<R>) -> u64 {
     pool.size() / core::mem::size_of::<Leaf>() as u64 + 1
 }
 
@@ -38,28 +38,28 @@ impl From<ChainError> for Error {
 }
 
 /// One leaf of the list, its header read.
-pub(crate) struct ChainLeaf<'a> {
+pub(crate) struct ChainLeaf<'a, R: Persistent> {
     pub ptr: PPtr<Leaf>,
     /// Bitmap and next pointer, as read (the bitmap unmasked).
     pub head: LeafHead,
     /// The magic word (callers decide what a wrong one means).
     pub magic: u64,
     /// The resolved leaf, for reads of its slots.
-    pub reader: LeafReader<'a>,
+    pub reader: LeafReader<'a, R>,
 }
 
 /// The leaves from `first` on, in list order. The walk reads only headers; it is meant for a
 /// store whose writers are excluded (or not yet running). After an error it yields nothing.
-pub(crate) struct LeafChain<'a> {
-    pool: &'a Pool<KvRoot>,
+pub(crate) struct LeafChain<'a, R: Persistent> {
+    pool: &'a Pool<R>,
     next: PPtr<Leaf>,
     seen: u64,
     max: u64,
     done: bool,
 }
 
-impl<'a> LeafChain<'a> {
-    pub(crate) fn new(pool: &'a Pool<KvRoot>, first: PPtr<Leaf>) -> Self {
+impl<'a, R: Persistent> LeafChain<'a, R> {
+    pub(crate) fn new(pool: &'a Pool<R>, first: PPtr<Leaf>) -> Self {
         LeafChain {
             pool,
             next: first,
@@ -70,8 +70,8 @@ impl<'a> LeafChain<'a> {
     }
 }
 
-impl<'a> Iterator for LeafChain<'a> {
-    type Item = Result<ChainLeaf<'a>, ChainError>;
+impl<'a, R: Persistent> Iterator for LeafChain<'a, R> {
+    type Item = Result<ChainLeaf<'a, R>, ChainError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.done || self.next.is_null() {

@@ -32,6 +32,24 @@ pub enum Error {
         /// Which invariant.
         what: &'static str,
     },
+    /// The map was written in a format version this build does not read (version 1 stores,
+    /// written before maps could live in any pool, hold their leaves as ordinary objects).
+    #[error("map at {offset:#x} has format version {found}; this build reads version {supported}")]
+    UnsupportedVersion {
+        /// The version in the map's header.
+        found: u64,
+        /// The version this build reads.
+        supported: u64,
+        /// The header's offset.
+        offset: u64,
+    },
+    /// The map was destroyed (`MapTx::destroy`) or its transaction state was lost: every
+    /// operation on this handle refuses.
+    #[error("the map was destroyed")]
+    Destroyed,
+    /// A map operation with a transaction that is not exclusive, or of another pool.
+    #[error("map operation with a transaction of another pool, or a shared one")]
+    WrongTransaction,
     /// The pool's contents are not a valid store (wrong root, damaged leaf).
     #[error("corrupted store: {what} at {offset:#x}")]
     Corrupted {

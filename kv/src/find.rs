@@ -5,10 +5,10 @@
 
 use std::borrow::Cow;
 
-use pobj::{PBytes, PPtr, Tx};
+use pobj::{PBytes, PPtr, Persistent, Tx};
 
 use crate::error::Result;
-use crate::leaf::{KvRoot, Leaf, LeafHead, SLOT_MASK};
+use crate::leaf::{Leaf, LeafHead, SLOT_MASK};
 use crate::slot::Slot;
 
 /// Reads one leaf and the out-of-line buffers of its slots.
@@ -92,23 +92,23 @@ pub(crate) fn find<S: LeafSource>(
 }
 
 /// A leaf read through a transaction (a batch's, whose writes it sees).
-pub(crate) struct TxLeaf<'t, 'p> {
-    tx: &'t Tx<'p, KvRoot>,
-    leaf: &'t Leaf,
+pub(crate) struct TxLeaf<'t, 'p, R: Persistent> {
+    tx: &'t Tx<'p, R>,
+    leaf: Box<Leaf>,
 }
 
-impl<'t, 'p> TxLeaf<'t, 'p> {
-    pub(crate) fn new(tx: &'t Tx<'p, KvRoot>, p: PPtr<Leaf>) -> Result<Self> {
+impl<'t, 'p, R: Persistent> TxLeaf<'t, 'p, R> {
+    pub(crate) fn new(tx: &'t Tx<'p, R>, p: PPtr<Leaf>) -> Result<Self> {
         Ok(TxLeaf {
             tx,
-            leaf: tx.get(p)?,
+            leaf: Box::new(tx.load(p)?),
         })
     }
 }
 
-impl LeafSource for TxLeaf<'_, '_> {
+impl<R: Persistent> LeafSource for TxLeaf<'_, '_, R> {
     fn leaf(&self) -> Result<Cow<'_, Leaf>> {
-        Ok(Cow::Borrowed(self.leaf))
+        Ok(Cow::Borrowed(&*self.leaf))
     }
 
     fn head(&self) -> Result<LeafHead> {
@@ -121,7 +121,8 @@ impl LeafSource for TxLeaf<'_, '_> {
     }
 
     fn buffer(&self, b: PBytes, len: usize) -> Result<Cow<'_, [u8]>> {
-        let d = self.tx.bytes(b)?;
-        Ok(Cow::Borrowed(&d[..len.min(d.len())]))
+        let mut d = vec![0u8; len];
+        self.tx.load_bytes(b, 0, &mut d)?;
+        Ok(Cow::Owned(d))
     }
 }

@@ -10,12 +10,15 @@
 use std::collections::VecDeque;
 use std::ops::{Bound, RangeBounds};
 
-use crate::db::Db;
+use pobj::Persistent;
+
+use crate::leaf::KvRoot;
+use crate::map::Map;
 use crate::error::Result;
 
 /// An iterator over entries in a key range; items are `Result<(key, value)>`.
-pub struct Iter<'a> {
-    db: &'a Db,
+pub struct Iter<'a, R: Persistent = KvRoot> {
+    db: &'a Map<R>,
     start: Bound<Vec<u8>>,
     end: Bound<Vec<u8>>,
     buf: VecDeque<(Vec<u8>, Vec<u8>)>,
@@ -23,8 +26,8 @@ pub struct Iter<'a> {
     done: bool,
 }
 
-impl<'a> Iter<'a> {
-    pub(crate) fn new<K: AsRef<[u8]>, R: RangeBounds<K>>(db: &'a Db, range: R) -> Self {
+impl<'a, R: Persistent> Iter<'a, R> {
+    pub(crate) fn new<K: AsRef<[u8]>, B: RangeBounds<K>>(db: &'a Map<R>, range: B) -> Self {
         let own = |b: Bound<&K>| match b {
             Bound::Included(k) => Bound::Included(k.as_ref().to_vec()),
             Bound::Excluded(k) => Bound::Excluded(k.as_ref().to_vec()),
@@ -56,7 +59,7 @@ impl<'a> Iter<'a> {
     }
 }
 
-impl Iterator for Iter<'_> {
+impl<R: Persistent> Iterator for Iter<'_, R> {
     type Item = Result<(Vec<u8>, Vec<u8>)>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -72,14 +75,14 @@ impl Iterator for Iter<'_> {
     }
 }
 
-impl Db {
+impl<R: Persistent> Map<R> {
     /// All entries in key order.
-    pub fn iter(&self) -> Iter<'_> {
+    pub fn iter(&self) -> Iter<'_, R> {
         Iter::new::<&[u8], _>(self, ..)
     }
 
     /// Entries whose keys are in `range` (the bounds of `BTreeMap::range`), in key order.
-    pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Iter<'_> {
+    pub fn range<K: AsRef<[u8]>, B: RangeBounds<K>>(&self, range: B) -> Iter<'_, R> {
         Iter::new(self, range)
     }
 }

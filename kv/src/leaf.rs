@@ -68,9 +68,10 @@ impl Leaf {
     }
 }
 
-/// The root object of a store's pool (docs/kv.md, "KvRoot"): the type of the pools that
-/// [`Db::from_pool`](crate::Db::from_pool) takes, `Pool<KvRoot>`. Its 64 bytes hold the store's
-/// magic, format version, first leaf and leaf geometry; its fields are the store's own.
+/// A map's header (docs/kv.md, "KvRoot"): the root object of a [`Db`](crate::Db)'s pool
+/// (`Pool<KvRoot>`), or an object that a [`MapHandle`](crate::MapHandle) points to in any
+/// pool. Its 64 bytes hold the map's magic, format version, first leaf and leaf geometry; its
+/// fields are the map's own.
 #[derive(Persistent, Clone, Copy, Debug)]
 #[repr(C)]
 pub struct KvRoot {
@@ -89,4 +90,7 @@ pub struct KvRoot {
 /// `b"PKVSTORE"`.
 pub(crate) const KV_MAGIC: u64 = u64::from_le_bytes(*b"PKVSTORE");
 /// The store's format version.
-pub(crate) const KV_VERSION: u64 = 1;
+/// Version 2: leaves and out-of-line entries are shared objects (pobj's `alloc_shared`), so
+/// that maps can live in pools that safe code also changes. Version 1 stores (written before
+/// maps could live in any pool) are refused with `Error::UnsupportedVersion`.
+pub(crate) const KV_VERSION: u64 = 2;

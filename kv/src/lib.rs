@@ -33,6 +33,7 @@ mod iter;
 mod leaf;
 #[cfg(all(test, loom))]
 mod loom_models;
+mod map;
 mod optimistic;
 mod rebuild;
 mod reentry;
@@ -40,7 +41,8 @@ mod slot;
 mod sync;
 mod version;
 
-pub use db::{CheckProblem, CheckReport, Db, Options, Stats, WriteBatch, DEFAULT_SIZE, LAYOUT};
+pub use db::{Db, Options, DEFAULT_SIZE, LAYOUT};
+pub use map::{CheckProblem, CheckReport, Map, MapHandle, MapTx, Stats, WriteBatch};
 pub use error::{Error, Result};
 pub use iter::Iter;
 pub use leaf::KvRoot;

@@ -15,11 +15,11 @@
 
 use std::borrow::Cow;
 
-use pobj::{PBytes, PPtr, Pool};
+use pobj::{PBytes, PPtr, Persistent, Pool};
 
 use crate::error::Result;
 use crate::find::LeafSource;
-use crate::leaf::{KvRoot, Leaf, LeafHead};
+use crate::leaf::{Leaf, LeafHead};
 use crate::slot::Slot;
 
 const WORDS: usize = core::mem::size_of::<Leaf>() / 8;
@@ -27,26 +27,32 @@ const SLOT_WORDS: usize = core::mem::size_of::<Slot>() / 8;
 const SLOTS_AT: usize = core::mem::offset_of!(Leaf, slots);
 
 /// The whole leaf.
-pub(crate) fn leaf(pool: &Pool<KvRoot>, p: PPtr<Leaf>) -> Result<Box<Leaf>> {
+pub(crate) fn leaf<R: Persistent>(pool: &Pool<R>, p: PPtr<Leaf>) -> Result<Box<Leaf>> {
     LeafReader::new(pool, p)?.whole()
 }
 
 /// Bytes `at..at + len` of an out-of-line buffer.
-pub(crate) fn buffer(pool: &Pool<KvRoot>, b: PBytes, at: u64, len: usize) -> Result<Vec<u8>> {
+pub(crate) fn buffer<R: Persistent>(pool: &Pool<R>, b: PBytes, at: u64, len: usize) -> Result<Vec<u8>> {
     let mut out = vec![0u8; len];
     // SAFETY: see the module documentation.
     unsafe { pool.read_bytes_racy(b, at, &mut out)? };
     Ok(out)
 }
 
-/// A leaf resolved once for several racy reads.
-pub(crate) struct LeafReader<'a> {
-    leaf: pobj::RacyRef<'a, Leaf>,
-    pool: &'a Pool<KvRoot>,
+/// The length of an out-of-line buffer.
+pub(crate) fn buffer_len<R: Persistent>(pool: &Pool<R>, b: PBytes) -> Result<u64> {
+    // SAFETY: see the module documentation.
+    Ok(unsafe { pool.bytes_len_racy(b)? })
 }
 
-impl<'a> LeafReader<'a> {
-    pub(crate) fn new(pool: &'a Pool<KvRoot>, p: PPtr<Leaf>) -> Result<Self> {
+/// A leaf resolved once for several racy reads.
+pub(crate) struct LeafReader<'a, R: Persistent> {
+    leaf: pobj::RacyRef<'a, Leaf>,
+    pool: &'a Pool<R>,
+}
+
+impl<'a, R: Persistent> LeafReader<'a, R> {
+    pub(crate) fn new(pool: &'a Pool<R>, p: PPtr<Leaf>) -> Result<Self> {
         // SAFETY: see the module documentation.
         let leaf = unsafe { pool.racy(p)? };
         Ok(LeafReader { leaf, pool })
@@ -55,7 +61,7 @@ impl<'a> LeafReader<'a> {
     /// For optimistic readers: the leaf pointer comes from the inner nodes (checked when they
     /// were built) and what is read is validated by the leaf's version, so the allocator's
     /// checks are skipped (a freed leaf reads as garbage, which validation rejects).
-    pub(crate) fn new_unchecked(pool: &'a Pool<KvRoot>, p: PPtr<Leaf>) -> Result<Self> {
+    pub(crate) fn new_unchecked(pool: &'a Pool<R>, p: PPtr<Leaf>) -> Result<Self> {
         // SAFETY: see the module documentation; reads of a freed block are garbage, not UB.
         let leaf = unsafe { pool.racy_unchecked(p)? };
         Ok(LeafReader { leaf, pool })
@@ -105,7 +111,7 @@ impl<'a> LeafReader<'a> {
     }
 }
 
-impl LeafSource for LeafReader<'_> {
+impl<R: Persistent> LeafSource for LeafReader<'_, R> {
     fn leaf(&self) -> Result<Cow<'_, Leaf>> {
         Ok(Cow::Owned(*self.whole()?))
     }

@@ -18,11 +18,11 @@
 
 use std::collections::HashSet;
 
-use pobj::{PPtr, Pool};
+use pobj::{PPtr, Persistent, Pool};
 
 use crate::chain::{ChainLeaf, LeafChain};
 use crate::error::{Error, Result};
-use crate::leaf::{KvRoot, Leaf, LEAF_MAGIC, SLOTS, SLOT_MASK};
+use crate::leaf::{Leaf, LEAF_MAGIC, SLOTS, SLOT_MASK};
 use crate::optimistic;
 use crate::slot::{fingerprint, Slot};
 
@@ -41,12 +41,12 @@ fn corrupted(what: &'static str, offset: u64) -> Error {
 }
 
 /// The full key of a slot, reading its buffer when out of line.
-pub(crate) fn slot_key(pool: &Pool<KvRoot>, s: &Slot, at: u64) -> Result<Vec<u8>> {
+pub(crate) fn slot_key<R: Persistent>(pool: &Pool<R>, s: &Slot, at: u64) -> Result<Vec<u8>> {
     let m = s.meta().ok_or(corrupted("slot metadata", at))?;
     match s.buffer() {
         None => Ok(s.data[..m.klen].to_vec()),
         Some(b) => {
-            if pool.bytes_len(b)? != (m.klen + m.vlen) as u64 {
+            if optimistic::buffer_len(pool, b)? != (m.klen + m.vlen) as u64 {
                 return Err(corrupted("out-of-line entry length", b.offset()));
             }
             optimistic::buffer(pool, b, 0, m.klen)
@@ -54,10 +54,9 @@ pub(crate) fn slot_key(pool: &Pool<KvRoot>, s: &Slot, at: u64) -> Result<Vec<u8>
     }
 }
 
-/// Walks the leaf list from the root (the store is not yet shared, or its writers are
+/// Walks the leaf list from `head` (the store is not yet shared, or its writers are
 /// excluded).
-pub(crate) fn walk(pool: &Pool<KvRoot>) -> Result<Walk> {
-    let root = pool.root()?;
+pub(crate) fn walk<R: Persistent>(pool: &Pool<R>, head: PPtr<Leaf>) -> Result<Walk> {
     let mut out = Walk {
         leaves: Vec::new(),
         count: 0,
@@ -66,7 +65,7 @@ pub(crate) fn walk(pool: &Pool<KvRoot>) -> Result<Walk> {
     let mut keys = LeafKeys::default();
     // The greatest key of the non-empty leaves walked so far.
     let mut prev_max: Option<Vec<u8>> = None;
-    for leaf in LeafChain::new(pool, root.head) {
+    for leaf in LeafChain::new(pool, head) {
         let ChainLeaf {
             ptr: p,
             head,
@@ -121,10 +120,10 @@ impl LeafKeys {
     /// Checks the valid slots of the leaf at `p` (`bitmap`): metadata, fingerprints, buffers,
     /// no key twice. Returns the slots' fingerprints and the leaf's smallest and greatest key
     /// (`None` when it is empty).
-    fn scan(
+    fn scan<R: Persistent>(
         &mut self,
-        pool: &Pool<KvRoot>,
-        reader: &optimistic::LeafReader<'_>,
+        pool: &Pool<R>,
+        reader: &optimistic::LeafReader<'_, R>,
         p: PPtr<Leaf>,
         bitmap: u64,
     ) -> Result<([u8; SLOTS], Option<KeyRange>)> {

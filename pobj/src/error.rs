@@ -138,6 +138,25 @@ pub enum Error {
         /// Type id in the object header.
         found: u64,
     },
+    /// The object is shared (read by other threads without the pool's lock, like a KV map's
+    /// leaves): no reference into it is lent; read it with [`Tx::load`](crate::Tx::load) and
+    /// write it with the value-taking `Tx` methods.
+    #[error("object at {offset:#x} is shared: no reference into it is lent (use Tx::load)")]
+    SharedObject {
+        /// The object's offset.
+        offset: u64,
+    },
+    /// A racy read of an object that is not shared (allocated with `Tx::alloc_shared` or
+    /// `alloc_bytes_zeroed_shared`): only shared objects may be read without the pool's lock.
+    #[error("object at {offset:#x} is not shared: racy reads are of shared objects only")]
+    NotShared {
+        /// The object's offset.
+        offset: u64,
+    },
+    /// The call needs a transaction that holds the pool exclusively (a safe
+    /// [`Pool::transaction`](crate::Pool::transaction)), not a shared one.
+    #[error("this call needs an exclusive transaction (Pool::transaction), not a shared one")]
+    NotExclusive,
     /// A byte range is outside an object.
     #[error("range {start}..{end} is outside the object at {offset:#x} of {len} bytes")]
     OutOfBounds {

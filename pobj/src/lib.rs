@@ -57,13 +57,14 @@ mod types;
 pub use error::{Error, Result};
 pub use format::header::{FORMAT_VERSION, MAX_LAYOUT_LEN};
 pub use format::layout::{CHUNK_SIZE, LANE_COUNT, MAX_POOL_SIZE, MIN_POOL_SIZE};
-pub use heap::{HeapStats, ObjectInfo};
+pub use heap::{HeapStats, ObjectInfo, ReadPin};
 pub use media::persist::{best_cache_line_mode, cpu_flush, CpuFlush, PersistMode, PersistStats};
 pub use pobj_derive::Persistent;
-pub use pool::{CheckReport, Pool, PoolInfo, RacyRef, Stats};
+pub use pool::{CheckReport, Pool, PoolInfo, RacyRef, SharedSection, Stats};
 pub use problem::CheckProblem;
 #[cfg(feature = "fault-injection")]
 pub use tx::pool_core::Fault;
+pub use tx::state::{TxEnd, TxState};
 pub use tx::Tx;
 pub use types::persistent::{as_bytes, from_bytes, zeroed, Persistent};
 pub use types::ptr::{PBytes, PPtr};

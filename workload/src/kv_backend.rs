@@ -8,7 +8,7 @@ use crate::{Backend, Store, StoreError, WriteCounters};
 
 impl Store for Db {
     fn put(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        Ok(Db::put(self, key, value)?)
+        Ok(self.map().put(key, value)?)
     }
 
     fn get(&self, key: &[u8], value: &mut Vec<u8>) -> Result<bool, StoreError> {
@@ -20,7 +20,7 @@ impl Store for Db {
     }
 
     fn remove(&self, key: &[u8]) -> Result<bool, StoreError> {
-        Ok(Db::remove(self, key)?)
+        Ok(self.map().remove(key)?)
     }
 
     fn scan(

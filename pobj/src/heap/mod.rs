@@ -7,11 +7,13 @@
 //! takes them back on abort or after a committed free.
 
 mod check;
+mod quarantine;
 mod rebuild;
 mod reserve;
 mod resolve;
 mod word;
 
+pub use quarantine::ReadPin;
 pub(crate) use word::AllocWord;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -202,6 +204,8 @@ pub(crate) struct Heap {
     geo: Geometry,
     region: Region,
     state: Mutex<State>,
+    /// Blocks of freed shared objects in their grace period (`quarantine.rs`).
+    quarantine: quarantine::Quarantine,
 }
 
 impl Heap {
@@ -234,7 +238,7 @@ impl Heap {
         HeapStats {
             objects: st.alloc_objects,
             allocated_bytes: st.alloc_bytes,
-            free_bytes: st.free_bytes(),
+            free_bytes: st.free_bytes() + self.quarantined_bytes(),
             chunks: self.geo.chunk_count,
             runs: st.runs.len() as u64,
         }

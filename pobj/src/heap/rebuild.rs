@@ -59,6 +59,7 @@ impl Heap {
             geo: g,
             region,
             state: Mutex::new(r.st),
+            quarantine: super::quarantine::Quarantine::default(),
         })
     }
 }
@@ -104,7 +105,7 @@ impl Rebuild<'_> {
         let block = Block::Large { chunk, len };
         // SAFETY: exclusive access (this function's contract).
         let oh: ObjHeader = unsafe { region.read(block.header_offset(g))? };
-        if oh.size > block.capacity() {
+        if oh.len() > block.capacity() {
             return Err(Error::Corrupted {
                 what: "large object header",
                 offset: block.header_offset(g),
@@ -206,7 +207,7 @@ impl Rebuild<'_> {
                 };
                 // SAFETY: exclusive access (this function's contract).
                 let oh: ObjHeader = unsafe { region.read(blk.header_offset(g))? };
-                if oh.size > blk.capacity() {
+                if oh.len() > blk.capacity() {
                     return Err(Error::Corrupted {
                         what: "object header",
                         offset: blk.header_offset(g),

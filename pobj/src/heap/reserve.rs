@@ -10,6 +10,9 @@ use crate::format::layout::CHUNK_SIZE;
 use crate::format::run::{self, RunDescriptor, BITMAP_OFFSET, RUN_MAGIC};
 use crate::media::persist::{Batch, Persister};
 
+/// How often a reservation that finds the pool full waits for quarantined blocks.
+const QUARANTINE_WAITS: u32 = 64;
+
 impl Heap {
     // No fence is ever issued with the heap's lock held: a fence runs foreign code (the
     // simulated medium's hook and after-fence callback), which may call back into the pool
@@ -28,7 +31,29 @@ impl Heap {
         self.reserve_inner(p, size, 64, true)
     }
 
+    /// `reserve_once`, first handing back the quarantined blocks whose grace period is over;
+    /// when the pool looks full, it waits out the grace period a bounded number of times.
     pub(super) fn reserve_inner(
+        &self,
+        p: &Persister,
+        size: u64,
+        align: u64,
+        internal: bool,
+    ) -> Result<Block> {
+        self.drain_quarantine();
+        let mut tries = 0;
+        loop {
+            match self.reserve_once(p, size, align, internal) {
+                Err(Error::OutOfSpace { .. }) if tries < QUARANTINE_WAITS && self.in_quarantine() => {
+                    tries += 1;
+                    self.wait_quarantine();
+                }
+                r => return r,
+            }
+        }
+    }
+
+    fn reserve_once(
         &self,
         p: &Persister,
         size: u64,
@@ -232,6 +257,11 @@ impl Heap {
         let mut st = self.lock();
         st.alloc_objects = st.alloc_objects.saturating_sub(1);
         st.alloc_bytes = st.alloc_bytes.saturating_sub(b.footprint());
+        Self::hand_back(&mut st, b);
+    }
+
+    /// Puts `b` back into the free lists (its accounting is done).
+    pub(super) fn hand_back(st: &mut State, b: Block) {
         match b {
             Block::Small { chunk, index, bs } => {
                 if let Some(r) = st.runs.get_mut(&chunk) {

@@ -57,7 +57,7 @@ impl Heap {
         let hoff = block.header_offset(g);
         let size = self.load(hoff)?;
         let type_id = self.load(hoff + 8)?;
-        if size > block.capacity() {
+        if size & !crate::format::object::SHARED_FLAG > block.capacity() {
             return Err(Error::Corrupted {
                 what: "object header (size larger than block)",
                 offset: hoff,
@@ -119,7 +119,7 @@ impl Heap {
             let hoff = blk.header_offset(g);
             Ok(ObjectInfo {
                 offset: blk.payload_offset(g),
-                size: self.region.atomic(hoff)?.load(Acquire),
+                size: self.region.atomic(hoff)?.load(Acquire) & !crate::format::object::SHARED_FLAG,
                 type_id: self.region.atomic(hoff + 8)?.load(Acquire),
                 capacity: blk.capacity(),
             })

@@ -14,6 +14,7 @@ use std::marker::PhantomData;
 pub use check::CheckReport;
 pub use info::{PoolInfo, Stats};
 pub use read::RacyRef;
+pub use transact::SharedSection;
 
 use crate::tx::pool_core::PoolCore;
 

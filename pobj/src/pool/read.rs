@@ -7,7 +7,7 @@ use super::inside::{in_tx, ActiveGuard};
 use super::Pool;
 use crate::error::{Error, Result};
 use crate::media::region::Region;
-use crate::tx::check_type;
+use crate::tx::{check_type, refuse_shared};
 use crate::types::ptr::{PBytes, PPtr, BYTES_TYPE_ID};
 use crate::Persistent;
 
@@ -42,6 +42,16 @@ impl<T: Persistent> RacyRef<'_, T> {
         // SAFETY: in bounds of the object resolved by `Pool::racy`, whose caller promised the
         // racy-read contract (only pobj's atomic stores race with these atomic loads).
         unsafe { self.region.read_into(self.off + offset as u64, bytes) }
+    }
+}
+
+/// Racy reads are of shared objects only: only those are guaranteed never to have a `&mut`
+/// (or a `&`) lent into them, and their blocks wait for pinned readers before reuse.
+fn require_shared(off: u64, h: &crate::format::object::ObjHeader) -> Result<()> {
+    if h.is_shared() {
+        Ok(())
+    } else {
+        Err(Error::NotShared { offset: off })
     }
 }
 
@@ -86,7 +96,9 @@ impl<R: Persistent> Pool<R> {
         let _g = self.read_guard()?;
         let (_, h) = self.sh.resolve(p.offset())?;
         check_type::<T>(p.offset(), &h)?;
-        // SAFETY: a live object of type T; the read lock excludes writers as in `root`.
+        refuse_shared(p.offset(), &h)?;
+        // SAFETY: a live object of type T, not shared (so only transactions write it, and the
+        // read lock excludes safe ones; shared ones promise not to modify what others read).
         let r = unsafe { self.sh.region().obj::<T>(p.offset())? };
         // While `f` runs, this thread counts as inside the pool, so that a nested
         // `transaction` is refused rather than deadlocking on the lock held here.
@@ -105,8 +117,10 @@ impl<R: Persistent> Pool<R> {
                 found: h.type_id,
             });
         }
-        // SAFETY: a live buffer of `h.size` bytes (bounded by its block); read lock as above.
-        let b = unsafe { self.sh.region().bytes(p.offset(), h.size)? };
+        refuse_shared(p.offset(), &h)?;
+        // SAFETY: a live buffer of `h.len()` bytes (bounded by its block), not shared; read
+        // lock as above.
+        let b = unsafe { self.sh.region().bytes(p.offset(), h.len())? };
         let _active = ActiveGuard::new(self.sh.id());
         Ok(f(b))
     }
@@ -121,14 +135,16 @@ impl<R: Persistent> Pool<R> {
     /// that validate what they read with their own protocol (a version counter), as the KV
     /// store does. The words may be torn between concurrent writes.
     ///
+    /// Only shared objects (`Tx::alloc_shared`, `alloc_bytes_zeroed_shared`) are read this way
+    /// ([`Error::NotShared`] otherwise): pobj never lends a reference into one, so every write
+    /// that can race with these loads is one of pobj's atomic word stores.
+    ///
     /// # Safety
-    /// While this runs, no thread may write the object's bytes except through pobj's own
-    /// stores, which are atomic word by word: the `Tx` methods that take values (`write`,
-    /// `update_at`, `update_at_unlogged`, `update_field*`, `commit_word*`, `alloc*`,
-    /// `write_bytes`) and rollback. In particular no `&mut` from `Tx::get_mut`, `root_mut` or
-    /// `bytes_mut` may be live for it in another thread, and no safe transaction may run on the
-    /// pool without such a guarantee (shared transactions are the intended writers). The
-    /// object may be freed concurrently only if the caller tolerates an error or garbage.
+    /// The object may be freed by another thread's transaction (`free_shared`) while it is
+    /// read only if this thread holds a [`ReadPin`](crate::ReadPin) taken before it found the
+    /// pointer, until its last read: the block is then not reused before the pin is dropped.
+    /// (What is read from a freed block is garbage, which the caller's own protocol must
+    /// reject.) Without such a free, reading is always sound.
     pub unsafe fn read_words<T: Persistent>(
         &self,
         p: PPtr<T>,
@@ -138,6 +154,7 @@ impl<R: Persistent> Pool<R> {
         let off = p.offset();
         let (_, h) = self.sh.resolve(off)?;
         check_type::<T>(off, &h)?;
+        require_shared(off, &h)?;
         let len = out.len() * 8;
         if !offset.is_multiple_of(8)
             || offset
@@ -148,7 +165,7 @@ impl<R: Persistent> Pool<R> {
                 offset: off,
                 start: offset as u64,
                 end: (offset + len) as u64,
-                len: h.size,
+                len: h.len(),
             });
         }
         // SAFETY: `u64` has no padding and any bytes are a valid `u64`; the byte slice covers
@@ -167,6 +184,7 @@ impl<R: Persistent> Pool<R> {
         let off = p.offset();
         let (_, h) = self.sh.resolve(off)?;
         check_type::<T>(off, &h)?;
+        require_shared(off, &h)?;
         Ok(RacyRef {
             region: *self.sh.region(),
             off,
@@ -217,17 +235,36 @@ impl<R: Persistent> Pool<R> {
                 found: h.type_id,
             });
         }
-        let end = at.checked_add(out.len() as u64).filter(|&e| e <= h.size);
+        require_shared(off, &h)?;
+        let end = at.checked_add(out.len() as u64).filter(|&e| e <= h.len());
         if end.is_none() {
             return Err(Error::OutOfBounds {
                 offset: off,
                 start: at,
                 end: at.saturating_add(out.len() as u64),
-                len: h.size,
+                len: h.len(),
             });
         }
         // SAFETY: in bounds of a live buffer; atomic loads; writers atomic (contract).
         unsafe { self.sh.region().read_into(off + at, out) }
+    }
+
+    /// The recorded length of the shared byte buffer at `p`, without the pool's lock (see
+    /// [`Pool::read_words`]).
+    ///
+    /// # Safety
+    /// As [`Pool::read_words`].
+    pub unsafe fn bytes_len_racy(&self, p: PBytes) -> Result<u64> {
+        let (_, h) = self.sh.resolve(p.offset())?;
+        if h.type_id != BYTES_TYPE_ID {
+            return Err(Error::TypeMismatch {
+                offset: p.offset(),
+                expected: BYTES_TYPE_ID,
+                found: h.type_id,
+            });
+        }
+        require_shared(p.offset(), &h)?;
+        Ok(h.len())
     }
 
     /// The recorded length of the byte buffer at `p`. Takes the read lock like [`Pool::get`]:
@@ -243,6 +280,6 @@ impl<R: Persistent> Pool<R> {
                 found: h.type_id,
             });
         }
-        Ok(h.size)
+        Ok(h.len())
     }
 }

@@ -5,6 +5,7 @@ use super::inside::{in_tx, ActiveGuard};
 use super::Pool;
 use crate::error::{Error, Result};
 use crate::tx::pool_core::PoolCore;
+use crate::tx::state::TxEnd;
 use crate::tx::Tx;
 use crate::types::ptr::PPtr;
 use crate::Persistent;
@@ -117,6 +118,29 @@ impl<R: Persistent> Pool<R> {
         self.run(f, true)
     }
 
+    /// Holds the pool's read lock until dropped, for several shared transactions, and for the
+    /// locks a structure takes before them: a structure whose writers lock their nodes before
+    /// they write takes this first, so that no safe transaction — which may hold the nodes'
+    /// locks itself, as a KV map's operations inside a user's transaction do — can run
+    /// between the two (the lock order is: the pool's, then the structure's). While held, the
+    /// thread counts as inside the pool: a safe transaction or a locked read on the pool in
+    /// this thread is refused ([`Error::NestedTransaction`]) instead of deadlocking.
+    pub fn shared_section(&self) -> Result<SharedSection<'_, R>> {
+        if in_tx(self.sh.id()) {
+            return Err(Error::NestedTransaction);
+        }
+        let guard = self
+            .sh
+            .lock()
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(SharedSection {
+            pool: self,
+            _active: ActiveGuard::new(self.sh.id()),
+            _guard: guard,
+        })
+    }
+
     /// A transaction under the pool's lock (the read lock if `shared`, else the write lock).
     fn run<T, E, F>(&self, f: F, shared: bool) -> Result<T, E>
     where
@@ -126,22 +150,30 @@ impl<R: Persistent> Pool<R> {
         // The lane and the lock are released, and the thread no longer counts as inside the
         // pool, before any code of the caller's runs again: `E::from` and the drops of the
         // closure's values (which may panic, or use the pool) come after this block.
-        let end = if shared {
+        let (end, hook_panic) = if shared {
             let _g = self
                 .sh
                 .lock()
                 .read()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            self.run_in_lane(f)
+            self.run_in_lane(f, false)
         } else {
             let _g = self
                 .sh
                 .lock()
                 .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            self.run_in_lane(f)
+            self.run_in_lane(f, true)
         };
-        match end {
+        Self::conclude(end, hook_panic)
+    }
+
+    /// The caller's result of a transaction that ended, once the pool's lock is released.
+    fn conclude<T, E: From<Error>>(
+        end: End<T, E>,
+        hook_panic: Option<Box<dyn std::any::Any + Send>>,
+    ) -> Result<T, E> {
+        let r = match end {
             End::Done(v) => Ok(v),
             End::Failed(e, leftovers) => {
                 drop(leftovers);
@@ -149,18 +181,31 @@ impl<R: Persistent> Pool<R> {
             }
             End::Refused(e) => Err(e),
             End::Panicked(p) => std::panic::resume_unwind(p),
+        };
+        if let Some(p) = hook_panic {
+            drop(r);
+            std::panic::resume_unwind(p);
         }
+        r
     }
 
     /// Runs `f` in a lane and commits or aborts; the lane is released when this returns, and
     /// also if anything in it unwinds (a fence hook of the simulator, say).
-    fn run_in_lane<T, E, F>(&self, f: F) -> End<T, E>
+    #[expect(
+        clippy::type_complexity,
+        reason = "the end and a state's panic, both handed to `conclude`"
+    )]
+    fn run_in_lane<T, E, F>(
+        &self,
+        f: F,
+        exclusive: bool,
+    ) -> (End<T, E>, Option<Box<dyn std::any::Any + Send>>)
     where
         F: FnOnce(&mut Tx<'_, R>) -> Result<T, E>,
     {
         let sh = &*self.sh;
         if sh.persister().poisoned() {
-            return End::Failed(Error::Poisoned, Leftovers::None);
+            return (End::Failed(Error::Poisoned, Leftovers::None), None);
         }
         // This thread counts as inside the pool until the transaction has ended, commit and
         // rollback included (also the rollback of `LaneHold::drop`, which is why the guard is
@@ -169,16 +214,16 @@ impl<R: Persistent> Pool<R> {
         // holds.
         let guard = ActiveGuard::new(sh.id());
         let slot = sh.lanes().acquire();
-        let tx = match Tx::<R>::begin(sh, slot) {
+        let tx = match Tx::<R>::begin(sh, slot, exclusive) {
             Ok(t) => t,
             Err((e, slot)) => {
                 sh.lanes().release(slot);
-                return End::Failed(e, Leftovers::None);
+                return (End::Failed(e, Leftovers::None), None);
             }
         };
         let mut held = LaneHold { sh, tx: Some(tx) };
         let Some(tx) = held.tx.as_mut() else {
-            return End::Failed(Error::TxAborted, Leftovers::None);
+            return (End::Failed(Error::TxAborted, Leftovers::None), None);
         };
         let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(tx)));
         let end = match out {
@@ -238,9 +283,18 @@ impl<R: Persistent> Pool<R> {
                 End::Panicked(panic)
             }
         };
-        drop(guard);
+        let states = tx.take_states();
+        let how = match &end {
+            End::Done(_) => TxEnd::Committed,
+            End::Failed(Error::CommitInDoubt { .. }, _) => TxEnd::InDoubt,
+            _ => TxEnd::RolledBack,
+        };
         held.finish();
-        end
+        // The structures' states learn the end with the lane released, the lock still held and
+        // the thread still inside the pool (so a call back into it is refused).
+        let hook_panic = states.run(how);
+        drop(guard);
+        (end, hook_panic)
     }
     /// Atomically allocates an object holding `value` and stores its pointer in the field of
     /// the object `owner` that `field` selects (like `pmemobj_alloc`): after a crash, either
@@ -274,5 +328,46 @@ impl<R: Persistent> Pool<R> {
             tx.free(p)?;
             tx.update_field(owner, field, PPtr::null())
         })
+    }
+}
+
+/// The pool's read lock held for shared transactions (from [`Pool::shared_section`]).
+pub struct SharedSection<'p, R: Persistent> {
+    pool: &'p Pool<R>,
+    _active: ActiveGuard,
+    _guard: std::sync::RwLockReadGuard<'p, ()>,
+}
+
+impl<R: Persistent> std::fmt::Debug for SharedSection<'_, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedSection").finish_non_exhaustive()
+    }
+}
+
+impl<R: Persistent> SharedSection<'_, R> {
+    /// A shared transaction under the lock this section holds (as
+    /// [`Pool::transaction_shared`], without taking the lock again).
+    ///
+    /// # Safety
+    /// As [`Pool::transaction_shared`].
+    pub unsafe fn transaction<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Tx<'_, R>) -> Result<T, E>,
+        E: From<Error>,
+    {
+        // Inside this section only (not inside one of its transactions, or a `read`).
+        if super::inside::depth(self.pool.sh.id()) != 1 {
+            return Err(Error::NestedTransaction.into());
+        }
+        let (end, hook_panic) = self.pool.run_in_lane(f, false);
+        Pool::<R>::conclude(end, hook_panic)
+    }
+}
+
+impl<R: Persistent> Tx<'_, R> {
+    /// Whether this transaction runs on `pool` (for structures that keep a pool handle and
+    /// take a transaction: a transaction of another pool must not change them).
+    pub fn is_on<P: Persistent>(&self, pool: &Pool<P>) -> bool {
+        std::ptr::eq(self.core(), &*pool.sh)
     }
 }

@@ -29,7 +29,7 @@ impl<R: Persistent> Tx<'_, R> {
     /// The object at `p`.
     pub fn get<T: Persistent>(&self, p: PPtr<T>) -> Result<&T> {
         self.live()?;
-        let off = self.resolve_typed(p)?;
+        let off = self.resolve_lent(p)?;
         // SAFETY: `off` is a live object of type T (checked); the reference borrows `self`
         // shared (no `&mut` from this transaction), and the pool lock or the shared contract
         // excludes writers in other threads.
@@ -39,11 +39,31 @@ impl<R: Persistent> Tx<'_, R> {
     /// The object at `p`, snapshotted, for modification.
     pub fn get_mut<T: Persistent>(&mut self, p: PPtr<T>) -> Result<&mut T> {
         self.live()?;
-        let off = self.resolve_typed(p)?;
+        let off = self.resolve_lent(p)?;
         self.snapshot(off, core::mem::size_of::<T>() as u64)?;
         // SAFETY: live object of type T; the `&mut self` borrow makes this the only reference
         // from this transaction; other threads are excluded by the pool lock or the contract.
         unsafe { self.sh.region().obj_mut::<T>(off) }
+    }
+
+    /// A copy of the object at `p`, made with atomic word loads: works for shared objects too
+    /// (which `get` refuses), and sees this transaction's own writes.
+    pub fn load<T: Persistent>(&self, p: PPtr<T>) -> Result<T> {
+        self.live()?;
+        let off = self.resolve_typed(p)?;
+        // SAFETY: a live object of type T (checked), read with atomic loads; other threads'
+        // writes to it, if any, are pobj's atomic stores (the pool lock or the shared contract
+        // excludes `&mut` into it, and shared objects never have one).
+        unsafe { self.sh.region().read::<T>(off) }
+    }
+
+    /// `resolve_typed` for a reference lent out: refuses shared objects.
+    fn resolve_lent<T: Persistent>(&self, p: PPtr<T>) -> Result<u64> {
+        let off = p.offset();
+        let (_, h) = self.resolve(off)?;
+        super::check_type::<T>(off, &h)?;
+        super::refuse_shared(off, &h)?;
+        Ok(off)
     }
 
     /// Replaces the object at `p` with `value`.

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use super::scratch::{Apply, Deferred};
 use super::Tx;
 use crate::error::{Error, Result};
-use crate::format::object::ObjHeader;
+use crate::format::object::{ObjHeader, SHARED_FLAG};
 use crate::heap::AllocWord;
 use crate::lane::{KIND_ALLOC_BITS, KIND_FREE_BITS, KIND_SNAPSHOT};
 use crate::types::ptr::PPtr;
@@ -14,6 +14,17 @@ use crate::Persistent;
 
 impl<R: Persistent> Tx<'_, R> {
     pub(super) fn alloc_raw(&mut self, size: u64, align: u64, type_id: u64) -> Result<u64> {
+        self.alloc_flagged(size, align, type_id, false)
+    }
+
+    /// `alloc_raw`, for a shared object if `shared` (`format/object.rs`, `SHARED_FLAG`).
+    pub(super) fn alloc_flagged(
+        &mut self,
+        size: u64,
+        align: u64,
+        type_id: u64,
+        shared: bool,
+    ) -> Result<u64> {
         self.live()?;
         let sh = self.sh;
         let block = match sh.heap().reserve(sh.persister(), size, align) {
@@ -30,7 +41,8 @@ impl<R: Persistent> Tx<'_, R> {
         // The header first: the block is reserved, and once its bit is set (after the entry's
         // fence) a resolver must find a valid header.
         let hoff = block.header_offset(g);
-        sh.atomic(hoff)?.store(size, Ordering::Release);
+        let size_word = if shared { size | SHARED_FLAG } else { size };
+        sh.atomic(hoff)?.store(size_word, Ordering::Release);
         sh.region()
             .atomic(hoff + 8)?
             .store(type_id, Ordering::Release);
@@ -61,7 +73,16 @@ impl<R: Persistent> Tx<'_, R> {
         self.book.covered.insert(hoff, payload + size);
         self.book
             .new_objs
-            .insert(payload, (block, ObjHeader { size, type_id }));
+            .insert(
+                payload,
+                (
+                    block,
+                    ObjHeader {
+                        size: size_word,
+                        type_id,
+                    },
+                ),
+            );
         Ok(payload)
     }
 
@@ -71,6 +92,25 @@ impl<R: Persistent> Tx<'_, R> {
             core::mem::size_of::<T>() as u64,
             core::mem::align_of::<T>() as u64,
             T::TYPE_ID,
+        )?;
+        // SAFETY: the block is reserved by this transaction and unreachable by anyone else.
+        unsafe { self.sh.region().write(off, &value)? };
+        Ok(PPtr::from_offset(off))
+    }
+
+    /// Allocates a new *shared* object holding `value`: one that other threads may read without
+    /// the pool's lock, through the racy reads (as the KV map's optimistic readers do). No
+    /// reference into it is ever lent (`get`, `get_mut`, `Pool::read` refuse it with
+    /// [`Error::SharedObject`]): it is read with [`Tx::load`] and written with the value-taking
+    /// methods, all atomic word by word, and its block, once freed, is reused only after every
+    /// [`ReadPin`](crate::ReadPin) held at the free is dropped. Undone if the transaction
+    /// aborts.
+    pub fn alloc_shared<T: Persistent>(&mut self, value: T) -> Result<PPtr<T>> {
+        let off = self.alloc_flagged(
+            core::mem::size_of::<T>() as u64,
+            core::mem::align_of::<T>() as u64,
+            T::TYPE_ID,
+            true,
         )?;
         // SAFETY: the block is reserved by this transaction and unreachable by anyone else.
         unsafe { self.sh.region().write(off, &value)? };
@@ -94,7 +134,25 @@ impl<R: Persistent> Tx<'_, R> {
     }
 
     /// Frees the object at `p` when the transaction commits (nothing happens if it aborts).
+    /// Shared objects are refused ([`Error::SharedObject`]): see [`Tx::free_shared`].
     pub fn free<T: Persistent>(&mut self, p: PPtr<T>) -> Result<()> {
+        self.live()?;
+        let off = self.resolve_typed(p)?;
+        let (_, h) = self.resolve(off)?;
+        super::refuse_shared(off, &h)?;
+        self.free_raw(off)
+    }
+
+    /// Frees the shared object (or any object) at `p` when the transaction commits; its block
+    /// is reused only after the readers pinned at the commit have finished.
+    ///
+    /// # Safety
+    /// Once the readers pinned when this transaction commits have unpinned, no thread may read
+    /// the object through a pointer it finds afterwards: the structure that shares it no longer
+    /// leads to it when this transaction commits (for instance it clears, in this transaction,
+    /// the bit or pointer that leads readers there), and readers pin before they look for it.
+    /// Otherwise a racy read could meet the block reused for an object that a `&mut` writes.
+    pub unsafe fn free_shared<T: Persistent>(&mut self, p: PPtr<T>) -> Result<()> {
         self.live()?;
         self.resolve_typed(p)?;
         self.free_raw(p.offset())

@@ -22,6 +22,15 @@ impl<R: Persistent> Tx<'_, R> {
         Ok(PBytes::from_offset(off))
     }
 
+    /// Allocates a zeroed *shared* byte buffer of `len` bytes (see [`Tx::alloc_shared`]): no
+    /// `&[u8]` into it is lent; read it with [`Tx::load_bytes`], write it with `write_bytes`.
+    pub fn alloc_bytes_zeroed_shared(&mut self, len: u64) -> Result<PBytes> {
+        let off = self.alloc_flagged(len, 8, BYTES_TYPE_ID, true)?;
+        // SAFETY: reserved block, unreachable by anyone else.
+        unsafe { self.sh.region().zero(off, len)? };
+        Ok(PBytes::from_offset(off))
+    }
+
     pub(super) fn resolve_bytes(&self, p: PBytes) -> Result<(u64, u64)> {
         let off = p.offset();
         let (_, h) = self.resolve(off)?;
@@ -32,13 +41,39 @@ impl<R: Persistent> Tx<'_, R> {
                 found: h.type_id,
             });
         }
-        Ok((off, h.size))
+        Ok((off, h.len()))
+    }
+
+    /// `resolve_bytes` for a reference lent out: refuses shared buffers.
+    fn resolve_bytes_lent(&self, p: PBytes) -> Result<(u64, u64)> {
+        let (_, h) = self.resolve(p.offset())?;
+        super::refuse_shared(p.offset(), &h)?;
+        self.resolve_bytes(p)
+    }
+
+    /// Copies bytes `at..at + out.len()` of a byte buffer with atomic loads: works for shared
+    /// buffers too (which `bytes` refuses), and sees this transaction's own writes.
+    pub fn load_bytes(&self, p: PBytes, at: u64, out: &mut [u8]) -> Result<()> {
+        self.live()?;
+        let (off, len) = self.resolve_bytes(p)?;
+        let end = at.checked_add(out.len() as u64).filter(|&e| e <= len);
+        if end.is_none() {
+            return Err(Error::OutOfBounds {
+                offset: off,
+                start: at,
+                end: at.saturating_add(out.len() as u64),
+                len,
+            });
+        }
+        // SAFETY: in bounds of a live buffer (checked); atomic loads; other threads' writes to
+        // it, if any, are pobj's atomic stores (as in `Tx::load`).
+        unsafe { self.sh.region().read_into(off + at, out) }
     }
 
     /// The contents of a byte buffer.
     pub fn bytes(&self, p: PBytes) -> Result<&[u8]> {
         self.live()?;
-        let (off, len) = self.resolve_bytes(p)?;
+        let (off, len) = self.resolve_bytes_lent(p)?;
         // SAFETY: a live buffer of `len` bytes (checked against its block); shared borrow of
         // `self` as in `get`.
         unsafe { self.sh.region().bytes(off, len) }
@@ -47,7 +82,7 @@ impl<R: Persistent> Tx<'_, R> {
     /// The contents of a byte buffer for modification (all of it is snapshotted).
     pub fn bytes_mut(&mut self, p: PBytes) -> Result<&mut [u8]> {
         self.live()?;
-        let (off, len) = self.resolve_bytes(p)?;
+        let (off, len) = self.resolve_bytes_lent(p)?;
         self.snapshot(off, len)?;
         // SAFETY: as `get_mut`.
         unsafe { self.sh.region().bytes_mut(off, len) }
@@ -78,7 +113,18 @@ impl<R: Persistent> Tx<'_, R> {
     }
 
     /// Frees a byte buffer when the transaction commits.
+    /// Shared buffers are refused ([`Error::SharedObject`]): see [`Tx::free_bytes_shared`].
     pub fn free_bytes(&mut self, p: PBytes) -> Result<()> {
+        self.live()?;
+        self.resolve_bytes_lent(p)?;
+        self.free_raw(p.offset())
+    }
+
+    /// Frees a shared (or any) byte buffer when the transaction commits.
+    ///
+    /// # Safety
+    /// As [`Tx::free_shared`].
+    pub unsafe fn free_bytes_shared(&mut self, p: PBytes) -> Result<()> {
         self.live()?;
         self.resolve_bytes(p)?;
         self.free_raw(p.offset())

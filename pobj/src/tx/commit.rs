@@ -111,7 +111,7 @@ impl<R: Persistent> Tx<'_, R> {
         }
         // Durable: hand freed blocks back.
         for (_, block) in self.book.frees.drain(..) {
-            sh.release(block);
+            sh.release_object(block);
         }
         self.book.allocs.clear();
         if self.trim_exts().is_err() {
@@ -186,7 +186,7 @@ impl<R: Persistent> Tx<'_, R> {
         sh.flush(&mut self.batch, word, 8);
         sh.fence(&mut self.batch)?;
         for (_, block) in self.book.frees.drain(..) {
-            sh.release(block);
+            sh.release_object(block);
         }
         self.book.allocs.clear();
         Ok(())
@@ -230,7 +230,7 @@ impl<R: Persistent> Tx<'_, R> {
         self.book.frees.clear();
         if r.is_ok() {
             for b in self.book.allocs.drain(..) {
-                sh.release(b);
+                sh.release_object(b);
             }
         }
         r?;

@@ -22,6 +22,7 @@ mod log;
 pub(crate) mod pool_core;
 mod rangeset;
 pub(crate) mod scratch;
+pub(crate) mod state;
 
 use std::marker::PhantomData;
 use std::sync::atomic::Ordering;
@@ -66,6 +67,10 @@ pub struct Tx<'a, R> {
     /// Set once commit made its changes irreversible (the commit word or the retire stored):
     /// from then on a failure must not roll back or release anything.
     committed: bool,
+    /// Whether the transaction holds the pool's write lock (a safe `Pool::transaction`).
+    exclusive: bool,
+    /// Structures' volatile state for the rest of the transaction (`state.rs`).
+    states: Vec<state::Held>,
     _root: PhantomData<fn() -> R>,
     /// A transaction belongs to the thread that runs it (`!Send`, `!Sync`): the pool's
     /// re-entry check is per thread, so a `Tx` used from another thread (a scoped one, say)
@@ -81,6 +86,7 @@ impl<'a, R: Persistent> Tx<'a, R> {
     pub(crate) fn begin(
         sh: &'a PoolCore,
         slot: LaneSlot,
+        exclusive: bool,
     ) -> std::result::Result<Self, (Error, LaneSlot)> {
         let gen = match lane::generation(sh.region(), sh.geo(), slot.index) {
             Ok(g) => g,
@@ -111,6 +117,8 @@ impl<'a, R: Persistent> Tx<'a, R> {
             batch: Batch::new(),
             aborted: false,
             committed: false,
+            exclusive,
+            states: Vec::new(),
             _root: PhantomData,
             _thread: PhantomData,
         })
@@ -173,6 +181,11 @@ impl<'a, R: Persistent> Tx<'a, R> {
         }
     }
 
+    /// The pool core this transaction runs against (its identity).
+    pub(crate) fn core(&self) -> &PoolCore {
+        self.sh
+    }
+
     /// Whether the transaction is doomed to abort (a nested one failed, or the pool filled).
     pub fn is_aborted(&self) -> bool {
         self.aborted
@@ -180,6 +193,15 @@ impl<'a, R: Persistent> Tx<'a, R> {
 
     pub(crate) fn wants_abort(&self) -> bool {
         self.aborted
+    }
+}
+
+/// Refuses a reference into a shared object (`format/object.rs`, `SHARED_FLAG`).
+pub(crate) fn refuse_shared(off: u64, h: &ObjHeader) -> Result<()> {
+    if h.is_shared() {
+        Err(Error::SharedObject { offset: off })
+    } else {
+        Ok(())
     }
 }
 
@@ -193,7 +215,7 @@ pub(crate) fn check_type<T: Persistent>(off: u64, h: &ObjHeader) -> Result<()> {
             found: h.type_id,
         });
     }
-    if h.size != core::mem::size_of::<T>() as u64 {
+    if h.len() != core::mem::size_of::<T>() as u64 {
         return Err(Error::InvalidPointer {
             offset: off,
             reason: "object size differs from the type's size",

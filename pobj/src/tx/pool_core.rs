@@ -213,6 +213,22 @@ impl PoolCore {
         self.heap.release(block);
     }
 
+    /// Gives back the block of an object (freed, or allocated by an aborted transaction): a
+    /// shared object's after its grace period (`heap/quarantine.rs`), any other at once.
+    pub(crate) fn release_object(&self, block: Block) {
+        let word = self
+            .region()
+            .atomic(block.header_offset(self.geo()))
+            .map(|a| a.load(std::sync::atomic::Ordering::Acquire));
+        // A header that cannot be read (it is inside the heap, so this does not happen) is
+        // treated as shared: waiting is always safe.
+        if word.is_ok_and(|w| w & crate::format::object::SHARED_FLAG == 0) {
+            self.heap.release(block);
+        } else {
+            self.heap.release_shared(block);
+        }
+    }
+
     /// Counts a committed transaction.
     pub(crate) fn count_commit(&self) {
         self.committed.fetch_add(1, Ordering::Relaxed);

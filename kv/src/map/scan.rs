@@ -1,22 +1,23 @@
 //! Ranges, scans and counts: validated entries of one leaf at a time, never going backwards.
 
+use pobj::Persistent;
 use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 
 use super::read::Entries;
-use super::{backoff, Db, OPTIMISTIC_ATTEMPTS};
+use super::{backoff, Map, OPTIMISTIC_ATTEMPTS};
 use crate::error::Result;
 use crate::inner::LeafState;
 use crate::optimistic;
 use crate::sync::Ordering;
 
-impl Db {
+impl<R: Persistent> Map<R> {
     /// One validated read of the entries of `st` within `range` (and within the leaf's own
     /// range), sorted; `None` if it must be retried (a concurrent write or a dead state).
-    pub(super) fn try_leaf_entries<R: RangeBounds<[u8]>>(
+    pub(super) fn try_leaf_entries<B: RangeBounds<[u8]>>(
         &self,
         st: &LeafState,
-        range: &R,
+        range: &B,
         values: bool,
     ) -> Result<Option<Entries>> {
         let Some(v) = st.version.read_begin() else {
@@ -119,14 +120,16 @@ impl Db {
 
     /// The state holding `probe` and its validated entries in `range`: optimistic attempts,
     /// then (after `OPTIMISTIC_ATTEMPTS`) one under the writers' and the leaf's locks.
-    pub(super) fn entries_holding<R: RangeBounds<[u8]>>(
+    pub(super) fn entries_holding<B: RangeBounds<[u8]>>(
         &self,
         probe: &[u8],
-        range: &R,
+        range: &B,
         values: bool,
     ) -> Result<(Arc<LeafState>, Entries)> {
         for attempt in 0..OPTIMISTIC_ATTEMPTS {
             self.check_failed()?;
+            // Pinned from the route to the validation (see `get`).
+            let pin = pobj::ReadPin::new();
             // Never use a state that does not hold the lower bound (the index may be
             // publishing a split or an unlink), or the scan could go backwards.
             if let Some(st) = self.route(probe).filter(|st| st.contains(probe)) {
@@ -134,15 +137,16 @@ impl Db {
                     return Ok((st, e));
                 }
             }
+            drop(pin);
             backoff(attempt);
         }
         self.read_locked(probe, |st| self.try_leaf_entries(st, range, values))
     }
 
     /// Calls `f` for each entry in `range` in key order until it returns `false`.
-    pub(super) fn scan<R: RangeBounds<[u8]>>(
+    pub(super) fn scan<B: RangeBounds<[u8]>>(
         &self,
-        range: R,
+        range: B,
         values: bool,
         mut f: impl FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
@@ -165,7 +169,7 @@ impl Db {
     }
 
     /// Counts keys in `range` without copying values.
-    pub(super) fn count_range<R: RangeBounds<[u8]>>(&self, range: R) -> Result<u64> {
+    pub(super) fn count_range<B: RangeBounds<[u8]>>(&self, range: B) -> Result<u64> {
         let mut n = 0;
         self.scan(range, false, |_, _| {
             n += 1;
@@ -176,7 +180,7 @@ impl Db {
 
     /// Number of entries.
     pub fn count_all(&self) -> Result<u64> {
-        Ok(self.count.load(Ordering::Acquire))
+        Ok(self.core.count.load(Ordering::Acquire))
     }
 
     /// Keys greater than `key`.

@@ -1,10 +1,11 @@
 //! Lookups: routing through the index to a leaf state, then an optimistic read validated by the
 //! leaf's version, or (after `OPTIMISTIC_ATTEMPTS`) one under the leaf's lock.
 
+use pobj::Persistent;
 use std::sync::Arc;
 
 use super::{
-    backoff, check_sizes, index_inconsistent, internal, Db, MAX_REROUTES, OPTIMISTIC_ATTEMPTS,
+    backoff, check_sizes, index_inconsistent, internal, Map, MAX_REROUTES, OPTIMISTIC_ATTEMPTS,
 };
 use crate::error::Result;
 use crate::find::{find, Hit, LeafSource};
@@ -17,19 +18,19 @@ use crate::slot::fingerprint;
 /// Key-value pairs read from one leaf, sorted.
 pub(crate) type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
-impl Db {
+impl<R: Persistent> Map<R> {
     /// The state the index names for `key`: none while a rebuild is in progress, and for a
     /// moment while the first leaf's entry is replaced (the index unlinks the old entry before
     /// it links the new one), so callers that may race a split or an unlink retry on `None`.
     pub(super) fn route(&self, key: &[u8]) -> Option<Arc<LeafState>> {
-        self.index.route(key)
+        self.core.index.route(key)
     }
 
     /// `route` for a writer or locked reader that may race a split or an unlink: `None` (after
     /// a back-off) while the first leaf's index entry is being replaced, for the caller to
     /// retry; it cannot last, since every replacement links the new entry right after.
     pub(super) fn route_or_back_off(&self, key: &[u8], attempt: u32) -> Option<Arc<LeafState>> {
-        let st = self.index.route(key);
+        let st = self.core.index.route(key);
         if st.is_none() {
             backoff(attempt);
         }
@@ -40,7 +41,7 @@ impl Db {
     /// rebuild, split or unlink of another thread runs: an index with no state for a key is
     /// damage.
     pub(super) fn route_locked(&self, key: &[u8]) -> Result<Arc<LeafState>> {
-        self.index
+        self.core.index
             .route(key)
             .ok_or(internal("inner nodes (no leaf for a key)"))
     }
@@ -110,11 +111,15 @@ impl Db {
         let fp = fingerprint(key);
         for attempt in 0..OPTIMISTIC_ATTEMPTS {
             self.check_failed()?;
+            // Pinned from the route to the validation: a leaf or entry freed meanwhile is not
+            // reused before the pin is dropped (pobj's grace period of shared objects).
+            let pin = pobj::ReadPin::new();
             if let Some(st) = self.route(key) {
                 if let Some(r) = self.try_get(&st, key, fp)? {
                     return Ok(r);
                 }
             }
+            drop(pin);
             backoff(attempt);
         }
         Ok(self.read_locked(key, |st| self.try_get(st, key, fp))?.1)
@@ -128,8 +133,12 @@ impl Db {
         key: &[u8],
         mut read: impl FnMut(&LeafState) -> Result<Option<T>>,
     ) -> Result<(Arc<LeafState>, T)> {
-        let _in = Entered::new(self.id)?;
+        let _in = Entered::new(self.core.id)?;
+        // Under the pool's shared section no user transaction holds a leaf mid-write, so
+        // the leaf's version is even under its lock.
+        let _section = self.pool.shared_section()?;
         let _w = self
+            .core
             .writers
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);

@@ -1,11 +1,12 @@
 //! `Db::check`: the leaves, their slots and the DRAM index against each other.
 
+use pobj::Persistent;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use pobj::PPtr;
 
-use super::{CheckProblem as P, CheckReport, Db};
+use super::{CheckProblem as P, CheckReport, Map};
 use crate::chain::{ChainError, LeafChain};
 use crate::inner::LeafState;
 use crate::leaf::{Leaf, LEAF_MAGIC, SLOT_MASK};
@@ -25,13 +26,13 @@ struct Walk {
     indexed: usize,
 }
 
-impl Db {
+impl<R: Persistent> Map<R> {
     /// A full consistency check (writers wait while it runs): the pool's own check, then the
     /// tree: leaf magics, slot metadata, fingerprints, out-of-line buffers, key order within
     /// and across leaves, no duplicates, no empty leaf but the first, and agreement with the
     /// inner nodes and the count.
     pub fn check(&self) -> CheckReport {
-        let _in = match Entered::new(self.id) {
+        let _in = match Entered::new(self.core.id) {
             Ok(g) => g,
             Err(e) => {
                 return CheckReport {
@@ -42,24 +43,28 @@ impl Db {
                 }
             }
         };
-        let _w = self
-            .writers
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // The pool's own check first: it takes the pool's write lock, which the shared
+        // section below would refuse.
         let problems = self.pool.check().problems.into_iter();
         let mut report = CheckReport {
             problems: problems.map(P::Pool).collect(),
             ..CheckReport::default()
         };
-        let head = match self.pool.root() {
-            Ok(root) => root.head,
+        let _section = match self.pool.shared_section() {
+            Ok(s) => s,
             Err(e) => {
-                report.problems.push(P::Root {
+                report.problems.push(P::NotRun {
                     error: e.to_string(),
                 });
                 return report;
             }
         };
+        let _w = self
+            .core
+            .writers
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let head = self.core.head;
         let indexed = self.check_leaves(head, &mut report);
         self.check_index(indexed, &mut report);
         report
@@ -67,7 +72,7 @@ impl Db {
 
     /// Walks the leaf list from `head`, checking each leaf; returns how many the index names.
     fn check_leaves(&self, head: PPtr<Leaf>, report: &mut CheckReport) -> usize {
-        let states = self.index.states().into_iter();
+        let states = self.core.index.states().into_iter();
         let mut walk = Walk {
             by_ptr: states.map(|st| (st.ptr.offset(), st)).collect(),
             prev_max: None,
@@ -204,7 +209,7 @@ impl Db {
             report.problems.push(P::EmptyLeaf { leaf });
         }
         for k in keys {
-            let routed_to = self.index.route(k).map(|s| s.ptr);
+            let routed_to = self.core.index.route(k).map(|s| s.ptr);
             if routed_to != Some(p) {
                 report.problems.push(P::Misrouted {
                     leaf,
@@ -219,19 +224,19 @@ impl Db {
     /// The count and the inner nodes against what the walk found (`indexed`: leaves of the
     /// list that the index names).
     fn check_index(&self, indexed: usize, report: &mut CheckReport) {
-        let count = self.count.load(Ordering::Acquire);
+        let count = self.core.count.load(Ordering::Acquire);
         if report.keys != count {
             report.problems.push(P::Count {
                 count,
                 keys: report.keys,
             });
         }
-        let entries = self.index.len();
+        let entries = self.core.index.len();
         if indexed != entries {
             report.problems.push(P::IndexEntries { entries, indexed });
         }
         // Adjacent states' ranges meet.
-        let states: Vec<Arc<LeafState>> = self.index.states();
+        let states: Vec<Arc<LeafState>> = self.core.index.states();
         if let Some(w) = states
             .windows(2)
             .find(|w| w[0].high.as_deref() != Some(w[1].low.as_slice()) || w[0].is_dead())

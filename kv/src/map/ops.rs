@@ -4,13 +4,13 @@
 //! write puts its entry into a free slot unlogged and publishes it with the bitmap as the
 //! commit word; a batch logs every store.
 
-use pobj::{PPtr, Tx};
+use pobj::{PBytes, PPtr, Persistent, Tx};
 
 use super::{corrupted, internal, slot_offset, BITMAP_OFFSET, NEXT_OFFSET};
 use crate::error::Result;
 use crate::find::{Hit, LeafSource};
 use crate::inner::LeafState;
-use crate::leaf::{KvRoot, Leaf, LeafHead, SLOTS};
+use crate::leaf::{Leaf, LeafHead, SLOTS};
 use crate::slot::{self, fits_inline, Slot};
 
 pub(super) const HEAD_OFFSET: usize = core::mem::offset_of!(Leaf, head);
@@ -27,7 +27,7 @@ pub(super) enum Writes {
 
 impl Writes {
     /// Stores `s` into the free slot `i` of `leaf`.
-    fn free_slot(self, tx: &mut Tx<'_, KvRoot>, leaf: PPtr<Leaf>, i: usize, s: Slot) -> Result<()> {
+    fn free_slot<R: Persistent>(self, tx: &mut Tx<'_, R>, leaf: PPtr<Leaf>, i: usize, s: Slot) -> Result<()> {
         match self {
             Writes::Single => tx.update_at_unlogged(leaf, slot_offset(i), s)?,
             Writes::Logged => tx.update_at(leaf, slot_offset(i), s)?,
@@ -36,7 +36,7 @@ impl Writes {
     }
 
     /// Stores the new bitmap of `leaf`.
-    fn bitmap(self, tx: &mut Tx<'_, KvRoot>, leaf: PPtr<Leaf>, bitmap: u64) -> Result<()> {
+    fn bitmap<R: Persistent>(self, tx: &mut Tx<'_, R>, leaf: PPtr<Leaf>, bitmap: u64) -> Result<()> {
         match self {
             Writes::Single => tx.commit_word_at(leaf, BITMAP_OFFSET, bitmap)?,
             Writes::Logged => tx.update_at(leaf, BITMAP_OFFSET, bitmap)?,
@@ -46,11 +46,11 @@ impl Writes {
 }
 
 /// A new slot for `key`/`value`, allocating the out-of-line buffer when needed.
-pub(super) fn new_slot(tx: &mut Tx<'_, KvRoot>, key: &[u8], value: &[u8]) -> Result<Slot> {
+pub(super) fn new_slot<R: Persistent>(tx: &mut Tx<'_, R>, key: &[u8], value: &[u8]) -> Result<Slot> {
     if fits_inline(key.len(), value.len()) {
         Ok(slot::inline(key, value))
     } else {
-        let b = tx.alloc_bytes_zeroed((key.len() + value.len()) as u64)?;
+        let b = tx.alloc_bytes_zeroed_shared((key.len() + value.len()) as u64)?;
         tx.write_bytes(b, 0, key)?;
         tx.write_bytes(b, key.len() as u64, value)?;
         Ok(slot::out_of_line(key, value.len(), b))
@@ -64,8 +64,8 @@ pub(super) fn new_slot(tx: &mut Tx<'_, KvRoot>, key: &[u8], value: &[u8]) -> Res
     clippy::too_many_arguments,
     reason = "the facts of one put, all needed"
 )]
-pub(super) fn put(
-    tx: &mut Tx<'_, KvRoot>,
+pub(super) fn put<R: Persistent>(
+    tx: &mut Tx<'_, R>,
     w: Writes,
     leaf: PPtr<Leaf>,
     bitmap: u64,
@@ -80,7 +80,7 @@ pub(super) fn put(
     if let Some(h) = hit {
         bitmap &= !(1 << h.slot);
         if let Some(b) = h.buffer {
-            tx.free_bytes(b)?;
+            free_buffer(tx, b)?;
         }
     }
     w.bitmap(tx, leaf, bitmap)
@@ -88,34 +88,33 @@ pub(super) fn put(
 
 /// A remove that leaves `leaf` non-empty (or is the first leaf's): frees the entry's buffer
 /// and stores `bitmap`, the old one without the entry's bit.
-pub(super) fn clear(
-    tx: &mut Tx<'_, KvRoot>,
+pub(super) fn clear<R: Persistent>(
+    tx: &mut Tx<'_, R>,
     w: Writes,
     leaf: PPtr<Leaf>,
     hit: Hit,
     bitmap: u64,
 ) -> Result<()> {
     if let Some(b) = hit.buffer {
-        tx.free_bytes(b)?;
+        free_buffer(tx, b)?;
     }
     w.bitmap(tx, leaf, bitmap)
 }
 
 /// A remove that empties `leaf`: frees the entry's buffer, links the predecessor `pred` to
 /// `next` (logged) and frees the leaf.
-pub(super) fn unlink(
-    tx: &mut Tx<'_, KvRoot>,
+pub(super) fn unlink<R: Persistent>(
+    tx: &mut Tx<'_, R>,
     hit: Hit,
     pred: PPtr<Leaf>,
     leaf: PPtr<Leaf>,
     next: PPtr<Leaf>,
 ) -> Result<()> {
     if let Some(b) = hit.buffer {
-        tx.free_bytes(b)?;
+        free_buffer(tx, b)?;
     }
     tx.update_at(pred, NEXT_OFFSET, next)?;
-    tx.free(leaf)?;
-    Ok(())
+    super::unsafe_free_leaf(tx, leaf)
 }
 
 /// The first free slot of a leaf whose bitmap is `bitmap`; none when it is full.
@@ -189,12 +188,12 @@ fn plan_from(st: &LeafState, leaf: &Leaf, mut keyed: Vec<(Vec<u8>, usize)>) -> R
 
 /// The split's writes: the new leaf allocated, the old leaf's header (logged) replaced by its
 /// kept bitmap and a link to the new leaf. Returns the new leaf.
-pub(super) fn split(
-    tx: &mut Tx<'_, KvRoot>,
+pub(super) fn split<R: Persistent>(
+    tx: &mut Tx<'_, R>,
     leaf: PPtr<Leaf>,
     plan: &SplitPlan,
 ) -> Result<PPtr<Leaf>> {
-    let n = tx.alloc(plan.new_leaf)?;
+    let n = tx.alloc_shared(plan.new_leaf)?;
     tx.update_at(
         leaf,
         HEAD_OFFSET,
@@ -204,4 +203,16 @@ pub(super) fn split(
         },
     )?;
     Ok(n)
+}
+
+/// Frees an out-of-line entry that the same transaction unlinks from its slot.
+pub(super) fn free_buffer<R: Persistent>(tx: &mut Tx<'_, R>, b: PBytes) -> Result<()> {
+    #[expect(unsafe_code, reason = "freeing a shared object")]
+    // SAFETY: every caller clears, in this transaction, the slot bit that leads to the buffer
+    // (or frees the whole map), with the leaf's version odd until the transaction ends: a
+    // reader pinned after the commit cannot reach it.
+    unsafe {
+        tx.free_bytes_shared(b)?;
+    }
+    Ok(())
 }

@@ -3,17 +3,16 @@
 
 use std::sync::Arc;
 
-use pobj::Tx;
+use pobj::{Persistent, Tx};
 
 use super::ops::{self, first_free, Writes};
-use super::{check_sizes, in_doubt, internal, Db};
-use crate::error::{Error, Result};
+use super::{check_sizes, internal, Map};
+use crate::error::Result;
 use crate::find::{find, Hit, LeafSource, TxLeaf};
 use crate::inner::LeafState;
-use crate::leaf::{KvRoot, LeafHead};
+use crate::leaf::LeafHead;
 use crate::reentry::Entered;
 use crate::slot::fingerprint;
-use crate::sync::Ordering;
 
 /// One operation of a [`WriteBatch`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,42 +56,18 @@ impl WriteBatch {
     }
 }
 
-/// What a batch did, to publish after it commits (or undo in DRAM if it aborts).
+/// What a transaction did to a map, to publish after it commits (or undo if it aborts).
 #[derive(Default)]
 pub(super) struct BatchState {
     pub(super) touched: Vec<Arc<LeafState>>,
     pub(super) delta: i64,
-}
-
-/// Ends a batch: rebuilds the inner nodes if it did not commit, then ends every touched
-/// leaf's write.
-pub(super) struct BatchGuard<'a> {
-    pub(super) db: &'a Db,
-    pub(super) b: BatchState,
-    pub(super) committed: bool,
-}
-
-impl Drop for BatchGuard<'_> {
-    fn drop(&mut self) {
-        if !self.committed {
-            for st in &self.b.touched {
-                st.dead.store(true, Ordering::Release);
-            }
-            if self.db.rebuild().is_err() {
-                // The leaves could not be read back: refuse everything until reopened.
-                self.db.failed.store(true, Ordering::Release);
-            }
-            self.db.after_failed_write();
-        }
-        for st in self.b.touched.iter().rev() {
-            st.version.write_end();
-        }
-    }
+    /// The map is destroyed by the transaction.
+    pub(super) destroyed: bool,
 }
 
 /// Finds `key` in a leaf inside a transaction: header and hit.
-pub(super) fn find_tx(
-    tx: &Tx<'_, KvRoot>,
+pub(super) fn find_tx<R: Persistent>(
+    tx: &Tx<'_, R>,
     st: &LeafState,
     key: &[u8],
     fp: u8,
@@ -103,10 +78,11 @@ pub(super) fn find_tx(
     Ok((head, hit.map(|(h, _)| h)))
 }
 
-impl Db {
+impl<R: Persistent> Map<R> {
     /// Applies a batch of puts and removes in one transaction: all or nothing, durable when it
-    /// returns. Other writers wait; readers see, for each leaf, its state before or after the
-    /// whole batch (every leaf the batch touches stays mid-write until it commits).
+    /// returns. Other writers of the pool wait (it is a safe transaction of the pool); readers
+    /// see, for each leaf, its state before or after the whole batch (every leaf the batch
+    /// touches stays mid-write until it ends).
     pub fn write(&self, batch: &WriteBatch) -> Result<()> {
         for op in &batch.ops {
             match op {
@@ -114,53 +90,20 @@ impl Db {
                 BatchOp::Remove(k) => check_sizes(k, None)?,
             }
         }
-        let _in = Entered::new(self.id)?;
-        let _w = self
-            .writers
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _in = Entered::new(self.core.id)?;
         self.check_failed()?;
-        // Ends the batch whatever happens: on failure (an error, or a panic unwinding through
-        // here) the states it created or retired do not match the rolled-back leaves, so the
-        // inner nodes are rebuilt from the leaves; every touched leaf's write then ends.
-        let mut guard = BatchGuard {
-            db: self,
-            b: BatchState::default(),
-            committed: false,
-        };
-        #[expect(
-            unsafe_code,
-            reason = "shared transactions: the store does its own locking"
-        )]
-        // SAFETY: other writers are excluded (`writers` held exclusively); the transaction
-        // writes only through atomic stores; every leaf it touches is mid-write for readers.
-        let r = unsafe {
-            self.pool.transaction_shared(|tx| {
-                for op in &batch.ops {
-                    match op {
-                        BatchOp::Put(k, v) => self.put_tx(tx, &mut guard.b, k, v)?,
-                        BatchOp::Remove(k) => {
-                            self.remove_tx(tx, &mut guard.b, k)?;
-                        }
+        self.pool.transaction(|tx| {
+            let mut m = self.tx(tx)?;
+            for op in &batch.ops {
+                match op {
+                    BatchOp::Put(k, v) => m.put(k, v)?,
+                    BatchOp::Remove(k) => {
+                        m.remove(k)?;
                     }
                 }
-                Ok::<_, Error>(())
-            })
-        };
-        if r.is_ok() || in_doubt(&r) {
-            // (A late failure leaves the batch's changes in place: the states it published
-            // match them, so they stay; the store then refuses further operations.)
-            let delta = guard.b.delta;
-            let count = self.count.load(Ordering::Acquire);
-            self.count
-                .store(count.saturating_add_signed(delta), Ordering::Release);
-            guard.committed = true;
-            if r.is_err() {
-                self.after_failed_write();
             }
-        }
-        drop(guard);
-        r
+            Ok(())
+        })
     }
 
     /// Marks `st` as written by the batch (once).
@@ -175,7 +118,7 @@ impl Db {
     /// an overwrite), in the same transaction.
     pub(super) fn put_tx(
         &self,
-        tx: &mut Tx<'_, KvRoot>,
+        tx: &mut Tx<'_, R>,
         b: &mut BatchState,
         key: &[u8],
         value: &[u8],
@@ -213,7 +156,7 @@ impl Db {
     /// Remove inside a batch's transaction, with logged writes.
     pub(super) fn remove_tx(
         &self,
-        tx: &mut Tx<'_, KvRoot>,
+        tx: &mut Tx<'_, R>,
         b: &mut BatchState,
         key: &[u8],
     ) -> Result<bool> {
@@ -225,6 +168,7 @@ impl Db {
         let bitmap = head.bitmap & !(1 << hit.slot);
         if ops::empties(&st, bitmap) {
             let pst = self
+                .core
                 .index
                 .prev(&st.low)
                 .ok_or(internal("leaf without predecessor"))?;

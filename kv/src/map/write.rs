@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use pobj::PPtr;
+use pobj::{PPtr, Persistent, SharedSection};
 
 use super::batch::BatchState;
 use super::ops::{self, first_free, SplitPlan, Writes};
-use super::{backoff, check_sizes, in_doubt, index_inconsistent, slot_offset, Db, MAX_REROUTES};
+use super::{backoff, check_sizes, in_doubt, index_inconsistent, slot_offset, Map, MAX_REROUTES};
 use crate::error::{Error, Result};
 use crate::find::Hit;
 use crate::inner::LeafState;
@@ -46,14 +46,18 @@ impl Drop for WriteGuard<'_> {
     }
 }
 
-impl Db {
+impl<R: Persistent> Map<R> {
     /// Inserts or replaces `key`'s value. Atomic and durable when it returns.
     pub fn put(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
         let (key, value) = (key.as_ref(), value.as_ref());
         check_sizes(key, Some(value))?;
         let fp = fingerprint(key);
-        let _in = Entered::new(self.id)?;
+        let _in = Entered::new(self.core.id)?;
+        // The pool's shared section first, then the map's locks (the lock order: a user's
+        // transaction, which holds the pool's write lock, may hold leaves mid-write).
+        let section = self.pool.shared_section()?;
         let _w = self
+            .core
             .writers
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -72,13 +76,13 @@ impl Db {
             let Some(slot_i) = first_free(head.bitmap) else {
                 if let Some(h) = hit {
                     // An overwrite in a full leaf: replace the slot in place, logged.
-                    return self.overwrite_in_place(&st, h, key, value);
+                    return self.overwrite_in_place(&section, &st, h, key, value);
                 }
-                self.split_locked(&st)?;
+                self.split_locked(&section, &st)?;
                 continue;
             };
             let ptr = st.ptr;
-            let wg = WriteGuard::new(&self.failed, &st);
+            let wg = WriteGuard::new(&self.core.failed, &st);
             #[expect(
                 unsafe_code,
                 reason = "shared transactions: the store does its own locking"
@@ -88,7 +92,7 @@ impl Db {
             // buffer it allocates; the old buffer it frees is reachable only from this leaf.
             // Readers use the racy-read primitives and validate with the leaf's version.
             let r = unsafe {
-                self.pool.transaction_shared(|tx| {
+                section.transaction(|tx| {
                     ops::put(
                         tx,
                         Writes::Single,
@@ -104,7 +108,7 @@ impl Db {
             if r.is_ok() || in_doubt(&r) {
                 st.set_fp(slot_i, fp);
                 if hit.is_none() {
-                    self.count.fetch_add(1, Ordering::AcqRel);
+                    self.core.count.fetch_add(1, Ordering::AcqRel);
                 }
             }
             if r.is_err() {
@@ -119,12 +123,13 @@ impl Db {
     /// Replaces the entry in slot `h` of a full leaf (its lock held) in one logged transaction.
     pub(super) fn overwrite_in_place(
         &self,
+        section: &SharedSection<'_, R>,
         st: &Arc<LeafState>,
         h: Hit,
         key: &[u8],
         value: &[u8],
     ) -> Result<()> {
-        let wg = WriteGuard::new(&self.failed, st);
+        let wg = WriteGuard::new(&self.core.failed, st);
         #[expect(
             unsafe_code,
             reason = "shared transactions: the store does its own locking"
@@ -132,11 +137,11 @@ impl Db {
         // SAFETY: modifies only slot `h.slot` of this leaf (lock held; a logged atomic store),
         // allocates a buffer and frees the old one, reachable only from this leaf.
         let r = unsafe {
-            self.pool.transaction_shared(|tx| {
+            section.transaction(|tx| {
                 let s = ops::new_slot(tx, key, value)?;
                 tx.update_at(st.ptr, slot_offset(h.slot), s)?;
                 if let Some(b) = h.buffer {
-                    tx.free_bytes(b)?;
+                    ops::free_buffer(tx, b)?;
                 }
                 Ok::<_, Error>(())
             })
@@ -152,9 +157,13 @@ impl Db {
 
     /// Splits the full leaf `st` (its lock held): a new leaf takes the upper half of the
     /// entries; the two new states replace `st`, which dies.
-    pub(super) fn split_locked(&self, st: &Arc<LeafState>) -> Result<()> {
+    pub(super) fn split_locked(
+        &self,
+        section: &SharedSection<'_, R>,
+        st: &Arc<LeafState>,
+    ) -> Result<()> {
         let plan = ops::split_plan(&optimistic::LeafReader::new(&self.pool, st.ptr)?, st)?;
-        let wg = WriteGuard::new(&self.failed, st);
+        let wg = WriteGuard::new(&self.core.failed, st);
         let mut new_leaf = None;
         #[expect(
             unsafe_code,
@@ -163,7 +172,7 @@ impl Db {
         // SAFETY: modifies only leaf `st.ptr` (lock held; atomic stores via `update_at`) and a
         // leaf it allocates, which no one can reach before the index publishes it.
         let r = unsafe {
-            self.pool.transaction_shared(|tx| {
+            section.transaction(|tx| {
                 new_leaf = Some(ops::split(tx, st.ptr, &plan)?);
                 Ok::<_, Error>(())
             })
@@ -201,8 +210,8 @@ impl Db {
             Self::touch(b, &right);
             Self::touch(b, &left);
         }
-        self.index.insert(plan.bound.clone(), right);
-        self.index.insert(st.low.clone(), left);
+        self.core.index.insert(plan.bound.clone(), right);
+        self.core.index.insert(st.low.clone(), left);
         #[cfg(loom)]
         if crate::sync::mutated("split keeps the old state alive") {
             return;
@@ -223,8 +232,8 @@ impl Db {
         if let Some(b) = batch {
             Self::touch(b, &merged);
         }
-        self.index.remove_if(&st.low, st);
-        self.index.insert(pst.low.clone(), merged);
+        self.core.index.remove_if(&st.low, st);
+        self.core.index.insert(pst.low.clone(), merged);
         pst.dead.store(true, Ordering::Release);
         st.dead.store(true, Ordering::Release);
     }
@@ -234,8 +243,12 @@ impl Db {
         let key = key.as_ref();
         check_sizes(key, None)?;
         let fp = fingerprint(key);
-        let _in = Entered::new(self.id)?;
+        let _in = Entered::new(self.core.id)?;
+        // The pool's shared section first, then the map's locks (the lock order: a user's
+        // transaction, which holds the pool's write lock, may hold leaves mid-write).
+        let section = self.pool.shared_section()?;
         let _w = self
+            .core
             .writers
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -258,7 +271,7 @@ impl Db {
                 // always taken from a leaf to its predecessor, never the other way).
                 // Either retry waits (another unlink or split is publishing): without the
                 // backoff, a second unlink could spin here, never yielding to the first.
-                let Some(pst) = self.index.prev(&st.low) else {
+                let Some(pst) = self.core.index.prev(&st.low) else {
                     drop(leaf_lock);
                     backoff(attempt);
                     continue;
@@ -272,11 +285,11 @@ impl Db {
                 // The predecessor must link to this leaf (an empty leaf left by damage could sit
                 // between them unindexed); otherwise only the bit is cleared.
                 if optimistic::leaf(&self.pool, pst.ptr)?.head.next != st.ptr {
-                    return self.clear_bit(&st, hit, bitmap);
+                    return self.clear_bit(&section, &st, hit, bitmap);
                 }
                 let (wg, pwg) = (
-                    WriteGuard::new(&self.failed, &st),
-                    WriteGuard::new(&self.failed, &pst),
+                    WriteGuard::new(&self.core.failed, &st),
+                    WriteGuard::new(&self.core.failed, &pst),
                 );
                 #[expect(
                     unsafe_code,
@@ -285,12 +298,11 @@ impl Db {
                 // SAFETY: modifies the predecessor's `next` (its lock held; atomic stores) and
                 // frees this leaf (its lock held) and the entry's buffer.
                 let r = unsafe {
-                    self.pool
-                        .transaction_shared(|tx| ops::unlink(tx, hit, pst.ptr, st.ptr, head.next))
+                    section.transaction(|tx| ops::unlink(tx, hit, pst.ptr, st.ptr, head.next))
                 };
                 if r.is_ok() || in_doubt(&r) {
                     self.publish_unlink(&pst, &st, None);
-                    self.count.fetch_sub(1, Ordering::AcqRel);
+                    self.core.count.fetch_sub(1, Ordering::AcqRel);
                 }
                 if r.is_err() {
                     self.after_failed_write();
@@ -298,14 +310,20 @@ impl Db {
                 drop((wg, pwg));
                 return r.map(|()| true);
             }
-            return self.clear_bit(&st, hit, bitmap);
+            return self.clear_bit(&section, &st, hit, bitmap);
         }
         Err(index_inconsistent())
     }
 
     /// Removes an entry by clearing its bit with a commit word (the leaf's lock held).
-    pub(super) fn clear_bit(&self, st: &Arc<LeafState>, hit: Hit, bitmap: u64) -> Result<bool> {
-        let wg = WriteGuard::new(&self.failed, st);
+    pub(super) fn clear_bit(
+        &self,
+        section: &SharedSection<'_, R>,
+        st: &Arc<LeafState>,
+        hit: Hit,
+        bitmap: u64,
+    ) -> Result<bool> {
+        let wg = WriteGuard::new(&self.core.failed, st);
         #[expect(
             unsafe_code,
             reason = "shared transactions: the store does its own locking"
@@ -313,11 +331,10 @@ impl Db {
         // SAFETY: modifies only this leaf's bitmap (lock held; a commit word) and frees the
         // entry's buffer, reachable only from this leaf.
         let r = unsafe {
-            self.pool
-                .transaction_shared(|tx| ops::clear(tx, Writes::Single, st.ptr, hit, bitmap))
+            section.transaction(|tx| ops::clear(tx, Writes::Single, st.ptr, hit, bitmap))
         };
         if r.is_ok() || in_doubt(&r) {
-            self.count.fetch_sub(1, Ordering::AcqRel);
+            self.core.count.fetch_sub(1, Ordering::AcqRel);
         }
         if r.is_err() {
             self.after_failed_write();
@@ -331,7 +348,7 @@ impl Db {
     /// writes like the pool, and must be reopened.
     pub(super) fn after_failed_write(&self) {
         if self.pool.is_poisoned() {
-            self.failed.store(true, Ordering::Release);
+            self.core.failed.store(true, Ordering::Release);
         }
     }
 
@@ -339,7 +356,9 @@ impl Db {
     pub(super) fn check_failed(&self) -> Result<()> {
         // A poisoned pool (a persistence failure, or a rollback that could not complete) may
         // hold leaves the DRAM state does not describe: refuse as well.
-        if self.failed.load(Ordering::Acquire) || self.pool.is_poisoned() {
+        if self.core.destroyed.load(Ordering::Acquire) {
+            Err(Error::Destroyed)
+        } else if self.core.failed.load(Ordering::Acquire) || self.pool.is_poisoned() {
             Err(Error::Pool(pobj::Error::Poisoned))
         } else {
             Ok(())

@@ -1,0 +1,144 @@
+//! `Db`: a pool that holds one map, its root (pmemkv's model): the convenience over [`Map`].
+
+use std::path::Path;
+#[cfg(feature = "crash-test")]
+use std::sync::Arc;
+
+#[cfg(feature = "crash-test")]
+use pobj::crash::SimMedium;
+use pobj::{PPtr, Pool};
+
+use crate::error::Result;
+use crate::leaf::{KvRoot, Leaf, KV_MAGIC, KV_VERSION, SLOTS};
+use crate::map::Map;
+
+/// The pool layout name of a store.
+pub const LAYOUT: &str = "pobj-kv";
+/// Default pool size for `pkv create` and the benchmarks.
+pub const DEFAULT_SIZE: u64 = 1 << 30;
+
+/// Options for opening or creating a store.
+#[derive(Clone, Debug)]
+pub struct Options {
+    size: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { size: DEFAULT_SIZE }
+    }
+}
+
+impl Options {
+    /// The pool size for `create` and `open_or_create` (default 1 GiB).
+    #[must_use]
+    pub fn size(mut self, size: u64) -> Self {
+        self.size = size;
+        self
+    }
+
+    /// Creates a store.
+    pub fn create(&self, path: impl AsRef<Path>) -> Result<Db> {
+        Db::from_pool(Pool::create(path, LAYOUT, self.size)?)
+    }
+
+    /// Opens a store.
+    pub fn open(&self, path: impl AsRef<Path>) -> Result<Db> {
+        Db::from_pool(Pool::open(path, LAYOUT)?)
+    }
+
+    /// Opens a store, creating it if the file does not exist.
+    pub fn open_or_create(&self, path: impl AsRef<Path>) -> Result<Db> {
+        Db::from_pool(Pool::open_or_create(path, LAYOUT, self.size)?)
+    }
+}
+
+/// A persistent key-value store: a pool whose root is one [`Map`] (pmemkv's model). Every
+/// operation is atomic and durable when it returns. `Db` is `Send + Sync`: share it with
+/// `Arc<Db>`; every operation of the map (`put`, `get`, `range`, `write`, `check`, ...) takes
+/// `&self`, reached through `Deref<Target = Map<KvRoot>>`.
+///
+/// The pool itself is not lent out: use a [`Map`] in a pool of your own to combine the store
+/// with your own objects and transactions.
+pub struct Db {
+    map: Map<KvRoot>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("pool", &self.map.pool().path())
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::ops::Deref for Db {
+    type Target = Map<KvRoot>;
+    fn deref(&self) -> &Map<KvRoot> {
+        &self.map
+    }
+}
+
+impl Db {
+    /// Creates a store in a new pool file of `size` bytes.
+    pub fn create(path: impl AsRef<Path>, size: u64) -> Result<Db> {
+        Options::default().size(size).create(path)
+    }
+
+    /// Opens a store.
+    pub fn open(path: impl AsRef<Path>) -> Result<Db> {
+        Options::default().open(path)
+    }
+
+    /// Opens a store, creating it with `size` bytes if the file does not exist.
+    pub fn open_or_create(path: impl AsRef<Path>, size: u64) -> Result<Db> {
+        Options::default().size(size).open_or_create(path)
+    }
+
+    /// An options builder.
+    #[must_use]
+    pub fn options() -> Options {
+        Options::default()
+    }
+
+    /// A store on a simulated medium (crash testing, see `pobj::crash`; feature `crash-test`).
+    #[cfg(feature = "crash-test")]
+    pub fn create_simulated(size: u64) -> Result<(Db, Arc<SimMedium>)> {
+        let (pool, sim) = Pool::create_simulated(LAYOUT, size)?;
+        Ok((Db::from_pool(pool)?, sim))
+    }
+
+    /// Opens the store on a simulated medium (for instance a post-crash image; feature
+    /// `crash-test`).
+    #[cfg(feature = "crash-test")]
+    pub fn open_medium(sim: Arc<SimMedium>) -> Result<Db> {
+        Db::from_pool(Pool::open_medium(sim, LAYOUT)?)
+    }
+
+    /// Wraps an open pool: initialises a new store (its root is still zero), or validates the
+    /// root and rebuilds the inner nodes from the leaves.
+    pub fn from_pool(pool: Pool<KvRoot>) -> Result<Db> {
+        let root = pool.root()?;
+        if root.magic == 0 && root.head.is_null() {
+            // The only safe (exclusive) transaction of the store: no reader exists yet.
+            pool.transaction(|tx| {
+                let head = tx.alloc_shared(Leaf::empty(PPtr::null()))?;
+                let r = tx.root_mut()?;
+                r.head = head;
+                r.magic = KV_MAGIC;
+                r.version = KV_VERSION;
+                r.slots_per_leaf = SLOTS as u64;
+                Ok::<_, pobj::Error>(())
+            })?;
+        }
+        let pool = std::sync::Arc::new(pool);
+        Ok(Db {
+            map: Map::open(&pool, crate::MapHandle::from_header(pool.root_ptr()))?,
+        })
+    }
+
+    /// The map of the store.
+    pub fn map(&self) -> &Map<KvRoot> {
+        &self.map
+    }
+}

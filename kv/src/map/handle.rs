@@ -1,0 +1,59 @@
+//! `MapHandle`: what a user stores in the pool to find a map again — a pointer to its header.
+
+use pobj::{PPtr, Persistent, Tx};
+
+use crate::error::Result;
+use crate::leaf::{KvRoot, Leaf, KV_MAGIC, KV_VERSION, SLOTS};
+
+/// The persistent handle of a [`Map`](crate::Map): 8 bytes, `Persistent`, to keep in any field
+/// of the user's own objects. It points to the map's header (a [`KvRoot`] object: magic,
+/// version, first leaf, leaf geometry); [`Map::open`](crate::Map::open) checks all of it.
+#[derive(Persistent, Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct MapHandle {
+    /// The map's header object.
+    header: PPtr<KvRoot>,
+}
+
+static_assertions::assert_eq_size!(MapHandle, u64);
+
+impl MapHandle {
+    /// The handle of no map (what a zeroed field holds).
+    #[must_use]
+    pub const fn null() -> MapHandle {
+        MapHandle {
+            header: PPtr::null(),
+        }
+    }
+
+    /// Whether this is the null handle.
+    #[must_use]
+    pub const fn is_null(self) -> bool {
+        self.header.is_null()
+    }
+
+    /// Creates an empty map inside the transaction `tx` (its header and first leaf are
+    /// allocated there, so an abort leaves nothing). Store the handle in one of your objects
+    /// in the same transaction, then [`Map::open`](crate::Map::open) it.
+    pub fn create<R: Persistent>(tx: &mut Tx<'_, R>) -> Result<MapHandle> {
+        let head = tx.alloc_shared(Leaf::empty(PPtr::null()))?;
+        let header = tx.alloc(KvRoot {
+            magic: KV_MAGIC,
+            version: KV_VERSION,
+            head,
+            slots_per_leaf: SLOTS as u64,
+            reserved: [0; 4],
+        })?;
+        Ok(MapHandle { header })
+    }
+
+    /// The header's pointer.
+    #[must_use]
+    pub const fn header(self) -> PPtr<KvRoot> {
+        self.header
+    }
+
+    pub(crate) const fn from_header(header: PPtr<KvRoot>) -> MapHandle {
+        MapHandle { header }
+    }
+}

@@ -1,0 +1,158 @@
+//! The grace period of shared objects' blocks. A shared object (`format/object.rs`,
+//! `SHARED_FLAG`) is read by other threads without the pool's lock; a reader may still be
+//! reading its block when the transaction that freed it commits. The block is therefore handed
+//! back to the free lists only after every thread that was pinned ([`ReadPin`]) at the free has
+//! unpinned (crossbeam-epoch's deferred functions), so that it cannot be reused — say for an
+//! object that a `&mut` writes — while a racy reader reads it.
+//!
+//! Only the volatile free lists wait: the free itself is durable at commit, so a crash in the
+//! grace period loses nothing (the next open finds the block free). Accounting (objects and
+//! bytes allocated) follows the free at once; `free_bytes` counts quarantined bytes as free.
+//!
+//! Under Miri the block is handed back at once: crossbeam-epoch's internals are outside what
+//! Miri's aliasing models accept (crossbeam-rs/crossbeam#545), and the Miri subset is
+//! single-reader.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::{Block, Heap};
+
+/// Blocks of freed shared objects whose grace period is over, waiting for the next
+/// reservation to take them back.
+#[derive(Debug, Default)]
+pub(crate) struct Quarantine {
+    ready: Arc<Ready>,
+}
+
+#[derive(Debug, Default)]
+struct Ready {
+    blocks: Mutex<Vec<Block>>,
+    /// Whether `blocks` may be non-empty (checked without the lock on every reservation).
+    any: AtomicBool,
+    /// Footprint of the blocks still in their grace period or ready.
+    bytes: AtomicU64,
+}
+
+impl Ready {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Block>> {
+        self.blocks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Held by a reader of shared objects for as long as it may read one (from finding its pointer
+/// to the last read): blocks freed meanwhile are not reused until it is dropped. Cheap to
+/// take (a thread-local pin) and nestable. See [`Pool::read_words`](crate::Pool::read_words).
+#[must_use = "a pin protects reads only while it is held"]
+pub struct ReadPin {
+    #[cfg(not(miri))]
+    _guard: crossbeam_epoch::Guard,
+}
+
+impl std::fmt::Debug for ReadPin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadPin").finish_non_exhaustive()
+    }
+}
+
+impl ReadPin {
+    /// Pins this thread.
+    pub fn new() -> ReadPin {
+        ReadPin {
+            #[cfg(not(miri))]
+            _guard: crossbeam_epoch::pin(),
+        }
+    }
+}
+
+impl Default for ReadPin {
+    fn default() -> Self {
+        ReadPin::new()
+    }
+}
+
+impl Heap {
+    /// Takes back the block of a freed (or never published) shared object once every reader
+    /// pinned now has unpinned. Its accounting changes at once.
+    pub(crate) fn release_shared(&self, b: Block) {
+        {
+            let mut st = self.lock();
+            st.alloc_objects = st.alloc_objects.saturating_sub(1);
+            st.alloc_bytes = st.alloc_bytes.saturating_sub(b.footprint());
+        }
+        let ready = Arc::clone(&self.quarantine.ready);
+        ready.bytes.fetch_add(b.footprint(), Ordering::AcqRel);
+        #[cfg(miri)]
+        {
+            ready.lock().push(b);
+            ready.any.store(true, Ordering::Release);
+        }
+        #[cfg(not(miri))]
+        {
+            let guard = crossbeam_epoch::pin();
+            guard.defer(move || {
+                ready.lock().push(b);
+                ready.any.store(true, Ordering::Release);
+            });
+            guard.flush();
+        }
+    }
+
+    /// Hands the ready blocks back to the free lists; whether there were any.
+    pub(super) fn drain_quarantine(&self) -> bool {
+        let ready = &self.quarantine.ready;
+        if !ready.any.load(Ordering::Acquire) {
+            return false;
+        }
+        let blocks = {
+            let mut v = ready.lock();
+            ready.any.store(false, Ordering::Release);
+            std::mem::take(&mut *v)
+        };
+        if blocks.is_empty() {
+            return false;
+        }
+        let mut st = self.lock();
+        for b in blocks {
+            ready.bytes.fetch_sub(b.footprint(), Ordering::AcqRel);
+            Self::hand_back(&mut st, b);
+        }
+        true
+    }
+
+    /// Whether blocks are in their grace period or ready.
+    pub(super) fn in_quarantine(&self) -> bool {
+        self.quarantine.ready.bytes.load(Ordering::Acquire) > 0
+    }
+
+    /// Bytes in quarantine (counted as free by the statistics).
+    pub(super) fn quarantined_bytes(&self) -> u64 {
+        self.quarantine.ready.bytes.load(Ordering::Acquire)
+    }
+
+    /// Waits (boundedly) until every quarantined block is handed back; readers pin only for
+    /// one optimistic attempt, so this is quick unless a thread stays pinned.
+    pub(super) fn settle_quarantine(&self) {
+        for _ in 0..1000 {
+            self.drain_quarantine();
+            if !self.in_quarantine() {
+                return;
+            }
+            self.wait_quarantine();
+        }
+    }
+
+    /// Lets the grace period advance (other threads' pins permitting), then takes back what is
+    /// ready.
+    pub(super) fn wait_quarantine(&self) {
+        #[cfg(not(miri))]
+        for _ in 0..4 {
+            crossbeam_epoch::pin().flush();
+        }
+        if !self.drain_quarantine() {
+            std::thread::yield_now();
+        }
+    }
+}
