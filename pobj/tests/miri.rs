@@ -138,14 +138,21 @@ fn every_write_path() {
     assert_eq!(pool.bytes(root.buf).expect("bytes"), b"HELLO, Pool");
     assert_eq!(pool.read(root.head, |n| n.value).expect("read"), 5);
     assert_eq!(pool.read_bytes(root.buf, <[u8]>::len).expect("len"), 11);
-    // The racy primitives read the same bytes (no writer here).
+    // The racy primitives read shared copies of the same bytes (no writer here).
+    let (node, buf) = pool
+        .transaction(|tx| {
+            let n = tx.alloc_shared(tx.load(root.head)?)?;
+            let b = tx.alloc_bytes_shared(b"HELLO, Pool")?;
+            Ok::<_, Error>((n, b))
+        })
+        .expect("shared copies");
     let mut w = [0u64; 1];
     // SAFETY: no thread writes the node.
-    unsafe { pool.read_words(root.head, 0, &mut w) }.expect("read_words");
+    unsafe { pool.read_words(node, 0, &mut w) }.expect("read_words");
     assert_eq!(w[0], 5);
     let mut out = [0u8; 5];
     // SAFETY: no thread writes the buffer.
-    unsafe { pool.read_bytes_racy(root.buf, 6, &mut out) }.expect("racy bytes");
+    unsafe { pool.read_bytes_racy(buf, 6, &mut out) }.expect("racy bytes");
     assert_eq!(&out, b" Pool");
 }
 
@@ -244,7 +251,8 @@ fn racy_reads_against_a_concurrent_shared_transaction() {
     let (pool, _sim) = pool();
     let node = pool
         .transaction(|tx| {
-            let n = tx.alloc(Node::default())?;
+            // Shared: racy reads are of shared objects only.
+            let n = tx.alloc_shared(Node::default())?;
             tx.root_mut()?.head = n;
             Ok::<_, Error>(n)
         })
@@ -272,5 +280,6 @@ fn racy_reads_against_a_concurrent_shared_transaction() {
         last = w[0];
     }
     writer.join().expect("writer");
-    assert_eq!(pool.get(node).expect("node").value, 3);
+    let last_value = pool.transaction(|tx| tx.load(node)).expect("node").value;
+    assert_eq!(last_value, 3);
 }

@@ -40,12 +40,13 @@ const LOW: u32 = 0x5A5A_5A5A;
 fn pool() -> (Pool<Root>, Arc<pobj::crash::SimMedium>) {
     let (pool, sim) = Pool::<Root>::create_simulated("r11", 2 << 20).expect("create");
     pool.transaction(|tx| {
-        let obj = tx.alloc(Obj {
+        // Shared objects: the racy reads below are of shared objects only.
+        let obj = tx.alloc_shared(Obj {
             low: LOW,
             high: 0,
             other: 7,
         })?;
-        let buf = tx.alloc_bytes(&[0u8; 32])?;
+        let buf = tx.alloc_bytes_shared(&[0u8; 32])?;
         let r = tx.root_mut()?;
         r.obj = obj;
         r.buf = buf;
@@ -88,7 +89,7 @@ fn a_four_byte_store_racing_a_whole_word_read() {
     }
     writer.join().expect("writer");
     assert_eq!(
-        pool.get(obj).expect("get"),
+        pool.transaction(|tx| tx.load(obj)).expect("load"),
         Obj {
             low: LOW,
             high: ROUNDS,
@@ -126,7 +127,7 @@ fn an_unaligned_racy_read_racing_whole_word_stores() {
     }
     writer.join().expect("writer");
     let last = (ROUNDS % 251) as u8 + 1;
-    let bytes = pool.bytes(buf).expect("bytes");
+    let bytes = load_all(&pool, buf);
     assert_eq!(&bytes[8..24], &[last; 16]);
     assert!(bytes[..8].iter().chain(&bytes[24..]).all(|&x| x == 0));
 }
@@ -146,9 +147,19 @@ fn partial_word_stores_keep_the_other_bytes() {
     let mut want = [0xFFu8; 32];
     want[1..3].copy_from_slice(&[1, 2]);
     want[13..18].copy_from_slice(&[3, 4, 5, 6, 7]);
-    assert_eq!(pool.bytes(buf).expect("bytes"), want);
+    assert_eq!(load_all(&pool, buf), want);
     let mut out = [0u8; 7];
     // SAFETY: no thread writes the buffer.
     unsafe { pool.read_bytes_racy(buf, 12, &mut out) }.expect("racy read");
     assert_eq!(out, want[12..19]);
+}
+
+/// A copy of the shared buffer `b` (no reference into it is lent: copied with atomic loads).
+fn load_all(pool: &Pool<Root>, b: pobj::PBytes) -> Vec<u8> {
+    pool.transaction(|tx| {
+        let mut out = vec![0u8; tx.bytes_len(b)? as usize];
+        tx.load_bytes(b, 0, &mut out)?;
+        Ok::<_, Error>(out)
+    })
+    .expect("load the buffer")
 }

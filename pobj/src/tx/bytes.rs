@@ -22,6 +22,14 @@ impl<R: Persistent> Tx<'_, R> {
         Ok(PBytes::from_offset(off))
     }
 
+    /// Allocates a *shared* byte buffer holding `data` (see [`Tx::alloc_shared`]).
+    pub fn alloc_bytes_shared(&mut self, data: &[u8]) -> Result<PBytes> {
+        let off = self.alloc_flagged(data.len() as u64, 8, BYTES_TYPE_ID, true)?;
+        // SAFETY: reserved block, unreachable by anyone else; `data` is DRAM.
+        unsafe { self.sh.region().write_from(off, data)? };
+        Ok(PBytes::from_offset(off))
+    }
+
     /// Allocates a zeroed *shared* byte buffer of `len` bytes (see [`Tx::alloc_shared`]): no
     /// `&[u8]` into it is lent; read it with [`Tx::load_bytes`], write it with `write_bytes`.
     pub fn alloc_bytes_zeroed_shared(&mut self, len: u64) -> Result<PBytes> {

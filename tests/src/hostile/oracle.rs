@@ -205,9 +205,25 @@ pub(crate) fn resolves<R: Persistent>(
     };
     match r {
         Ok(len) => Ok(Some((BYTES_TYPE_ID, len))),
+        // A shared buffer (a store's out-of-line entry) resolved; its length comes from
+        // `bytes_len`, which lends no reference.
+        Err(Error::SharedObject { .. }) => Ok(Some((BYTES_TYPE_ID, pool.bytes_len(p)?))),
         Err(Error::TypeMismatch { found, .. }) => Ok(Some((found, 0))),
         Err(Error::InvalidPointer { .. }) => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+/// A copy of a byte buffer, shared (a store's out-of-line entry, copied in a transaction with
+/// atomic loads) or not.
+fn any_bytes<R: Persistent>(pool: &Pool<R>, p: PBytes) -> Result<Vec<u8>, Error> {
+    match pool.bytes(p) {
+        Err(Error::SharedObject { .. }) => pool.transaction(|tx| {
+            let mut out = vec![0u8; tx.bytes_len(p)? as usize];
+            tx.load_bytes(p, 0, &mut out)?;
+            Ok(out)
+        }),
+        r => r,
     }
 }
 
@@ -272,7 +288,11 @@ pub(crate) fn pool_oracle<R: Persistent>(
             && o.size == std::mem::size_of::<Leaf>() as u64
             && o.offset.is_multiple_of(std::mem::align_of::<Leaf>() as u64)
         {
-            pool.read(PPtr::<Leaf>::from_offset(o.offset), |_| ()).err()
+            // A store's leaves are shared objects: resolving is what is checked here, and a
+            // refused reference (`SharedObject`) means it resolved.
+            pool.read(PPtr::<Leaf>::from_offset(o.offset), |_| ())
+                .err()
+                .filter(|e| !matches!(e, pobj::Error::SharedObject { .. }))
         } else {
             None
         };
@@ -328,8 +348,7 @@ pub(crate) fn pool_oracle<R: Persistent>(
     for o in &objs {
         model.insert(o.offset, o.offset - OBJ_HEADER, o.offset + o.capacity)?;
         if o.type_id == BYTES_TYPE_ID {
-            let b = pool
-                .bytes(PBytes::from_offset(o.offset))
+            let b = any_bytes(&pool, PBytes::from_offset(o.offset))
                 .map_err(|e| format!("listed buffer {:#x} cannot be read: {e}", o.offset))?;
             before.push((o.offset, b));
         }
@@ -433,7 +452,7 @@ pub(crate) fn pool_oracle<R: Persistent>(
         }
     }
     for (off, b) in &before {
-        match pool.bytes(PBytes::from_offset(*off)) {
+        match any_bytes(&pool, PBytes::from_offset(*off)) {
             Ok(now) if now == *b => {}
             Ok(_) => {
                 return Err(format!(
