@@ -12,9 +12,9 @@ use std::ops::{Bound, RangeBounds};
 
 use pobj::Persistent;
 
+use crate::error::Result;
 use crate::leaf::KvRoot;
 use crate::map::Map;
-use crate::error::Result;
 
 /// An iterator over entries in a key range; items are `Result<(key, value)>`.
 pub struct Iter<'a, R: Persistent = KvRoot> {

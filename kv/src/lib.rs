@@ -42,10 +42,10 @@ mod sync;
 mod version;
 
 pub use db::{Db, Options, DEFAULT_SIZE, LAYOUT};
-pub use map::{CheckProblem, CheckReport, Map, MapHandle, MapTx, Stats, WriteBatch};
 pub use error::{Error, Result};
 pub use iter::Iter;
 pub use leaf::KvRoot;
+pub use map::{CheckProblem, CheckReport, Map, MapHandle, MapTx, Stats, WriteBatch};
 
 /// Longest key, in bytes (64 KiB).
 pub const MAX_KEY_LEN: usize = 64 << 10;

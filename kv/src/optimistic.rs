@@ -32,7 +32,12 @@ pub(crate) fn leaf<R: Persistent>(pool: &Pool<R>, p: PPtr<Leaf>) -> Result<Box<L
 }
 
 /// Bytes `at..at + len` of an out-of-line buffer.
-pub(crate) fn buffer<R: Persistent>(pool: &Pool<R>, b: PBytes, at: u64, len: usize) -> Result<Vec<u8>> {
+pub(crate) fn buffer<R: Persistent>(
+    pool: &Pool<R>,
+    b: PBytes,
+    at: u64,
+    len: usize,
+) -> Result<Vec<u8>> {
     let mut out = vec![0u8; len];
     // SAFETY: see the module documentation.
     unsafe { pool.read_bytes_racy(b, at, &mut out)? };

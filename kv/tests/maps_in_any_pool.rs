@@ -48,7 +48,11 @@ fn a_transaction_commits_two_maps_and_the_users_object_together() {
             a.tx(tx)?.put(key(i), b"in a")?;
             b.tx(tx)?.put(key(i), vec![1u8; 300])?;
         }
-        assert_eq!(a.tx(tx)?.get(key(7))?, Some(b"in a".to_vec()), "reads its own writes");
+        assert_eq!(
+            a.tx(tx)?.get(key(7))?,
+            Some(b"in a".to_vec()),
+            "reads its own writes"
+        );
         assert_eq!(a.tx(tx)?.count_all()?, 200);
         assert_eq!(b.tx(tx)?.count_range(key(10)..key(20))?, 10);
         tx.root_mut()?.orders += 1;
@@ -76,7 +80,9 @@ fn an_err_or_a_panic_rolls_back_both_maps_and_the_object() {
         a.tx(tx)?.put(b"x", b"after")?;
         a.tx(tx)?.remove(b"x")?;
         tx.root_mut()?.orders = 99;
-        Err(Error::Internal { what: "the user's own error" })
+        Err(Error::Internal {
+            what: "the user's own error",
+        })
     });
     assert!(matches!(r, Err(Error::Internal { .. })));
     let p = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -94,7 +100,10 @@ fn an_err_or_a_panic_rolls_back_both_maps_and_the_object() {
     assert_eq!(b.count_all().expect("count"), 0);
     assert_eq!(b.get(b"y").expect("get"), None);
     let after = pool.stats().heap;
-    assert_eq!((after.objects, after.allocated_bytes), (before.objects, before.allocated_bytes));
+    assert_eq!(
+        (after.objects, after.allocated_bytes),
+        (before.objects, before.allocated_bytes)
+    );
     assert!(a.check().is_ok(), "{}", a.check());
     assert!(b.check().is_ok(), "{}", b.check());
     // Both maps work after the rollbacks.
@@ -123,7 +132,11 @@ fn readers_on_other_threads_never_see_an_uncommitted_change() {
             r.ok().map(|h| h.join().expect("reader"))
         });
         if commit {
-            assert_eq!(seen, Some(Some(b"new".to_vec())), "after the commit, the new value");
+            assert_eq!(
+                seen,
+                Some(Some(b"new".to_vec())),
+                "after the commit, the new value"
+            );
         }
         let want: &[u8] = if commit { b"new" } else { b"old" };
         assert_eq!(a.get(b"k").expect("get"), Some(want.to_vec()));
@@ -201,7 +214,7 @@ fn wrong_transactions_and_damaged_handles_are_typed_errors() {
     assert!(matches!(r, Err(Error::WrongTransaction)), "{r:?}");
     // A handle to an object that is no map header.
     let bogus = pool
-        .transaction(|tx| tx.alloc(0u64).map(|p| p.offset()))
+        .transaction(|tx| tx.alloc(0u64).map(pobj::PPtr::offset))
         .expect("alloc");
     let h = pool
         .transaction(|tx| {
@@ -210,7 +223,10 @@ fn wrong_transactions_and_damaged_handles_are_typed_errors() {
         })
         .expect("a third map");
     let forged: MapHandle = pobj::from_bytes(&bogus.to_le_bytes()).expect("a handle's bytes");
-    assert!(matches!(Map::open(&pool, forged), Err(Error::Pool(pobj::Error::TypeMismatch { .. }))));
+    assert!(matches!(
+        Map::open(&pool, forged),
+        Err(Error::Pool(pobj::Error::TypeMismatch { .. }))
+    ));
     let outside: MapHandle = pobj::from_bytes(&(1u64 << 40).to_le_bytes()).expect("bytes");
     assert!(matches!(Map::open(&pool, outside), Err(Error::Pool(_))));
     // A damaged header: the other maps still open.

@@ -11,15 +11,21 @@ use pobj::{PBytes, Persistent, Pool};
 #[test]
 fn the_pool_lends_no_reference_into_the_stores_objects() {
     let (db, _sim) = pobj_kv::Db::create_simulated(8 << 20).expect("create");
-    db.put(b"k", vec![7u8; 500]).expect("put an out-of-line entry");
+    db.put(b"k", vec![7u8; 500])
+        .expect("put an out-of-line entry");
     let pool = db.pool();
     let objects = pool.objects().expect("objects");
     let mut refused = 0;
-    for o in objects.iter().filter(|o| o.offset != pool.root_ptr().offset()) {
+    for o in objects
+        .iter()
+        .filter(|o| o.offset != pool.root_ptr().offset())
+    {
         let b = PBytes::from_offset(o.offset);
         let shared = |e: &pobj::Error| matches!(e, pobj::Error::SharedObject { .. });
         if o.type_id == bytes_type_id(pool) {
-            let e = pool.read_bytes(b, |_| ()).expect_err("a reference into an entry");
+            let e = pool
+                .read_bytes(b, |_| ())
+                .expect_err("a reference into an entry");
             assert!(shared(&e), "{e}");
             let e = pool
                 .transaction(|tx| tx.bytes_mut(b).map(|_| ()))

@@ -27,7 +27,13 @@ pub(super) enum Writes {
 
 impl Writes {
     /// Stores `s` into the free slot `i` of `leaf`.
-    fn free_slot<R: Persistent>(self, tx: &mut Tx<'_, R>, leaf: PPtr<Leaf>, i: usize, s: Slot) -> Result<()> {
+    fn free_slot<R: Persistent>(
+        self,
+        tx: &mut Tx<'_, R>,
+        leaf: PPtr<Leaf>,
+        i: usize,
+        s: Slot,
+    ) -> Result<()> {
         match self {
             Writes::Single => tx.update_at_unlogged(leaf, slot_offset(i), s)?,
             Writes::Logged => tx.update_at(leaf, slot_offset(i), s)?,
@@ -36,7 +42,12 @@ impl Writes {
     }
 
     /// Stores the new bitmap of `leaf`.
-    fn bitmap<R: Persistent>(self, tx: &mut Tx<'_, R>, leaf: PPtr<Leaf>, bitmap: u64) -> Result<()> {
+    fn bitmap<R: Persistent>(
+        self,
+        tx: &mut Tx<'_, R>,
+        leaf: PPtr<Leaf>,
+        bitmap: u64,
+    ) -> Result<()> {
         match self {
             Writes::Single => tx.commit_word_at(leaf, BITMAP_OFFSET, bitmap)?,
             Writes::Logged => tx.update_at(leaf, BITMAP_OFFSET, bitmap)?,
@@ -46,7 +57,11 @@ impl Writes {
 }
 
 /// A new slot for `key`/`value`, allocating the out-of-line buffer when needed.
-pub(super) fn new_slot<R: Persistent>(tx: &mut Tx<'_, R>, key: &[u8], value: &[u8]) -> Result<Slot> {
+pub(super) fn new_slot<R: Persistent>(
+    tx: &mut Tx<'_, R>,
+    key: &[u8],
+    value: &[u8],
+) -> Result<Slot> {
     if fits_inline(key.len(), value.len()) {
         Ok(slot::inline(key, value))
     } else {

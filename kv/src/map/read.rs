@@ -41,7 +41,8 @@ impl<R: Persistent> Map<R> {
     /// rebuild, split or unlink of another thread runs: an index with no state for a key is
     /// damage.
     pub(super) fn route_locked(&self, key: &[u8]) -> Result<Arc<LeafState>> {
-        self.core.index
+        self.core
+            .index
             .route(key)
             .ok_or(internal("inner nodes (no leaf for a key)"))
     }

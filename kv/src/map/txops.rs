@@ -245,10 +245,14 @@ impl<R: Persistent> MapTx<'_, '_, '_, R> {
             }
             st = self.map.route_locked(&high)?;
             if st.low != high {
-                return Err(super::internal("inner nodes (a leaf's high bound is no leaf's low)"));
+                return Err(super::internal(
+                    "inner nodes (a leaf's high bound is no leaf's low)",
+                ));
             }
         }
-        Err(super::internal("inner nodes (a walk longer than the index)"))
+        Err(super::internal(
+            "inner nodes (a walk longer than the index)",
+        ))
     }
 
     /// The entries of `st`'s leaf within `bounds`, sorted.

@@ -44,7 +44,9 @@ impl Heap {
         let mut tries = 0;
         loop {
             match self.reserve_once(p, size, align, internal) {
-                Err(Error::OutOfSpace { .. }) if tries < QUARANTINE_WAITS && self.in_quarantine() => {
+                Err(Error::OutOfSpace { .. })
+                    if tries < QUARANTINE_WAITS && self.in_quarantine() =>
+                {
                     tries += 1;
                     self.wait_quarantine();
                 }
@@ -53,13 +55,7 @@ impl Heap {
         }
     }
 
-    fn reserve_once(
-        &self,
-        p: &Persister,
-        size: u64,
-        align: u64,
-        internal: bool,
-    ) -> Result<Block> {
+    fn reserve_once(&self, p: &Persister, size: u64, align: u64, internal: bool) -> Result<Block> {
         if align > 64 {
             return Err(Error::BadAlignment {
                 align: align as usize,

@@ -191,10 +191,6 @@ impl<R: Persistent> Pool<R> {
 
     /// Runs `f` in a lane and commits or aborts; the lane is released when this returns, and
     /// also if anything in it unwinds (a fence hook of the simulator, say).
-    #[expect(
-        clippy::type_complexity,
-        reason = "the end and a state's panic, both handed to `conclude`"
-    )]
     fn run_in_lane<T, E, F>(
         &self,
         f: F,
@@ -368,6 +364,6 @@ impl<R: Persistent> Tx<'_, R> {
     /// Whether this transaction runs on `pool` (for structures that keep a pool handle and
     /// take a transaction: a transaction of another pool must not change them).
     pub fn is_on<P: Persistent>(&self, pool: &Pool<P>) -> bool {
-        std::ptr::eq(self.core(), &*pool.sh)
+        std::ptr::eq(self.core(), &raw const *pool.sh)
     }
 }

@@ -71,18 +71,16 @@ impl<R: Persistent> Tx<'_, R> {
         self.defer(d)?;
         let payload = block.payload_offset(g);
         self.book.covered.insert(hoff, payload + size);
-        self.book
-            .new_objs
-            .insert(
-                payload,
-                (
-                    block,
-                    ObjHeader {
-                        size: size_word,
-                        type_id,
-                    },
-                ),
-            );
+        self.book.new_objs.insert(
+            payload,
+            (
+                block,
+                ObjHeader {
+                    size: size_word,
+                    type_id,
+                },
+            ),
+        );
         Ok(payload)
     }
 

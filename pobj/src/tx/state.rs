@@ -54,7 +54,8 @@ impl Ending {
     pub(crate) fn run(self, end: TxEnd) -> Option<Box<dyn Any + Send>> {
         let mut first = None;
         for h in self.0 {
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (h.end)(h.state, end)));
+            let r =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (h.end)(h.state, end)));
             if let Err(p) = r {
                 first.get_or_insert(p);
             }
@@ -70,16 +71,15 @@ impl<R: Persistent> Tx<'_, R> {
     pub fn state<S: TxState>(&mut self, key: u64, init: impl FnOnce() -> S) -> Result<&mut S> {
         self.live()?;
         let k = (TypeId::of::<S>(), key);
-        let i = match self.states.iter().position(|h| h.key == k) {
-            Some(i) => i,
-            None => {
-                self.states.push(Held {
-                    key: k,
-                    state: Box::new(init()),
-                    end: end_as::<S>,
-                });
-                self.states.len() - 1
-            }
+        let i = if let Some(i) = self.states.iter().position(|h| h.key == k) {
+            i
+        } else {
+            self.states.push(Held {
+                key: k,
+                state: Box::new(init()),
+                end: end_as::<S>,
+            });
+            self.states.len() - 1
         };
         self.states
             .get_mut(i)
