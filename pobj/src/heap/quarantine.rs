@@ -9,7 +9,9 @@
 //! grace period loses nothing (the next open finds the block free). Accounting (objects and
 //! bytes allocated) follows the free at once; `free_bytes` counts quarantined bytes as free.
 //!
-//! Under Miri the block is handed back at once: crossbeam-epoch's internals are outside what
+//! Under Miri and under `--cfg loom` (the KV store's models, whose threads share one OS thread
+//! and so crossbeam-epoch's thread-local participant) the block is handed back at once; under
+//! Miri because crossbeam-epoch's internals are outside what
 //! Miri's aliasing models accept (crossbeam-rs/crossbeam#545), and the Miri subset is
 //! single-reader.
 
@@ -47,7 +49,7 @@ impl Ready {
 /// take (a thread-local pin) and nestable. See [`Pool::read_words`](crate::Pool::read_words).
 #[must_use = "a pin protects reads only while it is held"]
 pub struct ReadPin {
-    #[cfg(not(miri))]
+    #[cfg(not(any(miri, loom)))]
     _guard: crossbeam_epoch::Guard,
 }
 
@@ -61,7 +63,7 @@ impl ReadPin {
     /// Pins this thread.
     pub fn new() -> ReadPin {
         ReadPin {
-            #[cfg(not(miri))]
+            #[cfg(not(any(miri, loom)))]
             _guard: crossbeam_epoch::pin(),
         }
     }
@@ -84,12 +86,12 @@ impl Heap {
         }
         let ready = Arc::clone(&self.quarantine.ready);
         ready.bytes.fetch_add(b.footprint(), Ordering::AcqRel);
-        #[cfg(miri)]
+        #[cfg(any(miri, loom))]
         {
             ready.lock().push(b);
             ready.any.store(true, Ordering::Release);
         }
-        #[cfg(not(miri))]
+        #[cfg(not(any(miri, loom)))]
         {
             let guard = crossbeam_epoch::pin();
             guard.defer(move || {
@@ -147,7 +149,7 @@ impl Heap {
     /// Lets the grace period advance (other threads' pins permitting), then takes back what is
     /// ready.
     pub(super) fn wait_quarantine(&self) {
-        #[cfg(not(miri))]
+        #[cfg(not(any(miri, loom)))]
         for _ in 0..4 {
             crossbeam_epoch::pin().flush();
         }
