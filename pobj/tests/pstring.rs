@@ -1,4 +1,4 @@
-//! `PString`: behaviour (push_str, push, pop, truncate at character boundaries, reads as `&str`
+//! `PString`: behaviour (`push_str`, `push`, `pop`, truncate at character boundaries, reads as `&str`
 //! and `String`, reopen of a file pool), aborts, free, bytes that are not UTF-8, damaged
 //! headers, a vector of strings, and fence counts.
 
@@ -15,7 +15,9 @@ struct Root {
 }
 
 fn sim_pool() -> Pool<Root> {
-    Pool::<Root>::create_simulated("pstring", 8 << 20).unwrap().0
+    Pool::<Root>::create_simulated("pstring", 8 << 20)
+        .unwrap()
+        .0
 }
 
 /// A pool whose root's `name` is a string holding `s`.
@@ -52,7 +54,12 @@ fn appended_text_survives_reopen_of_a_file_pool() {
             })
             .unwrap();
         assert!(p.is_empty(&pool).unwrap());
-        for (i, piece) in ["grüß ", "dich, ", "κόσμε ", "🎉"].iter().cycle().take(50).enumerate() {
+        for (i, piece) in ["grüß ", "dich, ", "κόσμε ", "🎉"]
+            .iter()
+            .cycle()
+            .take(50)
+            .enumerate()
+        {
             pool.transaction(|tx| {
                 p.push_str(tx, piece)?;
                 p.push(tx, if i % 2 == 0 { '·' } else { '\n' })
@@ -68,7 +75,10 @@ fn appended_text_survives_reopen_of_a_file_pool() {
     let pool = Pool::<Root>::open(&path, "pstring").unwrap();
     let p = pool.root().unwrap().name;
     assert_eq!(p.to_string(&pool).unwrap(), expected);
-    assert_eq!(p.with_str(&pool, |s| s.chars().count()).unwrap(), expected.chars().count());
+    assert_eq!(
+        p.with_str(&pool, |s| s.chars().count()).unwrap(),
+        expected.chars().count()
+    );
     assert!(pool.check().is_ok(), "{}", pool.check());
 }
 
@@ -152,7 +162,8 @@ fn bytes_that_are_not_utf8_are_corrupted_never_trusted() {
     let (pool, p) = pool_with("añb");
     let buf = pool.get(p.header()).unwrap().state.buf;
     // A stray continuation byte where 'b' was.
-    pool.transaction(|tx| tx.write_bytes(buf, 3, &[0x80])).unwrap();
+    pool.transaction(|tx| tx.write_bytes(buf, 3, &[0x80]))
+        .unwrap();
     let bad = |r: Result<(), Error>| {
         matches!(r, Err(Error::Corrupted { what: "string bytes (not UTF-8)", offset })
             if offset == buf.offset() + 3)
@@ -186,7 +197,10 @@ fn damaged_or_mistyped_string_handles_are_typed_errors() {
     let (pool, p) = pool_with("text");
     // The header records the string element id, not u8's: a byte vector handle is refused
     // (it could store bytes that are not UTF-8), and so is a string handle to a byte vector.
-    assert_eq!(pool.get(p.header()).unwrap().elem_type_id, STRING_ELEM_TYPE_ID);
+    assert_eq!(
+        pool.get(p.header()).unwrap().elem_type_id,
+        STRING_ELEM_TYPE_ID
+    );
     let bytes = PVec::<u8>::from_header(p.header());
     assert!(matches!(
         bytes.len(&pool),
@@ -209,7 +223,10 @@ fn damaged_or_mistyped_string_handles_are_typed_errors() {
         .unwrap();
     assert!(matches!(
         p.to_string(&pool),
-        Err(Error::Corrupted { what: "collection header (magic)", .. })
+        Err(Error::Corrupted {
+            what: "collection header (magic)",
+            ..
+        })
     ));
     assert!(matches!(
         pool.transaction(|tx| p.push_str(tx, "more")),

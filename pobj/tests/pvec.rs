@@ -82,7 +82,11 @@ fn a_vector_of_user_structs_in_a_root_field_survives_reopen_of_a_file_pool() {
         .unwrap();
         let v = pool.root().unwrap().orders;
         assert_eq!(v.len(&pool).unwrap(), 0);
-        assert_eq!(v.capacity(&pool).unwrap(), 0, "no buffer before the first push");
+        assert_eq!(
+            v.capacity(&pool).unwrap(),
+            0,
+            "no buffer before the first push"
+        );
         for i in 0..100 {
             pool.transaction(|tx| v.push(tx, order(i))).unwrap();
             caps.push(v.capacity(&pool).unwrap());
@@ -177,7 +181,10 @@ fn pool_iteration_reads_each_chunk_from_the_state_committed_then() {
     let rest: Vec<u64> = it.map(Result::unwrap).collect();
     assert_eq!(rest.len(), 9_999);
     assert_eq!(rest[8999], 1, "the second chunk comes from the new state");
-    assert_eq!(rest[100], 101, "the first chunk was copied before the change");
+    assert_eq!(
+        rest[100], 101,
+        "the first chunk was copied before the change"
+    );
 }
 
 /// Runs a transaction that changes `v` thoroughly (regrowth, pops, a pop-then-push into the
@@ -251,7 +258,7 @@ fn a_slot_freed_by_a_committed_pop_is_restored_if_a_later_push_aborts() {
 fn free_returns_the_space() {
     let (pool, _) = pool_with_nums();
     let heap = space(&pool);
-    let v = pool.transaction(|tx| PVec::<Order>::new(tx)).unwrap();
+    let v = pool.transaction(PVec::<Order>::new).unwrap();
     pool.transaction(|tx| {
         for i in 0..1000 {
             v.push(tx, order(i))?;
@@ -284,9 +291,7 @@ fn an_index_out_of_range_is_a_typed_error() {
     let (pool, v) = pool_with_nums();
     push_all(&pool, v, [1, 2, 3]);
     let off = v.header().offset();
-    let is_oor = |r: Result<_, Error>, i| {
-        matches!(r, Err(Error::IndexOutOfRange { offset, index, len: 3 }) if offset == off && index == i)
-    };
+    let is_oor = |r: Result<_, Error>, i| matches!(r, Err(Error::IndexOutOfRange { offset, index, len: 3 }) if offset == off && index == i);
     assert!(is_oor(v.get(&pool, 3).map(|_| ()), 3));
     assert!(is_oor(v.get(&pool, usize::MAX).map(|_| ()), u64::MAX));
     assert!(is_oor(pool.transaction(|tx| v.set(tx, 3, 0)), 3));
@@ -306,8 +311,15 @@ fn an_index_out_of_range_is_a_typed_error() {
 
 /// Damages `v`'s header through the transaction API.
 fn damage(pool: &Pool<Root>, v: PVec<u64>, f: impl FnOnce(&mut VecHeader)) {
-    pool.transaction(|tx| tx.get_mut(v.header()).map(f)).unwrap();
+    pool.transaction(|tx| tx.get_mut(v.header()).map(f))
+        .unwrap();
 }
+
+/// An operation run as a transaction of its own.
+type TxOp = dyn Fn(&mut pobj::Tx<'_, Root>) -> Result<(), Error>;
+
+/// A header damage and the `Corrupted` error it must give.
+type Case = (&'static str, fn(&mut VecHeader));
 
 /// Every read and write of `v` fails with an error that `expect` accepts (never a panic).
 fn refused(pool: &Pool<Root>, v: PVec<u64>, expect: impl Fn(&Error) -> bool) {
@@ -321,13 +333,13 @@ fn refused(pool: &Pool<Root>, v: PVec<u64>, expect: impl Fn(&Error) -> bool) {
     for r in reads {
         assert!(r.as_ref().is_err_and(&expect), "{r:?}");
     }
-    let writes: [&dyn Fn(&mut pobj::Tx<'_, Root>) -> Result<(), Error>; 6] = [
-        &|tx| v.push(tx, 1),
-        &|tx| v.pop(tx).map(|_| ()),
-        &|tx| v.set(tx, 0, 1),
-        &|tx| v.truncate(tx, 0),
-        &|tx| v.reserve(tx, 1000),
-        &|tx| v.free(tx),
+    let writes: [&TxOp; 6] = [
+        &move |tx| v.push(tx, 1),
+        &move |tx| v.pop(tx).map(|_| ()),
+        &move |tx| v.set(tx, 0, 1),
+        &move |tx| v.truncate(tx, 0),
+        &move |tx| v.reserve(tx, 1000),
+        &move |tx| v.free(tx),
     ];
     for w in writes {
         let r = pool.transaction(w);
@@ -349,7 +361,9 @@ fn damaged_handles_are_typed_errors() {
 
     // A handle outside the pool, at the middle of an object, and at an object of another type.
     let outside = PVec::<u64>::from_header(PPtr::from_offset(pool.size() + 4096));
-    refused(&pool, outside, |e| matches!(e, Error::InvalidPointer { .. }));
+    refused(&pool, outside, |e| {
+        matches!(e, Error::InvalidPointer { .. })
+    });
     let inside = PVec::<u64>::from_header(PPtr::from_offset(v.header().offset() + 16));
     refused(&pool, inside, |e| matches!(e, Error::InvalidPointer { .. }));
     let other = pool.transaction(|tx| tx.alloc(order(1))).unwrap();
@@ -373,7 +387,6 @@ fn damaged_handles_are_typed_errors() {
         Err(Error::TypeMismatch { .. })
     ));
 
-    type Case = (&'static str, fn(&mut VecHeader));
     let cases: [Case; 10] = [
         ("collection header (magic)", |x| x.magic ^= 1),
         ("collection header (unsupported version)", |x| x.version = 2),
@@ -384,7 +397,9 @@ fn damaged_handles_are_typed_errors() {
         ("collection header (watermark past capacity)", |x| {
             x.state.watermark = x.state.cap + 1;
         }),
-        ("collection header (buffer)", |x| x.state.buf = pobj::PBytes::null()),
+        ("collection header (buffer)", |x| {
+            x.state.buf = pobj::PBytes::null();
+        }),
         ("collection header (buffer)", |x| {
             x.state = pobj::collections::VecState {
                 len: 0,
@@ -421,7 +436,9 @@ fn damaged_handles_are_typed_errors() {
     }
 
     // A buffer pointer at an object that is not a byte buffer.
-    damage(&pool, v, |x| x.state.buf = pobj::PBytes::from_offset(other.offset()));
+    damage(&pool, v, |x| {
+        x.state.buf = pobj::PBytes::from_offset(other.offset());
+    });
     refused(&pool, v, |e| matches!(e, Error::TypeMismatch { .. }));
     // ... or at a byte buffer of the wrong length.
     let small = pool.transaction(|tx| tx.alloc_bytes(&[0; 8])).unwrap();
@@ -448,7 +465,7 @@ struct Wide {
 #[test]
 fn element_alignment_is_kept_up_to_64_and_refused_above() {
     let pool = sim_pool();
-    let v = pool.transaction(|tx| PVec::<Line>::new(tx)).unwrap();
+    let v = pool.transaction(PVec::<Line>::new).unwrap();
     pool.transaction(|tx| {
         for i in 0..9 {
             v.push(tx, Line { words: [i; 8] })?;
@@ -462,7 +479,10 @@ fn element_alignment_is_kept_up_to_64_and_refused_above() {
     assert_eq!(v.get(&pool, 8).unwrap(), Line { words: [8; 8] });
     assert_eq!(MAX_ELEM_ALIGN, 64);
     let r = pool.transaction(|tx| PVec::<Wide>::new(tx).map(|_| ()));
-    assert!(matches!(r, Err(Error::BadAlignment { align: 128 })), "{r:?}");
+    assert!(
+        matches!(r, Err(Error::BadAlignment { align: 128 })),
+        "{r:?}"
+    );
 }
 
 /// Fences of `f`, run as one transaction of its own.
@@ -493,10 +513,10 @@ fn fence_counts_of_push_set_and_pop() {
     // is flushed and fenced, then the word is stored, flushed and fenced.
     let new = fences(&pool, |tx| PVec::<u64>::new(tx).map(|_| ()));
     push_all(&pool, v, [0, 1]); // capacity 4
-    // A push at the watermark: the slot is written unlogged; the header's length and
-    // watermark are logged (one snapshot: one fence, the entry durable before the header
-    // changes); commit flushes the slot and the header and fences, then retires the log
-    // (one fence).
+                                // A push at the watermark: the slot is written unlogged; the header's length and
+                                // watermark are logged (one snapshot: one fence, the entry durable before the header
+                                // changes); commit flushes the slot and the header and fences, then retires the log
+                                // (one fence).
     let push = fences(&pool, |tx| v.push(tx, 2));
     let push_last = fences(&pool, |tx| v.push(tx, 3));
     assert_eq!(v.capacity(&pool).unwrap(), 4);
@@ -538,7 +558,10 @@ fn fence_counts_of_push_set_and_pop() {
     assert_eq!(ten, 4);
     assert_eq!(
         v.to_vec(&pool).unwrap(),
-        [0, 10, 2, 3, 4].into_iter().chain(0..10).collect::<Vec<_>>()
+        [0, 10, 2, 3, 4]
+            .into_iter()
+            .chain(0..10)
+            .collect::<Vec<_>>()
     );
 }
 
@@ -556,7 +579,10 @@ enum Step {
 fn crash_workload() -> Vec<Vec<Step>> {
     use Step::{Pop, Push, Set, Truncate};
     vec![
-        (0..6).map(|x| Push(100 + x)).chain([Set(0, 1000)]).collect(),
+        (0..6)
+            .map(|x| Push(100 + x))
+            .chain([Set(0, 1000)])
+            .collect(),
         [Pop, Pop]
             .into_iter()
             .chain((0..3).map(|x| Push(200 + x)))
@@ -645,5 +671,8 @@ fn a_crash_at_any_fence_leaves_the_vector_wholly_before_or_after_its_transaction
         )
         .unwrap_or_else(|f| panic!("{f}"));
     println!("PVec crash test: {report}");
-    assert!(report.points_checked > 10 && report.images > 100, "{report}");
+    assert!(
+        report.points_checked > 10 && report.images > 100,
+        "{report}"
+    );
 }

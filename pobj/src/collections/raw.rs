@@ -205,7 +205,10 @@ pub(crate) fn check<'b>(
         return Err(corrupted("collection header (magic)", off));
     }
     if h.version != VEC_VERSION {
-        return Err(corrupted("collection header (unsupported version)", off + 4));
+        return Err(corrupted(
+            "collection header (unsupported version)",
+            off + 4,
+        ));
     }
     if h.elem_type_id != elem.type_id {
         return Err(Error::TypeMismatch {
@@ -219,7 +222,10 @@ pub(crate) fn check<'b>(
     }
     let s = h.state;
     if s.len > s.watermark {
-        return Err(corrupted("collection header (length past watermark)", off + 24));
+        return Err(corrupted(
+            "collection header (length past watermark)",
+            off + 24,
+        ));
     }
     if s.watermark > s.cap {
         return Err(corrupted(

@@ -59,9 +59,7 @@ impl PString {
     /// The null handle: no string; every operation on it returns [`Error::InvalidPointer`].
     #[must_use]
     pub const fn null() -> Self {
-        PString {
-            hdr: PPtr::null(),
-        }
+        PString { hdr: PPtr::null() }
     }
 
     /// Whether this is the null handle.
