@@ -676,3 +676,21 @@ fn a_crash_at_any_fence_leaves_the_vector_wholly_before_or_after_its_transaction
         "{report}"
     );
 }
+
+#[test]
+fn the_format_constants_are_pinned() {
+    use pobj::collections::{VecState, STRING_ELEM_TYPE_ID, VEC_MAGIC, VEC_VERSION};
+    // docs/collections.md lists these: a change of the header's fields changes its type id,
+    // which every existing header would then fail, so it must come with a new version.
+    assert_eq!(VEC_MAGIC.to_le_bytes(), *b"PVEC");
+    assert_eq!(VEC_VERSION, 1);
+    assert_eq!(VecHeader::TYPE_ID, 0xd4fd_f14b_e0d6_d054);
+    assert_eq!(VecState::TYPE_ID, 0xfc49_92c2_32aa_0ffb);
+    assert_eq!(STRING_ELEM_TYPE_ID, 0x9cc7_86fd_16e1_a2ab);
+    assert_eq!(PVec::<u64>::TYPE_ID, 0xee61_6d6e_fce6_124b);
+    assert_eq!(PString::TYPE_ID, 0x97c9_0c03_5251_6057);
+    assert_ne!(PVec::<u64>::TYPE_ID, PVec::<u32>::TYPE_ID);
+    assert_eq!(core::mem::size_of::<VecHeader>(), 56);
+    assert_eq!(core::mem::size_of::<PVec<Order>>(), 8);
+    assert_eq!(core::mem::size_of::<PString>(), 8);
+}

@@ -114,7 +114,8 @@ impl<R: Persistent> Pool<R> {
     /// Calls `f` with the object at `p` and the contents of the byte buffer that `buf` names in
     /// it (`None` if null), both under one read lock, so that both come from the same committed
     /// state: for structures of two objects, such as a collection's header and its element
-    /// buffer (`collections/`). `f` is pobj's own code; it runs inside the pool like `read`'s.
+    /// buffer (`collections/`). `f` runs inside the pool like `read`'s closure: a call back
+    /// into the pool from it is refused (`NestedTransaction`) rather than deadlocking.
     pub(crate) fn read_with_bytes<T: Persistent, U>(
         &self,
         p: PPtr<T>,
