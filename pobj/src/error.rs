@@ -169,6 +169,24 @@ pub enum Error {
         /// Object length.
         len: u64,
     },
+    /// An index (or a position) is at or past the length of a collection (`PVec`, `PString`).
+    #[error("index {index} is out of range for the collection at {offset:#x} of length {len}")]
+    IndexOutOfRange {
+        /// The collection's header.
+        offset: u64,
+        /// The index asked for.
+        index: u64,
+        /// The collection's length.
+        len: u64,
+    },
+    /// A byte position of a `PString` falls inside a UTF-8 character.
+    #[error("byte {index} of the string at {offset:#x} is not a character boundary")]
+    NotCharBoundary {
+        /// The string's header.
+        offset: u64,
+        /// The byte position asked for.
+        index: u64,
+    },
     /// The pool has no free block of the size asked for.
     #[error("out of space: no free block for {requested} bytes")]
     OutOfSpace {

@@ -41,6 +41,7 @@
 
 extern crate self as pobj;
 
+pub mod collections;
 #[cfg(feature = "crash-test")]
 pub mod crash;
 mod error;
@@ -54,6 +55,7 @@ mod problem;
 mod tx;
 mod types;
 
+pub use collections::{PString, PVec, PoolRead};
 pub use error::{Error, Result};
 pub use format::header::{FORMAT_VERSION, MAX_LAYOUT_LEN};
 pub use format::layout::{CHUNK_SIZE, LANE_COUNT, MAX_POOL_SIZE, MIN_POOL_SIZE};

@@ -125,6 +125,42 @@ impl<R: Persistent> Pool<R> {
         Ok(f(b))
     }
 
+    /// Calls `f` with the object at `p` and the contents of the byte buffer that `buf` names in
+    /// it (`None` if null), both under one read lock, so that both come from the same committed
+    /// state: for structures of two objects, such as a collection's header and its element
+    /// buffer (`collections/`). `f` runs inside the pool like `read`'s closure: a call back
+    /// into the pool from it is refused (`NestedTransaction`) rather than deadlocking.
+    pub(crate) fn read_with_bytes<T: Persistent, U>(
+        &self,
+        p: PPtr<T>,
+        buf: impl FnOnce(&T) -> PBytes,
+        f: impl FnOnce(&T, Option<&[u8]>) -> Result<U>,
+    ) -> Result<U> {
+        let _g = self.read_guard()?;
+        let (_, h) = self.sh.resolve(p.offset())?;
+        check_type::<T>(p.offset(), &h)?;
+        // SAFETY: a live object of type T; the read lock excludes writers as in `root`.
+        let r = unsafe { self.sh.region().obj::<T>(p.offset())? };
+        let b = buf(r);
+        let bytes = if b.is_null() {
+            None
+        } else {
+            let (_, bh) = self.sh.resolve(b.offset())?;
+            if bh.type_id != BYTES_TYPE_ID {
+                return Err(Error::TypeMismatch {
+                    offset: b.offset(),
+                    expected: BYTES_TYPE_ID,
+                    found: bh.type_id,
+                });
+            }
+            // SAFETY: a live buffer of `bh.size` bytes (bounded by its block); the read lock
+            // excludes writers as above.
+            Some(unsafe { self.sh.region().bytes(b.offset(), bh.size)? })
+        };
+        let _active = ActiveGuard::new(self.sh.id());
+        f(r, bytes)
+    }
+
     /// A copy of the byte buffer at `p`.
     pub fn bytes(&self, p: PBytes) -> Result<Vec<u8>> {
         self.read_bytes(p, <[u8]>::to_vec)

@@ -16,7 +16,13 @@ impl<R: Persistent> Tx<'_, R> {
 
     /// Allocates a zeroed byte buffer of `len` bytes.
     pub fn alloc_bytes_zeroed(&mut self, len: u64) -> Result<PBytes> {
-        let off = self.alloc_raw(len, 8, BYTES_TYPE_ID)?;
+        self.alloc_bytes_zeroed_aligned(len, 8)
+    }
+
+    /// Allocates a zeroed byte buffer of `len` bytes whose payload is aligned to `align` (at
+    /// most 64, else `BadAlignment`): the element buffers of pobj's collections.
+    pub(crate) fn alloc_bytes_zeroed_aligned(&mut self, len: u64, align: u64) -> Result<PBytes> {
+        let off = self.alloc_raw(len, align, BYTES_TYPE_ID)?;
         // SAFETY: reserved block, unreachable by anyone else.
         unsafe { self.sh.region().zero(off, len)? };
         Ok(PBytes::from_offset(off))
@@ -99,19 +105,36 @@ impl<R: Persistent> Tx<'_, R> {
     /// Writes `data` at byte `at` of a buffer, snapshotting only that range.
     pub fn write_bytes(&mut self, p: PBytes, at: u64, data: &[u8]) -> Result<()> {
         self.live()?;
+        let off = self.bytes_range(p, at, data.len() as u64)?;
+        self.snapshot(off, data.len() as u64)?;
+        // SAFETY: in bounds of a live buffer; no reference into it is live (`&mut self`).
+        unsafe { self.sh.region().write_from(off, data) }
+    }
+
+    /// Writes `data` at byte `at` of a buffer **without logging** the old bytes; the range is
+    /// flushed at commit. For bytes that nobody can observe after an abort or a crash (the
+    /// slots of pobj's collections past every committed length, see `collections/raw.rs`).
+    pub(crate) fn write_bytes_unlogged(&mut self, p: PBytes, at: u64, data: &[u8]) -> Result<()> {
+        self.live()?;
+        let off = self.bytes_range(p, at, data.len() as u64)?;
+        // SAFETY: in bounds of a live buffer; no reference into it is live (`&mut self`).
+        unsafe { self.sh.region().write_from(off, data)? };
+        self.book.covered.insert(off, off + data.len() as u64);
+        Ok(())
+    }
+
+    /// The pool offset of bytes `at..at + n` of the buffer `p`, checked to lie inside it.
+    fn bytes_range(&self, p: PBytes, at: u64, n: u64) -> Result<u64> {
         let (off, len) = self.resolve_bytes(p)?;
-        let end = at.checked_add(data.len() as u64).filter(|&e| e <= len);
-        let Some(_) = end else {
-            return Err(Error::OutOfBounds {
+        match at.checked_add(n) {
+            Some(e) if e <= len => Ok(off + at),
+            _ => Err(Error::OutOfBounds {
                 offset: off,
                 start: at,
-                end: at.saturating_add(data.len() as u64),
+                end: at.saturating_add(n),
                 len,
-            });
-        };
-        self.snapshot(off + at, data.len() as u64)?;
-        // SAFETY: in bounds of a live buffer; no reference into it is live (`&mut self`).
-        unsafe { self.sh.region().write_from(off + at, data) }
+            }),
+        }
     }
 
     /// The length of a byte buffer.
