@@ -139,7 +139,9 @@ impl<R: Persistent> Pool<R> {
         let _g = self.read_guard()?;
         let (_, h) = self.sh.resolve(p.offset())?;
         check_type::<T>(p.offset(), &h)?;
-        // SAFETY: a live object of type T; the read lock excludes writers as in `root`.
+        refuse_shared(p.offset(), &h)?;
+        // SAFETY: a live object of type T, not shared; the read lock excludes writers as in
+        // `read`.
         let r = unsafe { self.sh.region().obj::<T>(p.offset())? };
         let b = buf(r);
         let bytes = if b.is_null() {
@@ -153,9 +155,11 @@ impl<R: Persistent> Pool<R> {
                     found: bh.type_id,
                 });
             }
-            // SAFETY: a live buffer of `bh.size` bytes (bounded by its block); the read lock
-            // excludes writers as above.
-            Some(unsafe { self.sh.region().bytes(b.offset(), bh.size)? })
+            // A damaged header may name a shared buffer (a map's entry): no reference into it.
+            refuse_shared(b.offset(), &bh)?;
+            // SAFETY: a live buffer of `bh.len()` bytes (bounded by its block), not shared; the
+            // read lock excludes writers as above.
+            Some(unsafe { self.sh.region().bytes(b.offset(), bh.len())? })
         };
         let _active = ActiveGuard::new(self.sh.id());
         f(r, bytes)

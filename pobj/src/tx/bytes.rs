@@ -116,6 +116,8 @@ impl<R: Persistent> Tx<'_, R> {
     /// slots of pobj's collections past every committed length, see `collections/raw.rs`).
     pub(crate) fn write_bytes_unlogged(&mut self, p: PBytes, at: u64, data: &[u8]) -> Result<()> {
         self.live()?;
+        // A shared buffer (a map's entry, named by a damaged header) is never written unlogged.
+        self.resolve_bytes_lent(p)?;
         let off = self.bytes_range(p, at, data.len() as u64)?;
         // SAFETY: in bounds of a live buffer; no reference into it is live (`&mut self`).
         unsafe { self.sh.region().write_from(off, data)? };
