@@ -236,19 +236,34 @@ fn abort_by_err_or_panic_leaves_the_vector_and_the_heap_as_before() {
 }
 
 #[test]
-fn a_slot_freed_by_a_committed_pop_is_restored_if_a_later_push_aborts() {
+fn pop_then_push_in_an_aborted_transaction_brings_the_popped_element_back() {
+    let (pool, v) = pool_with_nums();
+    push_all(&pool, v, [1, 2, 3]);
+    let r = pool.transaction(|tx| {
+        assert_eq!(v.pop(tx)?, Some(3));
+        v.push(tx, 30)?; // into the slot of 3, an element of the committed state: logged
+        v.push(tx, 40)?; // past the watermark: unlogged
+        assert_eq!(v.to_vec(tx)?, vec![1, 2, 30, 40]);
+        Err::<(), _>(Error::TxAborted)
+    });
+    assert!(r.is_err());
+    assert_eq!(v.to_vec(&pool).unwrap(), vec![1, 2, 3]);
+}
+
+#[test]
+fn a_push_into_a_slot_that_a_committed_pop_gave_up_is_logged_too() {
     let (pool, v) = pool_with_nums();
     push_all(&pool, v, [1, 2, 3]);
     pool.transaction(|tx| v.pop(tx)).unwrap();
     let r = pool.transaction(|tx| {
-        v.push(tx, 30)?;
-        v.push(tx, 40)?; // past the watermark: unlogged
+        v.push(tx, 30)?; // below the watermark, which the committed pop left at 3
+        v.push(tx, 40)?;
         Err::<(), _>(Error::TxAborted)
     });
     assert!(r.is_err());
     assert_eq!(v.to_vec(&pool).unwrap(), vec![1, 2]);
-    // The popped slot still holds 3 (the logged push was undone): nobody's bytes, but it
-    // shows that the write there was logged. Seen through a damaged length, on purpose:
+    // The given-up slot holds 3 again (nobody's bytes, but it shows the write was logged):
+    // seen through a length raised on purpose.
     pool.transaction(|tx| tx.get_mut(v.header()).map(|h| h.state.len = 3))
         .unwrap();
     assert_eq!(v.to_vec(&pool).unwrap(), vec![1, 2, 3]);
