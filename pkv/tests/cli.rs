@@ -415,3 +415,68 @@ fn bench_options_json_and_chart() {
     one_line_error(&fails(&["bench", "--workloads", "nope", "--pool", ps], 2));
     fails(&["bench", "--threads", "0", "--pool", ps], 2);
 }
+
+/// A pool of the user's own root type holding two maps (one with keys, one damaged).
+#[derive(pobj::Persistent, Clone, Copy)]
+#[repr(C)]
+struct AppRoot {
+    users: pobj_kv::MapHandle,
+    broken: pobj_kv::MapHandle,
+    n: u64,
+}
+
+#[test]
+fn maps_of_a_pool_of_any_root_type_are_listed_and_checked() {
+    use std::sync::Arc;
+    let d = dir();
+    let p = d.path().join("app.pool");
+    let s = p.to_str().expect("UTF-8 path").to_string();
+    let (users_at, broken_at) = {
+        let pool = Arc::new(pobj::Pool::<AppRoot>::create(&p, "my-app", 8 << 20).expect("pool"));
+        let (u, b) = pool
+            .transaction(|tx| {
+                let (u, b) = (
+                    pobj_kv::MapHandle::create(tx)?,
+                    pobj_kv::MapHandle::create(tx)?,
+                );
+                let r = tx.root_mut()?;
+                r.users = u;
+                r.broken = b;
+                Ok::<_, pobj_kv::Error>((u, b))
+            })
+            .expect("maps");
+        let users = pobj_kv::Map::open(&pool, u).expect("open");
+        for i in 0..100 {
+            users.put(format!("user{i}"), b"x").expect("put");
+        }
+        // Damage the second map's header version.
+        pool.transaction(|tx| tx.update_at(b.header(), 8, 7u64))
+            .expect("damage");
+        (u.header().offset(), b.header().offset())
+    };
+    let listed = ok(&["maps", &s]);
+    assert!(listed.contains("layout \"my-app\", 2 maps"), "{listed}");
+    assert!(
+        listed.contains(&format!("map {users_at:#x}: 100 keys in")),
+        "{listed}"
+    );
+    assert!(
+        listed.contains(&format!("map {broken_at:#x}: does not open")),
+        "{listed}"
+    );
+    let checked = ok(&["check", &s, "--map", &format!("{users_at:#x}")]);
+    assert!(checked.contains("ok: 100 keys"), "{checked}");
+    let err = fails(&["check", &s, "--map", "all"], 1);
+    one_line_error(&err);
+    assert!(err.contains("1 problem"), "{err}");
+    let err = fails(&["check", &s, "--map", "nonsense"], 2);
+    one_line_error(&err);
+    // A `Db` store lists its one map, the pool's root.
+    let (_db, dbs) = pool(&d);
+    ok(&["put", &dbs, "k", "v"]);
+    let listed = ok(&["maps", &dbs]);
+    assert!(
+        listed.contains("1 map") && listed.contains("1 keys"),
+        "{listed}"
+    );
+}

@@ -68,6 +68,7 @@ pub use problem::CheckProblem;
 pub use tx::pool_core::Fault;
 pub use tx::state::{TxEnd, TxState};
 pub use tx::Tx;
+pub use types::any_root::AnyRoot;
 pub use types::persistent::{as_bytes, from_bytes, zeroed, Persistent};
 pub use types::ptr::{PBytes, PPtr};
 pub use types::typeid::TypeHasher;

@@ -356,3 +356,30 @@ fn pointers_are_checked() {
     }
     assert!(pool.check().is_ok());
 }
+
+#[test]
+fn open_any_skips_only_the_layout_and_root_type_checks() {
+    let dir = common::shm_dir();
+    let path = fresh(&dir, "any");
+    let obj = {
+        let pool = Pool::<Root>::open(&path, "layout-a").unwrap();
+        pool.transaction(|tx| tx.alloc(OtherRoot { x: 42 }))
+            .unwrap()
+    };
+    let any = Pool::open_any(&path).unwrap();
+    assert_eq!(any.layout(), "layout-a");
+    assert_eq!(
+        any.get(obj).unwrap().x,
+        42,
+        "objects are reached by offset, type-checked"
+    );
+    assert!(matches!(
+        any.get(PPtr::<Root>::from_offset(obj.offset())),
+        Err(Error::TypeMismatch { .. })
+    ));
+    assert!(any.check().is_ok(), "{}", any.check());
+    drop(any);
+    // A damaged header is refused all the same.
+    flip_at(&path, 20);
+    assert!(Pool::open_any(&path).is_err());
+}

@@ -1,6 +1,6 @@
 //! `MapHandle`: what a user stores in the pool to find a map again — a pointer to its header.
 
-use pobj::{PPtr, Persistent, Tx};
+use pobj::{PPtr, Persistent, Pool, Tx};
 
 use crate::error::Result;
 use crate::leaf::{KvRoot, Leaf, KV_MAGIC, KV_VERSION, SLOTS};
@@ -45,6 +45,32 @@ impl MapHandle {
             reserved: [0; 4],
         })?;
         Ok(MapHandle { header })
+    }
+
+    /// Every map in `pool`, in offset order: the live objects of the header type that carry a
+    /// map's magic (whatever field, if any, refers to them). A tool's way to find the maps of a
+    /// pool whose root type it does not know (`pkv maps`); the headers are checked again by
+    /// [`Map::open`](crate::Map::open).
+    pub fn find_all<R: Persistent>(pool: &Pool<R>) -> Result<Vec<MapHandle>> {
+        let mut out = Vec::new();
+        for o in pool.objects()? {
+            if o.type_id != KvRoot::TYPE_ID || o.size != core::mem::size_of::<KvRoot>() as u64 {
+                continue;
+            }
+            let header = PPtr::<KvRoot>::from_offset(o.offset);
+            if pool.get(header).is_ok_and(|h| h.magic == KV_MAGIC) {
+                out.push(MapHandle { header });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The handle of the map whose header is at pool offset `offset` (checked when opened).
+    #[must_use]
+    pub const fn from_offset(offset: u64) -> MapHandle {
+        MapHandle {
+            header: PPtr::from_offset(offset),
+        }
     }
 
     /// The header's pointer.

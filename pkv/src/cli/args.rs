@@ -42,6 +42,16 @@ pub(crate) enum Command {
     Check {
         /// The pool file.
         pool: PathBuf,
+        /// Check the map whose header is at this offset (as `pkv maps` lists it; hex with 0x)
+        /// in a pool of any layout and root type, or `all` for every map of the pool.
+        #[arg(long)]
+        map: Option<String>,
+    },
+    /// Lists the maps of a pool of any layout and root type: header offset, keys, leaves, and
+    /// whether each opens.
+    Maps {
+        /// The pool file.
+        pool: PathBuf,
     },
     /// Inserts or replaces a key's value.
     Put {

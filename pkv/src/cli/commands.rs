@@ -19,7 +19,12 @@ pub(crate) fn run(cli: Cli) -> CliResult {
     match cli.command {
         Command::Create { pool, size } => create(&pool, size),
         Command::Info { pool } => info(&pool),
-        Command::Check { pool } => check(&pool),
+        Command::Check { pool, map: None } => check(&pool),
+        Command::Check {
+            pool,
+            map: Some(which),
+        } => super::maps::check(&pool, &which),
+        Command::Maps { pool } => super::maps::list(&pool),
         Command::Put { pool, key, value } => {
             let (k, v) = (
                 arg_bytes(&key, hex, "KEY")?,
@@ -62,7 +67,7 @@ pub(crate) fn open(path: &Path) -> CliResult<Db> {
 }
 
 /// An error message that names `path` (pool errors already do; store errors do not).
-fn with_path(path: &Path, e: &pobj_kv::Error) -> CliError {
+pub(crate) fn with_path(path: &Path, e: &pobj_kv::Error) -> CliError {
     let msg = e.to_string();
     let shown = path.display().to_string();
     if msg.contains(&shown) {

@@ -5,3 +5,4 @@ pub(crate) mod bench;
 pub(crate) mod codec;
 pub(crate) mod commands;
 pub(crate) mod error;
+pub(crate) mod maps;

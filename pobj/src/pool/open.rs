@@ -379,7 +379,8 @@ impl<R: Persistent> Pool<R> {
             });
         }
         let found = h.layout_name();
-        if found.as_bytes() != layout.as_bytes() {
+        let any = crate::types::any_root::is_any_root::<R>();
+        if !any && found.as_bytes() != layout.as_bytes() {
             return Err(Error::LayoutMismatch {
                 path: path.to_path_buf(),
                 expected: layout.to_string(),
@@ -387,7 +388,7 @@ impl<R: Persistent> Pool<R> {
             });
         }
         let want_size = core::mem::size_of::<R>() as u64;
-        if h.root_type_id != R::TYPE_ID || h.root_size != want_size {
+        if !any && (h.root_type_id != R::TYPE_ID || h.root_size != want_size) {
             return Err(Error::RootTypeMismatch {
                 path: path.to_path_buf(),
                 expected: R::TYPE_ID,
@@ -440,10 +441,12 @@ impl<R: Persistent> Pool<R> {
             what: "root object",
             offset: h.root_offset,
         })?;
-        check_type::<R>(h.root_offset, &oh).map_err(|_| Error::Corrupted {
-            what: "root object header",
-            offset: h.root_offset,
-        })?;
+        if !crate::types::any_root::is_any_root::<R>() {
+            check_type::<R>(h.root_offset, &oh).map_err(|_| Error::Corrupted {
+                what: "root object header",
+                offset: h.root_offset,
+            })?;
+        }
         region.check(h.root_offset, want_size, "root object")?;
         if !(region.base_addr() + h.root_offset as usize).is_multiple_of(core::mem::align_of::<R>())
         {
@@ -482,5 +485,14 @@ impl<R: Persistent> Pool<R> {
             Err(Error::AlreadyExists { .. }) => Self::open(path, layout),
             r => r,
         }
+    }
+}
+
+impl Pool<crate::AnyRoot> {
+    /// Opens any pool, whatever its layout name and root type (for tools that inspect pools
+    /// they did not make): everything else is checked and recovered as by [`Pool::open`].
+    /// The root is reached as a zero-sized [`AnyRoot`](crate::AnyRoot); objects by offset.
+    pub fn open_any(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open(path, "")
     }
 }
