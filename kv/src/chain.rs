@@ -44,6 +44,8 @@ pub(crate) struct ChainLeaf<'a, R: Persistent> {
     pub head: LeafHead,
     /// The magic word (callers decide what a wrong one means).
     pub magic: u64,
+    /// The owner word (the offset of the map's header).
+    pub owner: u64,
     /// The resolved leaf, for reads of its slots.
     pub reader: LeafReader<'a, R>,
 }
@@ -84,11 +86,12 @@ impl<'a, R: Persistent> Iterator for LeafChain<'a, R> {
             return Some(Err(ChainError::TooLong { at: ptr.offset() }));
         }
         let read = LeafReader::new(self.pool, ptr).and_then(|reader| {
-            let (head, magic) = reader.header()?;
+            let (head, magic, owner) = reader.header()?;
             Ok(ChainLeaf {
                 ptr,
                 head,
                 magic,
+                owner,
                 reader,
             })
         });

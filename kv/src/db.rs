@@ -121,8 +121,9 @@ impl Db {
         let root = pool.root()?;
         if root.magic == 0 && root.head.is_null() {
             // The only safe (exclusive) transaction of the store: no reader exists yet.
+            let owner = pool.root_ptr().offset();
             pool.transaction(|tx| {
-                let head = tx.alloc_shared(Leaf::empty(PPtr::null()))?;
+                let head = tx.alloc_shared(Leaf::empty(PPtr::null(), owner))?;
                 let r = tx.root_mut()?;
                 r.head = head;
                 r.magic = KV_MAGIC;

@@ -33,8 +33,11 @@ pub(crate) struct Leaf {
     pub(crate) head: LeafHead,
     /// `LEAF_MAGIC`.
     pub(crate) magic: u64,
+    /// The offset of the map's header (`KvRoot`): a leaf belongs to one map, and the open of a
+    /// map whose list reaches a leaf of another (a copied header, a crafted file) fails.
+    pub(crate) owner: u64,
     /// Zero.
-    pub(crate) reserved: [u64; 5],
+    pub(crate) reserved: [u64; 4],
     /// The entries.
     pub(crate) slots: [Slot; SLOTS],
 }
@@ -42,14 +45,16 @@ pub(crate) struct Leaf {
 static_assertions::const_assert_eq!(core::mem::size_of::<Leaf>(), 64 + SLOTS * 128);
 static_assertions::const_assert_eq!(core::mem::offset_of!(Leaf, slots), 64);
 static_assertions::const_assert_eq!(core::mem::offset_of!(Leaf, magic), 16);
+static_assertions::const_assert_eq!(core::mem::offset_of!(Leaf, owner), 24);
 
 impl Leaf {
-    /// An empty leaf linking to `next`.
+    /// An empty leaf of the map whose header is at `owner`, linking to `next`.
     #[must_use]
-    pub(crate) fn empty(next: PPtr<Leaf>) -> Leaf {
+    pub(crate) fn empty(next: PPtr<Leaf>, owner: u64) -> Leaf {
         let mut l: Leaf = pobj::zeroed();
         l.head.next = next;
         l.magic = LEAF_MAGIC;
+        l.owner = owner;
         l
     }
 

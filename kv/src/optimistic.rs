@@ -87,9 +87,9 @@ impl<'a, R: Persistent> LeafReader<'a, R> {
             })
     }
 
-    /// Bitmap, next pointer and magic.
-    pub(crate) fn header(&self) -> Result<(LeafHead, u64)> {
-        let mut w = [0u64; 3];
+    /// Bitmap, next pointer, magic and owner.
+    pub(crate) fn header(&self) -> Result<(LeafHead, u64, u64)> {
+        let mut w = [0u64; 4];
         self.leaf.read_words(0, &mut w)?;
         Ok((
             LeafHead {
@@ -97,6 +97,7 @@ impl<'a, R: Persistent> LeafReader<'a, R> {
                 next: PPtr::from_offset(w[1]),
             },
             w[2],
+            w[3],
         ))
     }
 

@@ -4,7 +4,8 @@
 //! The walk reads each leaf's header line and, per valid slot, its metadata and key (not the
 //! values). What it requires, since every later operation relies on it:
 //! - the list ends within as many leaves as fit in the pool (no cycle);
-//! - every leaf is a live object of the leaf type with the leaf magic;
+//! - every leaf is a live object of the leaf type with the leaf magic, owned by this map (its
+//!   `owner` word is the map header's offset);
 //! - every valid slot's metadata decodes, its fingerprint is its key's (a wrong one would hide the
 //!   key from lookups, and a put would then store it twice), and an out-of-line entry's buffer is
 //!   a live byte buffer of exactly its key and value, referenced by no other slot (a buffer
@@ -56,7 +57,7 @@ pub(crate) fn slot_key<R: Persistent>(pool: &Pool<R>, s: &Slot, at: u64) -> Resu
 
 /// Walks the leaf list from `head` (the store is not yet shared, or its writers are
 /// excluded).
-pub(crate) fn walk<R: Persistent>(pool: &Pool<R>, head: PPtr<Leaf>) -> Result<Walk> {
+pub(crate) fn walk<R: Persistent>(pool: &Pool<R>, header: u64, head: PPtr<Leaf>) -> Result<Walk> {
     let mut out = Walk {
         leaves: Vec::new(),
         count: 0,
@@ -70,10 +71,16 @@ pub(crate) fn walk<R: Persistent>(pool: &Pool<R>, head: PPtr<Leaf>) -> Result<Wa
             ptr: p,
             head,
             magic,
+            owner,
             reader,
         } = leaf?;
         if magic != LEAF_MAGIC {
             return Err(corrupted("leaf magic", p.offset()));
+        }
+        if owner != header {
+            // A leaf of another map (a copied header, a crafted file): two maps over one list
+            // would each free what the other still reads.
+            return Err(corrupted("leaf of another map (owner)", p.offset()));
         }
         let (fps, range) = keys.scan(pool, &reader, p, head.bitmap)?;
         out.count += u64::from((head.bitmap & SLOT_MASK).count_ones());

@@ -119,6 +119,12 @@ impl<R: Persistent> Map<R> {
                 found: leaf.magic,
             });
         }
+        if leaf.owner != self.core.header.offset() {
+            report.problems.push(P::ForeignLeaf {
+                leaf: at,
+                owner: leaf.owner,
+            });
+        }
         if leaf.head.bitmap & !SLOT_MASK != 0 {
             report.problems.push(P::BitmapPastLastSlot {
                 leaf: at,

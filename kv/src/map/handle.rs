@@ -36,14 +36,16 @@ impl MapHandle {
     /// allocated there, so an abort leaves nothing). Store the handle in one of your objects
     /// in the same transaction, then [`Map::open`](crate::Map::open) it.
     pub fn create<R: Persistent>(tx: &mut Tx<'_, R>) -> Result<MapHandle> {
-        let head = tx.alloc_shared(Leaf::empty(PPtr::null()))?;
-        let header = tx.alloc(KvRoot {
+        let mut root = KvRoot {
             magic: KV_MAGIC,
             version: KV_VERSION,
-            head,
+            head: PPtr::null(),
             slots_per_leaf: SLOTS as u64,
             reserved: [0; 4],
-        })?;
+        };
+        let header = tx.alloc(root)?;
+        root.head = tx.alloc_shared(Leaf::empty(PPtr::null(), header.offset()))?;
+        tx.write(header, root)?;
         Ok(MapHandle { header })
     }
 

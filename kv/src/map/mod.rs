@@ -217,6 +217,16 @@ fn unsafe_free_leaf<R: Persistent>(tx: &mut pobj::Tx<'_, R>, leaf: PPtr<Leaf>) -
 
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
+/// The maps open in this process: (pool handle's address, header offset) and their DRAM state.
+/// An entry whose state is alive names a live pool (every holder of the state holds the pool),
+/// so an address is never confused with a later pool's.
+#[expect(
+    clippy::type_complexity,
+    reason = "one registry of (pool, header) to weak state"
+)]
+static OPEN: std::sync::Mutex<Vec<(usize, u64, std::sync::Weak<Core>)>> =
+    std::sync::Mutex::new(Vec::new());
+
 /// Checks a map header read from the pool.
 fn check_header(root: &KvRoot, at: u64) -> Result<()> {
     if root.magic != KV_MAGIC {
@@ -260,12 +270,26 @@ impl<R: Persistent> Map<R> {
         Self::with_header(Arc::clone(pool), header, root.head)
     }
 
-    /// The map over a checked header: its index rebuilt from the leaves.
+    /// The map over a checked header: the DRAM state of the map if it is already open (a
+    /// second index over one leaf list would miss the first's changes: its fingerprints and
+    /// splits, and the leaves it unlinks and frees), else its index rebuilt from the leaves.
     pub(crate) fn with_header(
         pool: Arc<Pool<R>>,
         header: PPtr<KvRoot>,
         head: PPtr<Leaf>,
     ) -> Result<Map<R>> {
+        let key = (Arc::as_ptr(&pool).cast::<()>() as usize, header.offset());
+        let mut open = OPEN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        open.retain(|(_, _, w)| w.strong_count() > 0);
+        if let Some(core) = open
+            .iter()
+            .find(|(p, h, _)| (*p, *h) == key)
+            .and_then(|(_, _, w)| w.upgrade())
+        {
+            return Ok(Map { pool, core });
+        }
         let map = Map {
             pool,
             core: Arc::new(Core {
@@ -286,6 +310,7 @@ impl<R: Persistent> Map<R> {
             unlink_empty_leaves(&map.pool, head)?;
             rebuild_index(&map.pool, &map.core)?;
         }
+        open.push((key.0, key.1, Arc::downgrade(&map.core)));
         Ok(map)
     }
 
@@ -323,7 +348,7 @@ impl<R: Persistent> Map<R> {
 /// writers excluded after a failed transaction; old states are marked dead so that readers
 /// re-route. Returns whether an empty leaf after the first was found.
 pub(crate) fn rebuild_index<R: Persistent>(pool: &Pool<R>, core: &Core) -> Result<bool> {
-    let walk = rebuild::walk(pool, core.head)?;
+    let walk = rebuild::walk(pool, core.header.offset(), core.head)?;
     for old in core.index.states() {
         old.dead.store(true, Ordering::Release);
     }

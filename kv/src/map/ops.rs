@@ -183,7 +183,7 @@ fn plan_from(st: &LeafState, leaf: &Leaf, mut keyed: Vec<(Vec<u8>, usize)>) -> R
     }
     keyed.sort_unstable();
     let moved = &keyed[keyed.len() / 2..];
-    let mut new_leaf = Leaf::empty(leaf.head.next);
+    let mut new_leaf = Leaf::empty(leaf.head.next, leaf.owner);
     let mut right_fps = [0u8; SLOTS];
     let mut moved_bits = 0u64;
     for (j, (_, i)) in moved.iter().enumerate() {

@@ -144,6 +144,9 @@ impl<R: Persistent> Map<R> {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         for attempt in 0..MAX_REROUTES {
+            // A map destroyed (or failed) while this reader waited for the section has no
+            // leaves to route to.
+            self.check_failed()?;
             let Some(st) = self.route_or_back_off(key, attempt) else {
                 continue;
             };

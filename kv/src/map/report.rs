@@ -77,6 +77,13 @@ pub enum CheckProblem {
         /// The magic found.
         found: u64,
     },
+    /// A leaf's owner word is not the offset of this map's header (a leaf of another map).
+    ForeignLeaf {
+        /// The leaf.
+        leaf: u64,
+        /// The owner found.
+        owner: u64,
+    },
     /// A leaf's bitmap has bits set past its last slot.
     BitmapPastLastSlot {
         /// The leaf.
@@ -188,6 +195,9 @@ impl fmt::Display for CheckProblem {
             P::Cycle { .. } => f.write_str("leaf list has a cycle"),
             P::UnreadableLeaf { leaf, error } => write!(f, "{}: {error}", LeafName(*leaf)),
             P::BadMagic { leaf, .. } => write!(f, "{}: bad magic", LeafName(*leaf)),
+            P::ForeignLeaf { leaf, owner } => {
+                write!(f, "{}: belongs to the map at {owner:#x}", LeafName(*leaf))
+            }
             P::BitmapPastLastSlot { leaf, .. } => {
                 write!(f, "{}: bitmap bits past the last slot", LeafName(*leaf))
             }

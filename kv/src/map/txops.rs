@@ -1,7 +1,7 @@
 //! A map's operations inside a user's transaction ([`Map::tx`]): they commit or roll back with
 //! everything else the transaction does, in this map, in other maps and in the user's objects.
 //!
-//! Protocol (docs/collections.md, "Maps in transactions"): the transaction is a safe
+//! Protocol (docs/maps.md, "Operations inside a user's transaction"): the transaction is a safe
 //! `Pool::transaction`, which holds the pool's write lock, so no standalone writer of any map
 //! of the pool runs meanwhile (they take the pool's shared section before their own locks);
 //! every leaf the transaction touches is made mid-write (odd version) before it is changed and
@@ -161,7 +161,10 @@ impl<R: Persistent> MapTx<'_, '_, '_, R> {
         check_sizes(key, Some(value))?;
         self.live()?;
         let mut b = self.b.borrow_mut();
-        self.map.put_tx(self.tx, &mut b, key, value)
+        // A nested transaction: if the put fails half-way (a full pool during a split, say),
+        // the whole transaction is doomed to abort rather than commit half of it.
+        let map = self.map;
+        self.tx.transaction(|tx| map.put_tx(tx, &mut b, key, value))
     }
 
     /// Removes `key`; `false` if it was absent.
@@ -170,7 +173,8 @@ impl<R: Persistent> MapTx<'_, '_, '_, R> {
         check_sizes(key, None)?;
         self.live()?;
         let mut b = self.b.borrow_mut();
-        self.map.remove_tx(self.tx, &mut b, key)
+        let map = self.map;
+        self.tx.transaction(|tx| map.remove_tx(tx, &mut b, key))
     }
 
     /// The value of `key` as this transaction sees it; `None` if absent.
@@ -303,22 +307,28 @@ impl<R: Persistent> MapTx<'_, '_, '_, R> {
     pub fn destroy(&mut self) -> Result<()> {
         self.live()?;
         let mut b = self.b.borrow_mut();
-        let states = self.map.core.index.states();
-        for st in &states {
-            Map::<R>::touch(&mut b, st);
-        }
-        for st in &states {
-            let leaf = self.tx.load(st.ptr)?;
-            for i in leaf.valid() {
-                if let Some(buf) = leaf.slots[i].buffer() {
-                    super::ops::free_buffer(self.tx, buf)?;
-                }
+        let map = self.map;
+        // Nested: any failure dooms the whole transaction, so that no leaf is freed by a
+        // transaction that then commits with the map still open.
+        self.tx.transaction(|tx| {
+            // The header first: it is what fails for a `Db`'s map (the pool's root).
+            tx.free(map.core.header)?;
+            let states = map.core.index.states();
+            for st in &states {
+                Map::<R>::touch(&mut b, st);
             }
-            super::unsafe_free_leaf(self.tx, st.ptr)?;
-        }
-        self.tx.free(self.map.core.header)?;
-        b.destroyed = true;
-        Ok(())
+            for st in &states {
+                let leaf = tx.load(st.ptr)?;
+                for i in leaf.valid() {
+                    if let Some(buf) = leaf.slots[i].buffer() {
+                        super::ops::free_buffer(tx, buf)?;
+                    }
+                }
+                super::unsafe_free_leaf(tx, st.ptr)?;
+            }
+            b.destroyed = true;
+            Ok(())
+        })
     }
 }
 

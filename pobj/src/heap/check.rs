@@ -13,12 +13,10 @@ impl Heap {
     /// Appends one line per problem.
     /// Returns the number of objects found on media.
     pub(crate) fn check(&self, problems: &mut Vec<CheckProblem>) -> u64 {
-        // Blocks of freed shared objects are free on the medium but not yet in the free
-        // lists: let their grace period pass first (bounded), so that the comparison below
-        // sees them handed back.
-        self.settle_quarantine();
+        // Blocks of freed shared objects are free on the medium but not yet in the free lists
+        // (their grace period): the medium is compared with the state they will leave.
+        let st = self.state_after_quarantine();
         let g = &self.geo;
-        let st = self.lock();
         let mut objects = 0u64;
         let mut bytes = 0u64;
         let mut i = 0;

@@ -96,7 +96,7 @@ impl Block {
     }
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct RunState {
     bs: u64,
     nblocks: u64,
@@ -106,7 +106,7 @@ struct RunState {
     hint: usize,
 }
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct State {
     runs: HashMap<u64, RunState, crate::offset_map::BuildOffset>,
     /// Per class, runs that may have free blocks (stale entries are skipped).

@@ -22,6 +22,29 @@ use super::{Block, Heap};
 
 /// Blocks of freed shared objects whose grace period is over, waiting for the next
 /// reservation to take them back.
+/// pobj's own epoch collector: other libraries' pins do not hold back the reuse of pobj's
+/// blocks, and flushing runs only pobj's deferred functions (never another crate's
+/// destructors inside a commit).
+#[cfg(not(any(miri, loom)))]
+fn collector() -> &'static crossbeam_epoch::Collector {
+    static COLLECTOR: std::sync::OnceLock<crossbeam_epoch::Collector> = std::sync::OnceLock::new();
+    COLLECTOR.get_or_init(crossbeam_epoch::Collector::new)
+}
+
+#[cfg(not(any(miri, loom)))]
+std::thread_local! {
+    static HANDLE: crossbeam_epoch::LocalHandle = collector().register();
+}
+
+/// Pins this thread in pobj's collector (from a thread-local's destructor, through a handle
+/// of its own).
+#[cfg(not(any(miri, loom)))]
+fn pin() -> crossbeam_epoch::Guard {
+    HANDLE
+        .try_with(crossbeam_epoch::LocalHandle::pin)
+        .unwrap_or_else(|_| collector().register().pin())
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Quarantine {
     ready: Arc<Ready>,
@@ -30,6 +53,8 @@ pub(crate) struct Quarantine {
 #[derive(Debug, Default)]
 struct Ready {
     blocks: Mutex<Vec<Block>>,
+    /// Every block in quarantine (waiting or ready), for `Pool::check`.
+    held: Mutex<std::collections::HashSet<Block>>,
     /// Whether `blocks` may be non-empty (checked without the lock on every reservation).
     any: AtomicBool,
     /// Footprint of the blocks still in their grace period or ready.
@@ -38,15 +63,21 @@ struct Ready {
 
 impl Ready {
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Block>> {
-        self.blocks
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.blocks)
     }
+}
+
+/// A mutex whose data a panic cannot leave inconsistent (pushes and removals of plain blocks).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Held by a reader of shared objects for as long as it may read one (from finding its pointer
 /// to the last read): blocks freed meanwhile are not reused until it is dropped. Cheap to
-/// take (a thread-local pin) and nestable. See [`Pool::read_words`](crate::Pool::read_words).
+/// take (a thread-local pin in pobj's own epoch collector) and nestable. Hold it briefly: while
+/// any thread holds one, no shared block freed since in any pool of the process is reused (an
+/// allocation that then finds its pool full waits a bounded time, then reports `OutOfSpace`).
+/// See [`Pool::read_words`](crate::Pool::read_words).
 #[must_use = "a pin protects reads only while it is held"]
 pub struct ReadPin {
     #[cfg(not(any(miri, loom)))]
@@ -64,7 +95,7 @@ impl ReadPin {
     pub fn new() -> ReadPin {
         ReadPin {
             #[cfg(not(any(miri, loom)))]
-            _guard: crossbeam_epoch::pin(),
+            _guard: pin(),
         }
     }
 }
@@ -86,6 +117,7 @@ impl Heap {
         }
         let ready = Arc::clone(&self.quarantine.ready);
         ready.bytes.fetch_add(b.footprint(), Ordering::AcqRel);
+        lock(&ready.held).insert(b);
         #[cfg(any(miri, loom))]
         {
             ready.lock().push(b);
@@ -93,7 +125,7 @@ impl Heap {
         }
         #[cfg(not(any(miri, loom)))]
         {
-            let guard = crossbeam_epoch::pin();
+            let guard = pin();
             guard.defer(move || {
                 ready.lock().push(b);
                 ready.any.store(true, Ordering::Release);
@@ -116,9 +148,11 @@ impl Heap {
         if blocks.is_empty() {
             return false;
         }
+        let mut held = lock(&ready.held);
         let mut st = self.lock();
         for b in blocks {
             ready.bytes.fetch_sub(b.footprint(), Ordering::AcqRel);
+            held.remove(&b);
             Self::hand_back(&mut st, b);
         }
         true
@@ -134,16 +168,15 @@ impl Heap {
         self.quarantine.ready.bytes.load(Ordering::Acquire)
     }
 
-    /// Waits (boundedly) until every quarantined block is handed back; readers pin only for
-    /// one optimistic attempt, so this is quick unless a thread stays pinned.
-    pub(super) fn settle_quarantine(&self) {
-        for _ in 0..1000 {
-            self.drain_quarantine();
-            if !self.in_quarantine() {
-                return;
-            }
-            self.wait_quarantine();
+    /// The volatile state as it will be once every quarantined block is handed back: what
+    /// `Pool::check` compares the medium with (a quarantined block is free on the medium).
+    pub(super) fn state_after_quarantine(&self) -> super::State {
+        let held = lock(&self.quarantine.ready.held);
+        let mut st = self.lock().clone();
+        for &b in held.iter() {
+            Self::hand_back(&mut st, b);
         }
+        st
     }
 
     /// Lets the grace period advance (other threads' pins permitting), then takes back what is
@@ -151,7 +184,7 @@ impl Heap {
     pub(super) fn wait_quarantine(&self) {
         #[cfg(not(any(miri, loom)))]
         for _ in 0..4 {
-            crossbeam_epoch::pin().flush();
+            pin().flush();
         }
         if !self.drain_quarantine() {
             std::thread::yield_now();

@@ -86,15 +86,25 @@ impl AllocWord {
 
     /// Marks the block free in the pool's memory (not flushed); returns the word's offset.
     pub(crate) fn mark_free(self, region: &Region) -> Result<u64> {
-        match self {
+        self.mark_free_checked(region).map(|(off, _)| off)
+    }
+
+    /// `mark_free`, also telling whether the block was allocated just before (atomically: of
+    /// two frees of one block racing in two shared transactions, exactly one sees it
+    /// allocated, and only that one hands the block back).
+    pub(crate) fn mark_free_checked(self, region: &Region) -> Result<(u64, bool)> {
+        let was = match self {
             AllocWord::Bit { offset, mask } => {
-                region.atomic(offset)?.fetch_and(!mask, Ordering::AcqRel);
+                region.atomic(offset)?.fetch_and(!mask, Ordering::AcqRel) & mask != 0
             }
             AllocWord::Header { offset, .. } => {
-                store_header(region, offset, ChunkHeader::Free)?;
+                let old = region
+                    .atomic(offset)?
+                    .swap(ChunkHeader::Free.encode(), Ordering::AcqRel);
+                matches!(ChunkHeader::decode(old), Some(ChunkHeader::Used { .. }))
             }
-        }
-        Ok(self.offset())
+        };
+        Ok((self.offset(), was))
     }
 }
 

@@ -441,6 +441,13 @@ impl<R: Persistent> Pool<R> {
             what: "root object",
             offset: h.root_offset,
         })?;
+        // The root is lent by reference (`root`, `root_mut`): it is never a shared object.
+        if oh.is_shared() {
+            return Err(Error::Corrupted {
+                what: "root object header (marked shared)",
+                offset: h.root_offset,
+            });
+        }
         if !crate::types::any_root::is_any_root::<R>() {
             check_type::<R>(h.root_offset, &oh).map_err(|_| Error::Corrupted {
                 what: "root object header",

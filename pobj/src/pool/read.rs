@@ -234,13 +234,18 @@ impl<R: Persistent> Pool<R> {
     }
 
     /// Like [`Pool::racy`] without consulting the allocator: only that the object's bytes lie
-    /// in the pool and that its offset is 8-aligned is checked. For callers that keep pointers
-    /// they validated earlier (an index rebuilt from the pool), whose reads are validated
-    /// afterwards anyway; it saves the allocator-metadata cache misses of a full resolution.
+    /// in the pool and that its offset is 8-aligned is checked (not that it is live, of type
+    /// `T`, or shared). For callers that keep pointers they validated earlier (an index rebuilt
+    /// from the pool), whose reads are validated afterwards anyway; it saves the
+    /// allocator-metadata cache misses of a full resolution.
     ///
     /// # Safety
-    /// As [`Pool::read_words`]. The bytes may belong to a freed or reused block: the reads are
-    /// then garbage, never undefined behaviour (they are atomic loads inside the mapping).
+    /// `p` was a shared object of type `T` when the caller found it, and this thread holds a
+    /// [`ReadPin`](crate::ReadPin) taken before it found `p`, until its last read through the
+    /// handle. The block may then have been freed meanwhile (reads are garbage, for the
+    /// caller's protocol to reject), but not reused for an object that a reference is lent
+    /// into. A pointer kept across pins is not enough: the block may have been reused between
+    /// them, unless the structure guarantees that nothing it still leads to is freed.
     pub unsafe fn racy_unchecked<T: Persistent>(&self, p: PPtr<T>) -> Result<RacyRef<'_, T>> {
         let off = p.offset();
         if off == 0 || !off.is_multiple_of(8) {

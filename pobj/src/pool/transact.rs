@@ -124,7 +124,8 @@ impl<R: Persistent> Pool<R> {
     /// locks itself, as a KV map's operations inside a user's transaction do — can run
     /// between the two (the lock order is: the pool's, then the structure's). While held, the
     /// thread counts as inside the pool: a safe transaction or a locked read on the pool in
-    /// this thread is refused ([`Error::NestedTransaction`]) instead of deadlocking.
+    /// this thread is refused ([`Error::NestedTransaction`]) instead of deadlocking. The section
+    /// also holds a [`ReadPin`](crate::ReadPin).
     pub fn shared_section(&self) -> Result<SharedSection<'_, R>> {
         if in_tx(self.sh.id()) {
             return Err(Error::NestedTransaction);
@@ -137,6 +138,7 @@ impl<R: Persistent> Pool<R> {
         Ok(SharedSection {
             pool: self,
             _active: ActiveGuard::new(self.sh.id()),
+            _pin: crate::ReadPin::new(),
             _guard: guard,
         })
     }
@@ -173,6 +175,15 @@ impl<R: Persistent> Pool<R> {
         end: End<T, E>,
         hook_panic: Option<Box<dyn std::any::Any + Send>>,
     ) -> Result<T, E> {
+        // The closure's own panic is the one resumed; a state's panic beside it is dropped
+        // quietly first (a payload whose `Drop` panics must not run during that unwinding).
+        let hook_panic = match (&end, hook_panic) {
+            (End::Panicked(_), Some(p)) => {
+                drop_quietly(p);
+                None
+            }
+            (_, h) => h,
+        };
         let r = match end {
             End::Done(v) => Ok(v),
             End::Failed(e, leftovers) => {
@@ -331,6 +342,10 @@ impl<R: Persistent> Pool<R> {
 pub struct SharedSection<'p, R: Persistent> {
     pool: &'p Pool<R>,
     _active: ActiveGuard,
+    /// Writers are readers too: a shared object that another transaction frees while this
+    /// section resolves and frees it is not reused before the section ends, so the second
+    /// free finds it free (`mark_free_checked`) instead of freeing a reused block.
+    _pin: crate::ReadPin,
     _guard: std::sync::RwLockReadGuard<'p, ()>,
 }
 
@@ -365,5 +380,12 @@ impl<R: Persistent> Tx<'_, R> {
     /// take a transaction: a transaction of another pool must not change them).
     pub fn is_on<P: Persistent>(&self, pool: &Pool<P>) -> bool {
         std::ptr::eq(self.core(), &raw const *pool.sh)
+    }
+}
+
+/// Drops a panic payload; a panic of its `Drop` is caught, and that payload forgotten.
+fn drop_quietly(p: Box<dyn std::any::Any + Send>) {
+    if let Err(q) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(p))) {
+        std::mem::forget(q);
     }
 }

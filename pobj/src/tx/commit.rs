@@ -83,9 +83,19 @@ impl<R: Persistent> Tx<'_, R> {
         if self.log.unfenced {
             self.fence_and_apply()?;
         }
-        for (_, block) in &self.book.frees {
-            let word = block.alloc_word(sh.geo()).mark_free(sh.region())?;
+        // A block already free when its free is applied was freed by another transaction
+        // since this one resolved it (only a structure that broke its own ownership, or a
+        // hostile pool, does that): it is not handed back a second time.
+        let mut twice = Vec::new();
+        for (i, (_, block)) in self.book.frees.iter().enumerate() {
+            let (word, was) = block.alloc_word(sh.geo()).mark_free_checked(sh.region())?;
             self.book.meta.push(word);
+            if !was {
+                twice.push(i);
+            }
+        }
+        for i in twice.into_iter().rev() {
+            self.book.frees.swap_remove(i);
         }
         let early_retire = sh.fault(Fault::RetireBeforeDataFlush);
         if early_retire {
@@ -180,7 +190,12 @@ impl<R: Persistent> Tx<'_, R> {
             Apply::Allocate(word) => word.mark_allocated(sh.region())?,
             Apply::Nothing => {
                 let (_, block) = self.book.frees[0];
-                block.alloc_word(sh.geo()).mark_free(sh.region())?
+                let (word, was) = block.alloc_word(sh.geo()).mark_free_checked(sh.region())?;
+                if !was {
+                    // Freed by another transaction meanwhile: not handed back twice.
+                    self.book.frees.clear();
+                }
+                word
             }
         };
         sh.flush(&mut self.batch, word, 8);

@@ -33,8 +33,10 @@ pub struct Leaf {
     pub head: LeafHead,
     /// `b"PKVLEAF1"`.
     pub magic: u64,
+    /// The offset of the map's header.
+    pub owner: u64,
     /// Zero.
-    pub reserved: [u64; 5],
+    pub reserved: [u64; 4],
     /// The entries.
     pub slots: [Slot; SLOTS as usize],
 }
