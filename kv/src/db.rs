@@ -58,8 +58,9 @@ impl Options {
 /// `Arc<Db>`; every operation of the map (`put`, `get`, `range`, `write`, `check`, ...) takes
 /// `&self`, reached through `Deref<Target = Map<KvRoot>>`.
 ///
-/// The pool itself is not lent out: use a [`Map`] in a pool of your own to combine the store
-/// with your own objects and transactions.
+/// Its pool is reachable (`db.pool()`), and safe code may run transactions on it: the store's
+/// leaves and entries are shared objects, into which pobj lends no reference. To combine the
+/// store with objects of your own root type, use a [`Map`] in a pool of your own.
 pub struct Db {
     map: Map<KvRoot>,
 }

@@ -1,13 +1,15 @@
 //! Lock-free reads of leaves and out-of-line buffers for optimistic readers.
 //!
-//! The only `unsafe` of the crate: calls to pobj's racy-read primitives. Their contract is met
-//! because every write the store makes to a leaf or buffer goes through a pobj transaction's
-//! value-taking methods (`update_at`, `update_at_unlogged`, `commit_word_at`, `alloc`,
-//! `write_bytes`) or rollback, all of which store atomically word by word; the store never takes
-//! a `&mut` into the pool. The store's two safe `Pool::transaction`s run before it is shared,
-//! on the opening thread, never during a racy read: one initialises a new pool, the other
-//! unlinks empty leaves (`update_at` and `free`). What is read may be torn by a concurrent write: callers
-//! validate it with the leaf's version (`version.rs`).
+//! Calls to pobj's racy-read primitives (with `free_shared`, the crate's `unsafe`). Their
+//! contract is met because the leaves and out-of-line entries are shared objects: pobj lends no
+//! reference into them to anyone, so every write that races with these loads is one of pobj's
+//! atomic word stores (the store's own shared transactions, a user's transaction running map
+//! operations, or safe code writing values into them); and because readers pin (`ReadPin`)
+//! from the route to the validation, and the store frees a leaf or entry only in the
+//! transaction that unlinks it from everything readers route through (its version odd until the
+//! index no longer names it), a block a reader may read is not reused meanwhile. What is read
+//! may be torn by a concurrent write: callers validate it with the leaf's version
+//! (`version.rs`).
 #![expect(
     unsafe_code,
     reason = "optimistic reads need pobj's racy-read primitives"
