@@ -408,7 +408,11 @@ fn apply(
         Op::Pop => assert_eq!(root.v.pop(tx)?, m.v.pop(), "{op:?}"),
         Op::Set(i, x) => match root.v.set(tx, i, x) {
             Ok(()) => {
-                assert!(i < m.v.len(), "{op:?} succeeded past the length {}", m.v.len());
+                assert!(
+                    i < m.v.len(),
+                    "{op:?} succeeded past the length {}",
+                    m.v.len()
+                );
                 m.v[i] = x;
             }
             Err(pobj::Error::IndexOutOfRange { .. }) if i >= m.v.len() => tally.refused += 1,
@@ -635,7 +639,12 @@ fn run_case(steps: &[Step], tally: &mut Tally) -> Result<(), TestCaseError> {
     check_committed(&s, &model, &mut leaves, tally)?;
     for (i, map) in s.maps.iter().enumerate() {
         let report = map.check();
-        prop_assert!(report.is_ok(), "map {} after a power failure: {}", i, report);
+        prop_assert!(
+            report.is_ok(),
+            "map {} after a power failure: {}",
+            i,
+            report
+        );
     }
     tally.cases += 1;
     Ok(())
