@@ -16,6 +16,10 @@ fn dir() -> tempfile::TempDir {
     b.expect("temporary directory")
 }
 
+/// Held shared around each spawn, exclusively by a test that opens a pool in this process: a
+/// child inherits every open file (and its `flock`) between `fork` and `exec`.
+static SPAWNING: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
 fn pkv_with(args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pkv"));
     cmd.args(args)
@@ -26,7 +30,11 @@ fn pkv_with(args: &[&str], stdin: Option<&[u8]>) -> Output {
         })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    let spawning = SPAWNING
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut child = cmd.spawn().expect("run pkv");
+    drop(spawning);
     if let Some(input) = stdin {
         let mut w = child.stdin.take().expect("stdin");
         w.write_all(input).expect("write stdin");
@@ -432,6 +440,9 @@ fn maps_of_a_pool_of_any_root_type_are_listed_and_checked() {
     let p = d.path().join("app.pool");
     let s = p.to_str().expect("UTF-8 path").to_string();
     let (users_at, broken_at) = {
+        let _alone = SPAWNING
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let pool = Arc::new(pobj::Pool::<AppRoot>::create(&p, "my-app", 8 << 20).expect("pool"));
         let (u, b) = pool
             .transaction(|tx| {

@@ -359,6 +359,7 @@ fn pointers_are_checked() {
 
 #[test]
 fn open_any_skips_only_the_layout_and_root_type_checks() {
+    let _spawn = common::no_spawn();
     let dir = common::shm_dir();
     let path = fresh(&dir, "any");
     let obj = {

@@ -130,7 +130,8 @@ impl Heap {
                 ready.lock().push(b);
                 ready.any.store(true, Ordering::Release);
             });
-            guard.flush();
+            // (No flush here: the thread's bag of deferred functions is sealed when it fills
+            // or when a reservation waits for quarantined blocks, `wait_quarantine`.)
         }
     }
 

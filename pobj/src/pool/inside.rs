@@ -23,17 +23,6 @@ pub(super) fn in_tx(id: u64) -> bool {
         .unwrap_or(true)
 }
 
-/// How many times this thread is inside pool `id` (a shared section counts once, a
-/// transaction in it once more); a thread whose locals are gone counts as deeply inside.
-pub(super) fn depth(id: u64) -> usize {
-    if cfg!(loom) {
-        return 1;
-    }
-    ACTIVE
-        .try_with(|a| a.borrow().iter().filter(|&&x| x == id).count())
-        .unwrap_or(usize::MAX)
-}
-
 pub(super) struct ActiveGuard(u64);
 impl ActiveGuard {
     pub(super) fn new(id: u64) -> Self {

@@ -124,8 +124,7 @@ impl<R: Persistent> Pool<R> {
     /// locks itself, as a KV map's operations inside a user's transaction do — can run
     /// between the two (the lock order is: the pool's, then the structure's). While held, the
     /// thread counts as inside the pool: a safe transaction or a locked read on the pool in
-    /// this thread is refused ([`Error::NestedTransaction`]) instead of deadlocking. The section
-    /// also holds a [`ReadPin`](crate::ReadPin).
+    /// this thread is refused ([`Error::NestedTransaction`]) instead of deadlocking.
     pub fn shared_section(&self) -> Result<SharedSection<'_, R>> {
         if in_tx(self.sh.id()) {
             return Err(Error::NestedTransaction);
@@ -138,7 +137,7 @@ impl<R: Persistent> Pool<R> {
         Ok(SharedSection {
             pool: self,
             _active: ActiveGuard::new(self.sh.id()),
-            _pin: crate::ReadPin::new(),
+            running: std::cell::Cell::new(false),
             _guard: guard,
         })
     }
@@ -342,10 +341,9 @@ impl<R: Persistent> Pool<R> {
 pub struct SharedSection<'p, R: Persistent> {
     pool: &'p Pool<R>,
     _active: ActiveGuard,
-    /// Writers are readers too: a shared object that another transaction frees while this
-    /// section resolves and frees it is not reused before the section ends, so the second
-    /// free finds it free (`mark_free_checked`) instead of freeing a reused block.
-    _pin: crate::ReadPin,
+    /// Set while one of the section's transactions runs: a transaction of the section from
+    /// inside another is refused (the section is `!Sync`, so this is per thread).
+    running: std::cell::Cell<bool>,
     _guard: std::sync::RwLockReadGuard<'p, ()>,
 }
 
@@ -366,11 +364,13 @@ impl<R: Persistent> SharedSection<'_, R> {
         F: FnOnce(&mut Tx<'_, R>) -> Result<T, E>,
         E: From<Error>,
     {
-        // Inside this section only (not inside one of its transactions, or a `read`).
-        if super::inside::depth(self.pool.sh.id()) != 1 {
+        // Not inside another of this section's transactions (a `read` closure cannot be open
+        // here: the section marks the thread inside the pool, so `read` refuses).
+        if self.running.replace(true) {
             return Err(Error::NestedTransaction.into());
         }
         let (end, hook_panic) = self.pool.run_in_lane(f, false);
+        self.running.set(false);
         Pool::<R>::conclude(end, hook_panic)
     }
 }
