@@ -25,10 +25,9 @@ fn check_is_clean_while_this_thread_holds_a_pin() {
     let pin = ReadPin::new();
     pool.transaction(|tx| {
         // SAFETY: nothing leads to the buffers, and no other thread reads them.
-        unsafe {
-            tx.free_bytes_shared(small)?;
-            tx.free_bytes_shared(large)?;
-        }
+        unsafe { tx.free_bytes_shared(small)? };
+        // SAFETY: as above.
+        unsafe { tx.free_bytes_shared(large)? };
         Ok::<_, Error>(())
     })
     .expect("free");

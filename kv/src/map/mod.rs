@@ -220,10 +220,6 @@ static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new
 /// The maps open in this process: (pool handle's address, header offset) and their DRAM state.
 /// An entry whose state is alive names a live pool (every holder of the state holds the pool),
 /// so an address is never confused with a later pool's.
-#[expect(
-    clippy::type_complexity,
-    reason = "one registry of (pool, header) to weak state"
-)]
 static OPEN: std::sync::Mutex<Vec<(usize, u64, std::sync::Weak<Core>)>> =
     std::sync::Mutex::new(Vec::new());
 
