@@ -218,6 +218,58 @@ fn batch_racing_get() {
     });
 }
 
+/// A user's transaction (map operations, then an `Err`) racing a reader: the reader never sees
+/// the transaction's writes, before or after its rollback; afterwards the map is as before and
+/// its index, rebuilt by the transaction's end (`txops.rs`), routes every key. (`Db::write`, in
+/// `batch_racing_get`, is the committing case of the same path.)
+#[test]
+fn aborted_user_transaction_racing_get() {
+    model(
+        "aborted_user_transaction_racing_get",
+        0,
+        aborted_user_transaction,
+    );
+}
+
+fn aborted_user_transaction() {
+    {
+        let db = store(2);
+        let w = spawn(&db, |db| {
+            let r: crate::Result<()> = db.pool().transaction(|tx| {
+                db.tx(tx)?.put(key(0), val(0, 1))?;
+                db.tx(tx)?.put(key(7), val(7, 1))?;
+                Err(crate::Error::Internal {
+                    what: "the user's error",
+                })
+            });
+            assert!(r.is_err());
+        });
+        assert_eq!(
+            db.get(key(0)).expect("get"),
+            Some(val(0, 0)),
+            "an uncommitted write"
+        );
+        assert_eq!(db.get(key(7)).expect("get"), None, "an uncommitted key");
+        w.join().expect("writer");
+        assert_eq!(db.get(key(0)).expect("get"), Some(val(0, 0)));
+        assert_eq!(db.get(key(1)).expect("get"), Some(val(1, 0)));
+        assert_eq!(db.count_all().expect("count"), 2);
+    }
+}
+
+/// The model can fail: a user's transaction that does not keep the leaves it writes mid-write
+/// until it ends lets the reader validate a read of an uncommitted value.
+#[test]
+#[should_panic(expected = "an uncommitted write")]
+fn user_transaction_without_mid_write_leaves_fails() {
+    crate::sync::mutate(Some("a transaction's leaves are not kept mid-write"));
+    model(
+        "user_transaction_without_mid_write_leaves",
+        3,
+        aborted_user_transaction,
+    );
+}
+
 /// The models can fail: a split that does not retire the old state (its `dead` flag) lets a
 /// reader that routed to it before the split read the old leaf after it, with the moved keys'
 /// bits cleared, and conclude that a key is absent. loom finds that interleaving.

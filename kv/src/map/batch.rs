@@ -110,6 +110,10 @@ impl<R: Persistent> Map<R> {
     pub(super) fn touch(b: &mut BatchState, st: &Arc<LeafState>) {
         if !b.touched.iter().any(|t| Arc::ptr_eq(t, st)) {
             st.version.write_begin();
+            #[cfg(loom)]
+            if crate::sync::mutated("a transaction's leaves are not kept mid-write") {
+                st.version.write_end();
+            }
             b.touched.push(Arc::clone(st));
         }
     }

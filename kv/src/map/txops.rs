@@ -68,6 +68,10 @@ impl<R: Persistent> Touched<R> {
         if self.pool.is_poisoned() {
             core.failed.store(true, Ordering::Release);
         }
+        #[cfg(loom)]
+        if crate::sync::mutated("a transaction's leaves are not kept mid-write") {
+            return;
+        }
         for st in b.touched.iter().rev() {
             st.version.write_end();
         }
