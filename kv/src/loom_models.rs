@@ -9,9 +9,11 @@
 //!
 //! The pool underneath (a simulated medium) is not modelled: each of its operations runs
 //! between two of the store's synchronisation points as one sequentially consistent step. That
-//! is sound for the model because pobj's own locks are never held across a store
-//! synchronisation point (a model thread never waits on a pool lock another model thread
-//! holds), and pobj's per-thread state is used only inside a transaction closure, which contains
+//! is sound for the model because a model thread never waits on a pool lock another model
+//! thread holds: shared transactions take the pool's read lock only, and the one model thread
+//! running a safe transaction (a batch, a user's transaction: the write lock, held across the
+//! store's synchronisation points of its map operations) races only optimistic readers, which
+//! retry with loom's yields and do not reach the locked slow path in these models; and pobj's per-thread state is used only inside a transaction closure, which contains
 //! no store synchronisation point. What the pool's weak-memory orderings do is covered by the
 //! protocol models in `version.rs` (loom atomics for the slot words) and by Miri.
 
