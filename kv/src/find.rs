@@ -126,3 +126,42 @@ impl<R: Persistent> LeafSource for TxLeaf<'_, '_, R> {
         Ok(Cow::Owned(d))
     }
 }
+
+/// The entries of the leaf `src` reads whose keys `keep` accepts, sorted by key (values only if
+/// `values`, else empty): what a scan takes from one leaf, racily or in a transaction.
+pub(crate) fn leaf_entries<S: LeafSource>(
+    src: &S,
+    at: u64,
+    keep: impl Fn(&[u8]) -> bool,
+    values: bool,
+) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let leaf = src.leaf()?;
+    let mut out = Vec::new();
+    for i in leaf.valid() {
+        let s = &leaf.slots[i];
+        let m = s.meta().ok_or(crate::Error::Corrupted {
+            what: "slot metadata",
+            offset: at,
+        })?;
+        let n = if values { m.klen + m.vlen } else { m.klen };
+        let (k, v) = match s.buffer() {
+            // A decoded inline entry fits the slot: klen + vlen <= INLINE.
+            None => (s.data[..m.klen].to_vec(), s.data[m.klen..n].to_vec()),
+            Some(buf) => {
+                let d = src.buffer(buf, n)?;
+                if d.len() < n {
+                    return Err(crate::Error::Corrupted {
+                        what: "out-of-line entry",
+                        offset: buf.offset(),
+                    });
+                }
+                (d[..m.klen].to_vec(), d[m.klen..n].to_vec())
+            }
+        };
+        if keep(&k) {
+            out.push((k, v));
+        }
+    }
+    out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}

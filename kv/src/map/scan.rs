@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::read::Entries;
 use super::{backoff, Map, OPTIMISTIC_ATTEMPTS};
 use crate::error::Result;
+use crate::find::leaf_entries;
 use crate::inner::LeafState;
 use crate::optimistic;
 use crate::sync::Ordering;
@@ -26,46 +27,14 @@ impl<R: Persistent> Map<R> {
         if st.is_dead() {
             return Ok(None);
         }
-        let read = (|| -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-            let leaf = optimistic::leaf(&self.pool, st.ptr)?;
-            let mut out = Vec::new();
-            for i in leaf.valid() {
-                let s = &leaf.slots[i];
-                let Some(m) = s.meta() else { continue };
-                let (k, v) = match s.buffer() {
-                    None => (
-                        s.data[..m.klen].to_vec(),
-                        if values {
-                            s.data[m.klen..m.klen + m.vlen].to_vec()
-                        } else {
-                            Vec::new()
-                        },
-                    ),
-                    Some(buf) => {
-                        let d = optimistic::buffer(
-                            &self.pool,
-                            buf,
-                            0,
-                            if values { m.klen + m.vlen } else { m.klen },
-                        )?;
-                        let k = d[..m.klen].to_vec();
-                        (
-                            k,
-                            if values {
-                                d[m.klen..].to_vec()
-                            } else {
-                                Vec::new()
-                            },
-                        )
-                    }
-                };
-                if range.contains(k.as_slice()) && st.contains(&k) {
-                    out.push((k, v));
-                }
-            }
-            out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            Ok(out)
-        })();
+        let read = optimistic::LeafReader::new_unchecked(&self.pool, st.ptr).and_then(|leaf| {
+            leaf_entries(
+                &leaf,
+                st.ptr.offset(),
+                |k| range.contains(k) && st.contains(k),
+                values,
+            )
+        });
         if !st.version.read_validate(v) || st.is_dead() {
             return Ok(None);
         }

@@ -22,7 +22,7 @@ use super::batch::{find_tx, BatchState};
 use super::read::Entries;
 use super::{check_sizes, rebuild_index, Core, Map};
 use crate::error::{Error, Result};
-use crate::find::{find, LeafSource, TxLeaf};
+use crate::find::{find, leaf_entries, LeafSource, TxLeaf};
 use crate::inner::LeafState;
 use crate::slot::fingerprint;
 use crate::sync::Ordering;
@@ -271,37 +271,12 @@ impl<R: Persistent> MapTx<'_, '_, '_, R> {
         values: bool,
     ) -> Result<Entries> {
         let leaf = TxLeaf::new(self.tx, st.ptr)?;
-        let l = leaf.leaf()?;
-        let mut out = Vec::new();
-        for i in l.valid() {
-            let s = &l.slots[i];
-            let m = s
-                .meta()
-                .ok_or(super::corrupted("slot metadata", st.ptr.offset()))?;
-            let (k, v) = match s.buffer() {
-                None => (
-                    s.data[..m.klen].to_vec(),
-                    if values {
-                        s.data[m.klen..m.klen + m.vlen].to_vec()
-                    } else {
-                        Vec::new()
-                    },
-                ),
-                Some(buf) => {
-                    let n = if values { m.klen + m.vlen } else { m.klen };
-                    let d = leaf.buffer(buf, n)?;
-                    if d.len() < n {
-                        return Err(super::corrupted("out-of-line entry", buf.offset()));
-                    }
-                    (d[..m.klen].to_vec(), d[m.klen..n].to_vec())
-                }
-            };
-            if bounds.contains(k.as_slice()) && st.contains(&k) {
-                out.push((k, v));
-            }
-        }
-        out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        Ok(out)
+        leaf_entries(
+            &leaf,
+            st.ptr.offset(),
+            |k| bounds.contains(k) && st.contains(k),
+            values,
+        )
     }
 
     /// Destroys the map in this transaction: frees every leaf, every out-of-line entry and the

@@ -6,6 +6,7 @@ use std::marker::PhantomData;
 use super::inside::{in_tx, ActiveGuard};
 use super::Pool;
 use crate::error::{Error, Result};
+use crate::format::object::ObjHeader;
 use crate::media::region::Region;
 use crate::tx::{check_type, refuse_shared};
 use crate::types::ptr::{PBytes, PPtr, BYTES_TYPE_ID};
@@ -45,9 +46,24 @@ impl<T: Persistent> RacyRef<'_, T> {
     }
 }
 
+impl<R: Persistent> Pool<R> {
+    /// The header of the byte buffer at pool offset `off` (a live object of the bytes type).
+    fn resolve_bytes(&self, off: u64) -> Result<ObjHeader> {
+        let (_, h) = self.sh.resolve(off)?;
+        if h.type_id != BYTES_TYPE_ID {
+            return Err(Error::TypeMismatch {
+                offset: off,
+                expected: BYTES_TYPE_ID,
+                found: h.type_id,
+            });
+        }
+        Ok(h)
+    }
+}
+
 /// Racy reads are of shared objects only: only those are guaranteed never to have a `&mut`
 /// (or a `&`) lent into them, and their blocks wait for pinned readers before reuse.
-fn require_shared(off: u64, h: &crate::format::object::ObjHeader) -> Result<()> {
+fn require_shared(off: u64, h: &ObjHeader) -> Result<()> {
     if h.is_shared() {
         Ok(())
     } else {
@@ -109,14 +125,7 @@ impl<R: Persistent> Pool<R> {
     /// Calls `f` with the contents of the byte buffer at `p` (no copy).
     pub fn read_bytes<U>(&self, p: PBytes, f: impl FnOnce(&[u8]) -> U) -> Result<U> {
         let _g = self.read_guard()?;
-        let (_, h) = self.sh.resolve(p.offset())?;
-        if h.type_id != BYTES_TYPE_ID {
-            return Err(Error::TypeMismatch {
-                offset: p.offset(),
-                expected: BYTES_TYPE_ID,
-                found: h.type_id,
-            });
-        }
+        let h = self.resolve_bytes(p.offset())?;
         refuse_shared(p.offset(), &h)?;
         // SAFETY: a live buffer of `h.len()` bytes (bounded by its block), not shared; read
         // lock as above.
@@ -147,14 +156,7 @@ impl<R: Persistent> Pool<R> {
         let bytes = if b.is_null() {
             None
         } else {
-            let (_, bh) = self.sh.resolve(b.offset())?;
-            if bh.type_id != BYTES_TYPE_ID {
-                return Err(Error::TypeMismatch {
-                    offset: b.offset(),
-                    expected: BYTES_TYPE_ID,
-                    found: bh.type_id,
-                });
-            }
+            let bh = self.resolve_bytes(b.offset())?;
             // A damaged header may name a shared buffer (a map's entry): no reference into it.
             refuse_shared(b.offset(), &bh)?;
             // SAFETY: a live buffer of `bh.len()` bytes (bounded by its block), not shared; the
@@ -272,14 +274,7 @@ impl<R: Persistent> Pool<R> {
     /// As [`Pool::read_words`].
     pub unsafe fn read_bytes_racy(&self, p: PBytes, at: u64, out: &mut [u8]) -> Result<()> {
         let off = p.offset();
-        let (_, h) = self.sh.resolve(off)?;
-        if h.type_id != BYTES_TYPE_ID {
-            return Err(Error::TypeMismatch {
-                offset: off,
-                expected: BYTES_TYPE_ID,
-                found: h.type_id,
-            });
-        }
+        let h = self.resolve_bytes(off)?;
         require_shared(off, &h)?;
         let end = at.checked_add(out.len() as u64).filter(|&e| e <= h.len());
         if end.is_none() {
@@ -300,14 +295,7 @@ impl<R: Persistent> Pool<R> {
     /// # Safety
     /// As [`Pool::read_words`].
     pub unsafe fn bytes_len_racy(&self, p: PBytes) -> Result<u64> {
-        let (_, h) = self.sh.resolve(p.offset())?;
-        if h.type_id != BYTES_TYPE_ID {
-            return Err(Error::TypeMismatch {
-                offset: p.offset(),
-                expected: BYTES_TYPE_ID,
-                found: h.type_id,
-            });
-        }
+        let h = self.resolve_bytes(p.offset())?;
         require_shared(p.offset(), &h)?;
         Ok(h.len())
     }
@@ -317,14 +305,7 @@ impl<R: Persistent> Pool<R> {
     /// transaction has meanwhile reallocated and is writing through `bytes_mut`.
     pub fn bytes_len(&self, p: PBytes) -> Result<u64> {
         let _g = self.read_guard()?;
-        let (_, h) = self.sh.resolve(p.offset())?;
-        if h.type_id != BYTES_TYPE_ID {
-            return Err(Error::TypeMismatch {
-                offset: p.offset(),
-                expected: BYTES_TYPE_ID,
-                found: h.type_id,
-            });
-        }
+        let h = self.resolve_bytes(p.offset())?;
         Ok(h.len())
     }
 }
