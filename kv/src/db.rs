@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 #[cfg(feature = "crash-test")]
 use pobj::crash::SimMedium;
-use pobj::{PPtr, Pool};
+use pobj::{PPtr, Pool, PoolOptions};
 
 use crate::error::Result;
 use crate::leaf::{KvRoot, Leaf, KV_MAGIC, KV_VERSION, SLOTS};
@@ -14,32 +14,36 @@ use crate::map::Map;
 
 /// The pool layout name of a store.
 pub const LAYOUT: &str = "pobj-kv";
-/// Default pool size for `pkv create` and the benchmarks.
+/// Pool size of the benchmarks' fixed-size stores.
 pub const DEFAULT_SIZE: u64 = 1 << 30;
 
-/// Options for opening or creating a store.
-#[derive(Clone, Debug)]
+/// Options for opening or creating a store. By default a new store's pool grows on demand
+/// (`PoolOptions::default()`: 8 MiB at first, up to 64 GiB).
+#[derive(Clone, Debug, Default)]
 pub struct Options {
-    size: u64,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options { size: DEFAULT_SIZE }
-    }
+    pool: PoolOptions,
 }
 
 impl Options {
-    /// The pool size for `create` and `open_or_create` (default 1 GiB).
+    /// A pool of this fixed size for `create` and `open_or_create` (pmemkv's meaning of a
+    /// size: the store's capacity).
     #[must_use]
     pub fn size(mut self, size: u64) -> Self {
-        self.size = size;
+        self.pool = PoolOptions::fixed(size);
+        self
+    }
+
+    /// The pool's sizes for `create` and `open_or_create`: where it starts, how far and by how
+    /// much it grows.
+    #[must_use]
+    pub fn pool(mut self, pool: PoolOptions) -> Self {
+        self.pool = pool;
         self
     }
 
     /// Creates a store.
     pub fn create(&self, path: impl AsRef<Path>) -> Result<Db> {
-        Db::from_pool(Pool::create(path, LAYOUT, self.size)?)
+        Db::from_pool(Pool::create(path, LAYOUT, self.pool)?)
     }
 
     /// Opens a store.
@@ -49,7 +53,7 @@ impl Options {
 
     /// Opens a store, creating it if the file does not exist.
     pub fn open_or_create(&self, path: impl AsRef<Path>) -> Result<Db> {
-        Db::from_pool(Pool::open_or_create(path, LAYOUT, self.size)?)
+        Db::from_pool(Pool::open_or_create(path, LAYOUT, self.pool)?)
     }
 }
 
@@ -81,9 +85,10 @@ impl std::ops::Deref for Db {
 }
 
 impl Db {
-    /// Creates a store in a new pool file of `size` bytes.
-    pub fn create(path: impl AsRef<Path>, size: u64) -> Result<Db> {
-        Options::default().size(size).create(path)
+    /// Creates a store in a new pool file: `size` is a number of bytes (a fixed capacity) or
+    /// [`PoolOptions`] (`PoolOptions::default()`: a pool that grows).
+    pub fn create(path: impl AsRef<Path>, size: impl Into<PoolOptions>) -> Result<Db> {
+        Options::default().pool(size.into()).create(path)
     }
 
     /// Opens a store.
@@ -91,9 +96,10 @@ impl Db {
         Options::default().open(path)
     }
 
-    /// Opens a store, creating it with `size` bytes if the file does not exist.
-    pub fn open_or_create(path: impl AsRef<Path>, size: u64) -> Result<Db> {
-        Options::default().size(size).open_or_create(path)
+    /// Opens a store, creating it with `size` (as for [`Db::create`]) if the file does not
+    /// exist.
+    pub fn open_or_create(path: impl AsRef<Path>, size: impl Into<PoolOptions>) -> Result<Db> {
+        Options::default().pool(size.into()).open_or_create(path)
     }
 
     /// An options builder.
@@ -104,7 +110,7 @@ impl Db {
 
     /// A store on a simulated medium (crash testing, see `pobj::crash`; feature `crash-test`).
     #[cfg(feature = "crash-test")]
-    pub fn create_simulated(size: u64) -> Result<(Db, Arc<SimMedium>)> {
+    pub fn create_simulated(size: impl Into<PoolOptions>) -> Result<(Db, Arc<SimMedium>)> {
         let (pool, sim) = Pool::create_simulated(LAYOUT, size)?;
         Ok((Db::from_pool(pool)?, sim))
     }

@@ -7,9 +7,20 @@ pub enum Error {
     /// The pool layer failed (I/O, a damaged pool file, a lock held by another process, ...).
     #[error(transparent)]
     Pool(pobj::Error),
-    /// The pool is full; nothing was changed, and removals make room again.
-    #[error("out of space: the pool is full")]
-    OutOfSpace,
+    /// The pool is full and cannot grow (it is at its maximum size, or the medium is full);
+    /// nothing was changed, and removals make room again.
+    #[error(
+        "out of space: the pool is full at {size} bytes (maximum {max_size}){}",
+        if *medium_full { "; the medium is full" } else { "" }
+    )]
+    OutOfSpace {
+        /// The pool's size.
+        size: u64,
+        /// The largest size it may grow to.
+        max_size: u64,
+        /// Whether growth failed because the medium had no space left.
+        medium_full: bool,
+    },
     /// A key is longer than [`crate::MAX_KEY_LEN`].
     #[error("key of {len} bytes exceeds the maximum of {max}")]
     KeyTooLarge {
@@ -63,7 +74,16 @@ pub enum Error {
 impl From<pobj::Error> for Error {
     fn from(e: pobj::Error) -> Self {
         match e {
-            pobj::Error::OutOfSpace { .. } => Error::OutOfSpace,
+            pobj::Error::OutOfSpace {
+                size,
+                max_size,
+                medium_full,
+                ..
+            } => Error::OutOfSpace {
+                size,
+                max_size,
+                medium_full,
+            },
             e => Error::Pool(e),
         }
     }

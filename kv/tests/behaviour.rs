@@ -265,7 +265,7 @@ fn fill_until_out_of_space_then_recover() {
     loop {
         match db.put(key(n), vec![n as u8; 100]) {
             Ok(()) => n += 1,
-            Err(Error::OutOfSpace) => break,
+            Err(Error::OutOfSpace { .. }) => break,
             Err(e) => panic!("{e}"),
         }
     }
@@ -273,7 +273,7 @@ fn fill_until_out_of_space_then_recover() {
     // A large value does not fit either, and changes nothing.
     assert!(matches!(
         db.put(b"big", vec![1u8; 1 << 20]),
-        Err(Error::OutOfSpace)
+        Err(Error::OutOfSpace { .. })
     ));
     assert_eq!(db.count_all().unwrap(), u64::from(n));
     for i in 0..n {
@@ -314,7 +314,7 @@ fn batches_are_atomic() {
     for i in 0..100u32 {
         big.put(format!("huge-{i}"), vec![0u8; 1 << 20]);
     }
-    assert!(matches!(db.write(&big), Err(Error::OutOfSpace)));
+    assert!(matches!(db.write(&big), Err(Error::OutOfSpace { .. })));
     assert!(!db.exists(b"first").unwrap());
     assert_eq!(db.count_all().unwrap(), 200);
     assert!(db.check().is_ok(), "{:?}", db.check());

@@ -491,3 +491,118 @@ fn maps_of_a_pool_of_any_root_type_are_listed_and_checked() {
         "{listed}"
     );
 }
+
+#[test]
+fn create_without_a_size_makes_a_store_that_grows() {
+    let d = dir();
+    let grows = d.path().join("grows.pool");
+    let g = grows.to_str().unwrap();
+    let out = ok(&["create", g]);
+    assert!(out.contains("grows to 64.0 GiB"), "{out}");
+    let info = ok(&["info", g]);
+    assert!(info.contains("max size:"), "{info}");
+    assert!(info.contains("grows by 64.0 MiB at a time"), "{info}");
+    // Enough puts to make it grow past its first size, read back after reopening.
+    let mut input = Vec::new();
+    for i in 0..20_000 {
+        writeln!(input, "{i:08x}\t{}", "ab".repeat(300)).unwrap();
+    }
+    let size = |info: &str| -> u64 {
+        let line = info.lines().find(|l| l.starts_with("pool size:")).unwrap();
+        line.split_whitespace().nth(2).unwrap().parse().unwrap()
+    };
+    let before = size(&info);
+    let out = pkv_with(&["load", g], Some(&input));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = size(&ok(&["info", g]));
+    assert!(after > before, "{before} -> {after}");
+    assert_eq!(ok(&["count", g]).trim(), "20000");
+    // A size is a fixed capacity; it does not combine with the growth options.
+    let fixed = d.path().join("fixed.pool");
+    let f = fixed.to_str().unwrap();
+    ok(&["create", f, "--size", "8M"]);
+    assert!(ok(&["info", f]).contains("fixed size"));
+    let other = d.path().join("other.pool");
+    let err = fails(
+        &[
+            "create",
+            other.to_str().unwrap(),
+            "--size",
+            "8M",
+            "--max-size",
+            "1G",
+        ],
+        2,
+    );
+    assert!(err.contains("cannot be used with"), "{err}");
+    assert!(!other.exists());
+    let small = d.path().join("small.pool");
+    let s = small.to_str().unwrap();
+    ok(&[
+        "create",
+        s,
+        "--initial-size",
+        "4M",
+        "--max-size",
+        "1G",
+        "--grow-step",
+        "8M",
+    ]);
+    let info = ok(&["info", s]);
+    assert!(
+        info.contains("1.0 GiB") && info.contains("grows by 8.0 MiB"),
+        "{info}"
+    );
+}
+
+/// `pkv bench --json` printed its last line with `println!`, which panics when stdout is a
+/// closed pipe (`pkv bench ... | head`).
+#[test]
+fn regression_14_1_bench_report_lines_on_a_closed_pipe() {
+    let d = dir();
+    let json = d.path().join("bench.json");
+    let pool = d.path().join("bench.pool");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pkv"));
+    cmd.args([
+        "bench",
+        "--keys",
+        "2000",
+        "--workloads",
+        "fillseq",
+        "--pool",
+        pool.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let spawning = SPAWNING
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut child = cmd.spawn().expect("run pkv");
+    drop(spawning);
+    // Read the table, then close the pipe (as `| head` does): the lines printed after the
+    // table meet a closed pipe.
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    let mut seen = false;
+    for line in lines.by_ref() {
+        if line.expect("a line").starts_with("(user bytes") {
+            seen = true;
+            break;
+        }
+    }
+    drop(lines);
+    let out = child.wait_with_output().expect("wait for pkv");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(seen, "no table: {err}");
+    assert!(!err.contains("panicked"), "pkv panicked: {err}");
+    // A closed pipe is a normal end for a CLI (exit 0, nothing printed).
+    assert!(out.status.success(), "{err}");
+    assert!(json.exists());
+}

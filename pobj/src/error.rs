@@ -187,11 +187,23 @@ pub enum Error {
         /// The byte position asked for.
         index: u64,
     },
-    /// The pool has no free block of the size asked for.
-    #[error("out of space: no free block for {requested} bytes")]
+    /// The pool has no free block of the size asked for and cannot grow: it is at its maximum
+    /// size (or was created with a fixed size), or the medium under it is full. Everything in
+    /// the pool stays readable and writable; space comes back as objects are freed.
+    #[error(
+        "out of space: no free block for {requested} bytes in a pool of {size} bytes (maximum \
+         {max_size}){}",
+        if *medium_full { "; the medium is full" } else { "" }
+    )]
     OutOfSpace {
         /// Bytes asked for.
         requested: u64,
+        /// The pool's size now.
+        size: u64,
+        /// The largest size it may grow to (equal to `size` for a pool of fixed size).
+        max_size: u64,
+        /// Whether growth failed because the file system or device had no space left.
+        medium_full: bool,
     },
     /// An object is larger than the allocator serves.
     #[error("allocation of {requested} bytes exceeds the maximum of {max}")]

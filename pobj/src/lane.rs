@@ -179,10 +179,10 @@ pub(crate) unsafe fn scan_walked(
                     .checked_sub(g.chunk_base + LARGE_PAYLOAD)
                     .filter(|r| r.is_multiple_of(CHUNK_SIZE))
                     .map(|r| r / CHUNK_SIZE)
-                    .filter(|&c| c < g.chunk_count);
+                    .filter(|&c| c < g.chunk_slots && g.len_for(c + 1) <= region.len());
                 let ok = chunk.is_some()
                     && h.aux == CHUNK_SIZE - LARGE_PAYLOAD
-                    && hops <= MAX_LOG_BUFFERS.min(g.chunk_count);
+                    && hops <= MAX_LOG_BUFFERS.min(g.chunk_slots);
                 let Some(chunk) = chunk.filter(|_| ok) else {
                     return Err(Error::Corrupted {
                         what: "undo log link",
@@ -266,7 +266,7 @@ pub(crate) unsafe fn rollback(
                 if e.offset < g.chunk_table
                     || e.offset
                         .checked_add(e.aux)
-                        .is_none_or(|end| end > g.pool_size)
+                        .is_none_or(|end| end > region.len())
                 {
                     return Err(Error::Corrupted {
                         what: "undo log snapshot target",
@@ -279,8 +279,14 @@ pub(crate) unsafe fn rollback(
                 unsafe { region.read_into(e.data_at, &mut data)? };
                 if e.offset < g.chunk_base {
                     // Chunk-table words are read without locks by pointer resolution in other
-                    // threads: restore them with atomic stores.
-                    if !e.offset.is_multiple_of(8) || !e.aux.is_multiple_of(8) {
+                    // threads: restore them with atomic stores. Only the words of chunks the
+                    // pool has: the table's later pages may be holes of the file, and a store
+                    // into a hole of a full medium raises SIGBUS.
+                    let words_end = g.chunk_table + 8 * g.chunks_in(region.len());
+                    if !e.offset.is_multiple_of(8)
+                        || !e.aux.is_multiple_of(8)
+                        || e.offset + e.aux > words_end
+                    {
                         return Err(Error::Corrupted {
                             what: "undo log snapshot of chunk headers",
                             offset: e.data_at - ENTRY_HEADER,

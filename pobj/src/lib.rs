@@ -57,12 +57,15 @@ mod types;
 
 pub use collections::{PString, PVec, PoolRead};
 pub use error::{Error, Result};
-pub use format::header::{FORMAT_VERSION, MAX_LAYOUT_LEN};
-pub use format::layout::{CHUNK_SIZE, LANE_COUNT, MAX_POOL_SIZE, MIN_POOL_SIZE};
+pub use format::header::{FORMAT_VERSION, MAX_LAYOUT_LEN, OLDEST_FORMAT_VERSION};
+pub use format::layout::{
+    CHUNK_SIZE, DEFAULT_GROW_STEP, DEFAULT_INITIAL_SIZE, DEFAULT_MAX_SIZE, LANE_COUNT,
+    MAX_POOL_SIZE, MIN_POOL_SIZE,
+};
 pub use heap::{HeapStats, ObjectInfo, ReadPin};
 pub use media::persist::{best_cache_line_mode, cpu_flush, CpuFlush, PersistMode, PersistStats};
 pub use pobj_derive::Persistent;
-pub use pool::{CheckReport, Pool, PoolInfo, RacyRef, SharedSection, Stats};
+pub use pool::{CheckReport, Pool, PoolInfo, PoolOptions, RacyRef, SharedSection, Stats};
 pub use problem::CheckProblem;
 #[cfg(feature = "fault-injection")]
 pub use tx::pool_core::Fault;

@@ -638,7 +638,7 @@ pub fn kv_crash(data: &[u8]) -> Result<(), String> {
             |db: &pobj_kv::Db, i| {
                 let ok = match kv_run(db, &ops[i]) {
                     Ok(()) => true,
-                    Err(pobj_kv::Error::OutOfSpace) => false,
+                    Err(pobj_kv::Error::OutOfSpace { .. }) => false,
                     Err(e) => return Err(e.to_string()),
                 };
                 c2.lock().map_err(|_| "poisoned".to_string())?.push(ok);
@@ -683,7 +683,7 @@ pub fn kv_crash(data: &[u8]) -> Result<(), String> {
             |_| Ok(()),
             ops.len(),
             |db: &pobj_kv::Db, i| match kv_run(db, &ops[i]) {
-                Ok(()) | Err(pobj_kv::Error::OutOfSpace) => Ok(()),
+                Ok(()) | Err(pobj_kv::Error::OutOfSpace { .. }) => Ok(()),
                 Err(e) => Err(e.to_string()),
             },
             move |db: &pobj_kv::Db, done| {

@@ -58,17 +58,18 @@ impl Store for Db {
 #[derive(Debug)]
 pub struct KvBackend {
     path: PathBuf,
-    size: u64,
+    pool: pobj::PoolOptions,
     mode: std::sync::Mutex<Option<pobj::PersistMode>>,
 }
 
 impl KvBackend {
-    /// Stores in the pool file `path` of `size` bytes (replaced at each create; the caller
-    /// removes it at the end).
-    pub fn new(path: impl Into<PathBuf>, size: u64) -> Self {
+    /// Stores in the pool file `path` created with `pool` (a fixed size in bytes, or
+    /// `PoolOptions` for a pool that grows), replaced at each create; the caller removes it at
+    /// the end.
+    pub fn new(path: impl Into<PathBuf>, pool: impl Into<pobj::PoolOptions>) -> Self {
         KvBackend {
             path: path.into(),
-            size,
+            pool: pool.into(),
             mode: std::sync::Mutex::new(None),
         }
     }
@@ -82,10 +83,16 @@ impl KvBackend {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The pool size.
+    /// The pool's size at creation.
     #[must_use]
     pub fn size(&self) -> u64 {
-        self.size
+        self.pool.get_initial_size()
+    }
+
+    /// The pool's sizes at creation.
+    #[must_use]
+    pub fn pool_options(&self) -> pobj::PoolOptions {
+        self.pool
     }
 
     /// The pool file.
@@ -129,7 +136,7 @@ impl Backend for KvBackend {
                 )))
             }
         }
-        let db = Db::create(&self.path, self.size)?;
+        let db = Db::create(&self.path, self.pool)?;
         *self
             .mode
             .lock()

@@ -25,13 +25,24 @@ pub(crate) struct Cli {
 /// A pkv command.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Creates a new, empty store.
+    /// Creates a new, empty store. Without `--size` its pool grows on demand (from 8M, by 64M
+    /// at a time, up to 64G unless told otherwise).
     Create {
         /// The pool file to create (must not exist).
         pool: PathBuf,
-        /// Pool size: a number with a K, M, G or T suffix (powers of 1024).
-        #[arg(long, default_value = "64M", value_parser = parse_size)]
-        size: u64,
+        /// A fixed pool size (the store's capacity; it never grows): a number with a K, M, G
+        /// or T suffix (powers of 1024).
+        #[arg(long, value_parser = parse_size, conflicts_with_all = ["initial_size", "max_size", "grow_step"])]
+        size: Option<u64>,
+        /// Size of a growing pool at creation.
+        #[arg(long, value_parser = parse_size)]
+        initial_size: Option<u64>,
+        /// Largest size a growing pool may reach (at most 1T).
+        #[arg(long, value_parser = parse_size)]
+        max_size: Option<u64>,
+        /// Bytes a growing pool adds at a time.
+        #[arg(long, value_parser = parse_size)]
+        grow_step: Option<u64>,
     },
     /// Shows the store's size, persistence mode, contents and open time.
     Info {
@@ -149,6 +160,10 @@ pub(crate) struct BenchArgs {
     /// Seed of every random choice.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Create the store at the minimum size and let it grow (by the default step) rather
+    /// than at a fixed size large enough for the run.
+    #[arg(long)]
+    pub grow: bool,
     /// Also write every figure to FILE as JSON.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,

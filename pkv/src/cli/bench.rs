@@ -94,14 +94,26 @@ pub(crate) fn run(args: &BenchArgs) -> CliResult {
     };
     remove_if_present(&path)?;
     let _cleanup = RemoveOnDrop(path.clone());
-    let backend = KvBackend::new(&path, size);
+    let (backend, size) = if args.grow {
+        let opts = pobj::PoolOptions::default()
+            .initial_size(pobj::MIN_POOL_SIZE)
+            .max_size(size.max(pobj::DEFAULT_MAX_SIZE));
+        (KvBackend::new(&path, opts), pobj::MIN_POOL_SIZE)
+    } else {
+        (KvBackend::new(&path, size), size)
+    };
     let bar = Bar::new();
     let report = workload::run(&backend, &workloads, &cfg, &bar).map_err(CliError::fatal)?;
     let mode = backend
         .persist_mode()
         .map_or_else(|| "unknown".to_string(), |m| m.to_string());
 
-    let table = render(&report, &path, size, &mode);
+    let desc = if args.grow {
+        format!("created at {}, grows", human_bytes(size))
+    } else {
+        human_bytes(size)
+    };
+    let table = render(&report, &path, &desc, &mode);
     {
         let mut out = io::stdout().lock();
         out.write_all(table.as_bytes())
@@ -111,7 +123,7 @@ pub(crate) fn run(args: &BenchArgs) -> CliResult {
     if let Some(file) = &args.json {
         let text = to_json(&report, &path, size, &mode);
         fs::write(file, text).map_err(|e| CliError::io(file.display(), &e))?;
-        println!("JSON: {}", file.display());
+        super::commands::print_line(format!("JSON: {}", file.display()).as_bytes())?;
     }
     if let Some(file) = &args.chart {
         let run = format!(
@@ -138,7 +150,7 @@ pub(crate) fn run(args: &BenchArgs) -> CliResult {
             let written = chart::write_both(path, c).map_err(|e| CliError::fatal(e.to_string()))?;
             names.extend(written.iter().map(|p| p.display().to_string()));
         }
-        println!("charts: {}", names.join(", "));
+        super::commands::print_line(format!("charts: {}", names.join(", ")).as_bytes())?;
     }
     Ok(())
 }
@@ -200,7 +212,7 @@ pub(crate) fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-fn render(report: &Report, path: &Path, size: u64, mode: &str) -> String {
+fn render(report: &Report, path: &Path, size: &str, mode: &str) -> String {
     let cfg = &report.config;
     let headers = [
         "workload",
@@ -242,7 +254,7 @@ fn render(report: &Report, path: &Path, size: u64, mode: &str) -> String {
         if cfg.threads == 1 { "" } else { "s" },
         cfg.seed,
         path.display(),
-        human_bytes(size),
+        size,
         machine_line(),
     );
     out.push_str(&table(&headers, &rows));

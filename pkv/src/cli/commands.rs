@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
+use pobj::PoolOptions;
 use pobj_kv::Db;
 
 use super::args::{Cli, Command};
@@ -17,7 +18,31 @@ use super::error::{stdout_error, CliError, CliResult};
 pub(crate) fn run(cli: Cli) -> CliResult {
     let hex = cli.hex;
     match cli.command {
-        Command::Create { pool, size } => create(&pool, size),
+        Command::Create {
+            pool,
+            size,
+            initial_size,
+            max_size,
+            grow_step,
+        } => {
+            let opts = size.map_or_else(
+                || {
+                    let mut o = PoolOptions::default();
+                    if let Some(n) = initial_size {
+                        o = o.initial_size(n);
+                    }
+                    if let Some(n) = max_size {
+                        o = o.max_size(n);
+                    }
+                    if let Some(n) = grow_step {
+                        o = o.grow_step(n);
+                    }
+                    o
+                },
+                PoolOptions::fixed,
+            );
+            create(&pool, opts)
+        }
         Command::Info { pool } => info(&pool),
         Command::Check { pool, map: None } => check(&pool),
         Command::Check {
@@ -96,7 +121,7 @@ fn out_bytes(b: &[u8], hex: bool) -> std::borrow::Cow<'_, [u8]> {
 }
 
 /// Writes `bytes` and a newline to stdout.
-fn print_line(bytes: &[u8]) -> CliResult {
+pub(super) fn print_line(bytes: &[u8]) -> CliResult {
     let mut out = io::stdout().lock();
     out.write_all(bytes)
         .and_then(|()| out.write_all(b"\n"))
@@ -104,18 +129,17 @@ fn print_line(bytes: &[u8]) -> CliResult {
         .map_err(|e| stdout_error(&e))
 }
 
-fn create(path: &Path, size: u64) -> CliResult {
-    let db = Db::create(path, size).map_err(|e| with_path(path, &e))?;
-    let mode = db.pool_info().persist_mode();
+fn create(path: &Path, opts: PoolOptions) -> CliResult {
+    let db = Db::create(path, opts).map_err(|e| with_path(path, &e))?;
+    let info = db.pool_info();
+    let (size, max, mode) = (info.size(), info.max_size(), info.persist_mode());
     drop(db);
-    print_line(
-        format!(
-            "created {} ({}, persistence {mode})",
-            path.display(),
-            human_bytes(size)
-        )
-        .as_bytes(),
-    )
+    let sizes = if max > size {
+        format!("{}, grows to {}", human_bytes(size), human_bytes(max))
+    } else {
+        format!("{}, fixed size", human_bytes(size))
+    };
+    print_line(format!("created {} ({sizes}, persistence {mode})", path.display()).as_bytes())
 }
 
 fn info(path: &Path) -> CliResult {
@@ -124,11 +148,26 @@ fn info(path: &Path) -> CliResult {
     let open_ms = t.elapsed().as_secs_f64() * 1e3;
     let s = db.stats();
     let pool = db.pool_info();
-    let rows: [(&str, String); 9] = [
+    let growth = if pool.grow_step() > 0 {
+        format!("grows by {} at a time", human_bytes(pool.grow_step()))
+    } else if pool.max_size() > pool.size() {
+        "cannot grow".to_string()
+    } else {
+        "fixed size".to_string()
+    };
+    let rows: [(&str, String); 10] = [
         ("path", pool.path().display().to_string()),
         (
             "pool size",
             format!("{} bytes ({})", pool.size(), human_bytes(pool.size())),
+        ),
+        (
+            "max size",
+            format!(
+                "{} bytes ({}, {growth})",
+                pool.max_size(),
+                human_bytes(pool.max_size())
+            ),
         ),
         ("persistence", pool.persist_mode().to_string()),
         ("keys", s.keys.to_string()),

@@ -311,7 +311,7 @@ impl CrashTest {
     pub fn run<R, S, W, C>(
         &self,
         layout: &str,
-        size: u64,
+        size: impl Into<crate::PoolOptions>,
         setup: S,
         ops: usize,
         op: W,
@@ -333,7 +333,7 @@ impl CrashTest {
     pub fn run_store<R, St, O, S, W, C>(
         &self,
         layout: &str,
-        size: u64,
+        size: impl Into<crate::PoolOptions>,
         open: O,
         setup: S,
         ops: usize,
@@ -363,7 +363,7 @@ impl CrashTest {
             open: Box::new(open),
             check: Box::new(check),
         });
-        let (pool, sim) = Pool::<R>::create_simulated(layout, size)
+        let (pool, sim) = Pool::<R>::create_simulated(layout, size.into())
             .map_err(|e| fail(format!("create: {e}"), 0))?;
         let store = (target.open)(pool).map_err(|m| fail(format!("open: {m}"), 0))?;
         setup(&store).map_err(|m| fail(format!("setup: {m}"), 0))?;

@@ -2,13 +2,19 @@
 //!
 //! Written once at creation, flushed, and never modified afterwards, so it needs no crash
 //! protocol: a crash during creation leaves a file whose header fails its checksum (or magic).
+//! What does change, the pool's current size, is one self-checking word after the header in
+//! the same page ([`crate::format::extent`]).
 
 use crate::Persistent;
 
 /// `b"POBJPOOL"`.
 pub(crate) const MAGIC: [u8; 8] = *b"POBJPOOL";
-/// The format version this build writes and reads. Bumped on any incompatible change.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this build writes. Bumped on any incompatible change. Version 2 added
+/// growth: the chunk table is sized for the maximum size and the current size is the extent
+/// word. Version 1 pools (fixed size, no extent word) are still read.
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest format version this build reads.
+pub const OLDEST_FORMAT_VERSION: u32 = 1;
 /// Bytes of the header struct.
 pub(crate) const HEADER_SIZE: u32 = 256;
 /// Bytes reserved for the header at the start of the file.
@@ -28,7 +34,8 @@ pub(crate) struct PoolHeader {
     pub header_size: u32,
     /// Random UUID given at creation.
     pub uuid: [u8; 16],
-    /// The pool's size in bytes (the file may be longer, never shorter).
+    /// The pool's maximum size in bytes, which the chunk table is sized for. In version 1, the
+    /// pool's (fixed) size. The file may be longer than the pool's current size, never shorter.
     pub pool_size: u64,
     /// Layout name, UTF-8, zero-padded; at most `MAX_LAYOUT_LEN` bytes.
     pub layout: [u8; 64],
@@ -46,7 +53,8 @@ pub(crate) struct PoolHeader {
     pub lane_size: u32,
     /// Offset of the chunk header table.
     pub chunk_table: u64,
-    /// Number of chunks.
+    /// Chunk table slots: the chunks of a pool of the maximum size. (The current number of
+    /// chunks is the extent word's; in version 1 this number.)
     pub chunk_count: u64,
     /// Offset of the first chunk.
     pub chunk_base: u64,
@@ -54,8 +62,10 @@ pub(crate) struct PoolHeader {
     pub chunk_size: u64,
     /// Creation time, seconds since the Unix epoch (informational).
     pub created: u64,
+    /// Bytes added per growth, a multiple of `chunk_size` (version 2; zero in version 1).
+    pub grow_step: u64,
     /// Zero; room for later versions.
-    pub reserved: [u8; 68],
+    pub reserved: [u8; 60],
     /// CRC-32C of bytes 0..252.
     pub checksum: u32,
 }
@@ -69,6 +79,7 @@ static_assertions::const_assert_eq!(core::mem::offset_of!(PoolHeader, root_offse
 static_assertions::const_assert_eq!(core::mem::offset_of!(PoolHeader, lane_offset), 128);
 static_assertions::const_assert_eq!(core::mem::offset_of!(PoolHeader, chunk_table), 144);
 static_assertions::const_assert_eq!(core::mem::offset_of!(PoolHeader, created), 176);
+static_assertions::const_assert_eq!(core::mem::offset_of!(PoolHeader, grow_step), 184);
 static_assertions::const_assert_eq!(core::mem::offset_of!(PoolHeader, checksum), 252);
 
 impl PoolHeader {

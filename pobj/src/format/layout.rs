@@ -18,11 +18,22 @@ pub(crate) const PAGE: u64 = 4096;
 /// Cache line size assumed for flushes (and the simulator's unit of write-back).
 pub(crate) const CACHE_LINE: u64 = 64;
 
-/// Computed offsets of a pool's areas.
+/// Default initial size of a pool that grows.
+pub const DEFAULT_INITIAL_SIZE: u64 = 8 << 20;
+/// Default maximum size of a pool that grows (its chunk table is sized for it; the table's
+/// pages beyond the current size are holes in the file until growth reaches them).
+pub const DEFAULT_MAX_SIZE: u64 = 64 << 30;
+/// Default growth step.
+pub const DEFAULT_GROW_STEP: u64 = 64 << 20;
+/// Chunks a pool has at least (the root's run and the undo-log reserve among them).
+pub(crate) const MIN_CHUNKS: u64 = 4;
+
+/// Computed offsets of a pool's areas, for its maximum size. The number of chunks in use now
+/// is not here: it changes as the pool grows (`Heap::chunks`, the extent word).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Geometry {
-    /// Pool size.
-    pub pool_size: u64,
+    /// The maximum size (in format version 1, the fixed size).
+    pub max_size: u64,
     /// First lane.
     pub lane_offset: u64,
     /// Lane count.
@@ -31,14 +42,14 @@ pub(crate) struct Geometry {
     pub lane_size: u32,
     /// Chunk header table.
     pub chunk_table: u64,
-    /// Number of chunks.
-    pub chunk_count: u64,
+    /// Chunk table slots: the chunks of a pool of `max_size`.
+    pub chunk_slots: u64,
     /// First chunk.
     pub chunk_base: u64,
 }
 
 impl Geometry {
-    /// The geometry of a new pool of `size` bytes.
+    /// The geometry of a pool whose maximum size is `size` bytes.
     pub(crate) fn for_size(size: u64) -> Result<Geometry> {
         if !(MIN_POOL_SIZE..=MAX_POOL_SIZE).contains(&size) {
             return Err(Error::SizeOutOfRange {
@@ -70,14 +81,51 @@ impl Geometry {
         }
         let chunk_base = chunk_table + (chunk_count * 8).div_ceil(PAGE) * PAGE;
         Ok(Geometry {
-            pool_size: size,
+            max_size: size,
             lane_offset,
             lane_count: LANE_COUNT,
             lane_size: LANE_SIZE,
             chunk_table,
-            chunk_count,
+            chunk_slots: chunk_count,
             chunk_base,
         })
+    }
+
+    /// The chunks a new pool of `initial` bytes starts with: as many as fit, at least
+    /// [`MIN_CHUNKS`], at most the table's slots.
+    #[must_use]
+    pub(crate) fn chunks_for(&self, initial: u64) -> u64 {
+        (initial.saturating_sub(self.chunk_base) / CHUNK_SIZE)
+            .max(MIN_CHUNKS)
+            .min(self.chunk_slots)
+    }
+
+    /// The bytes a pool with `chunks` chunks maps: everything up to the end of its last chunk,
+    /// or, with every slot in use, the whole maximum size (so that a pool of fixed size is as
+    /// long as asked for, and a grown one as long as its maximum).
+    #[must_use]
+    pub(crate) fn len_for(&self, chunks: u64) -> u64 {
+        if chunks >= self.chunk_slots {
+            self.max_size
+        } else {
+            self.chunk_offset(chunks)
+        }
+    }
+
+    /// The chunks of a pool whose mapping is `len` bytes long (the inverse of `len_for`).
+    #[must_use]
+    pub(crate) fn chunks_in(&self, len: u64) -> u64 {
+        if len >= self.max_size {
+            self.chunk_slots
+        } else {
+            (len.saturating_sub(self.chunk_base) / CHUNK_SIZE).min(self.chunk_slots)
+        }
+    }
+
+    /// The end of the chunk table's pages that hold the words of chunks `0..chunks`.
+    #[must_use]
+    pub(crate) fn table_end_for(&self, chunks: u64) -> u64 {
+        (self.chunk_table + (chunks * 8).div_ceil(PAGE) * PAGE).min(self.chunk_base)
     }
 
     /// Offset of chunk `i`.
@@ -113,9 +161,17 @@ mod tests {
             MAX_POOL_SIZE,
         ] {
             let g = Geometry::for_size(size).expect("valid size");
-            assert!(g.chunk_count >= 4, "{size}");
-            assert!(g.chunk_base + g.chunk_count * CHUNK_SIZE <= size);
-            assert!(g.chunk_table + g.chunk_count * 8 <= g.chunk_base);
+            assert!(g.chunk_slots >= MIN_CHUNKS, "{size}");
+            assert!(g.chunk_base + g.chunk_slots * CHUNK_SIZE <= size);
+            assert!(g.chunk_table + g.chunk_slots * 8 <= g.chunk_base);
+            assert_eq!(g.chunks_for(0), MIN_CHUNKS);
+            assert_eq!(g.chunks_for(u64::MAX), g.chunk_slots);
+            assert_eq!(g.len_for(g.chunk_slots), g.max_size);
+            assert!(g.len_for(g.chunk_slots - 1) < g.max_size);
+            assert_eq!(g.table_end_for(g.chunk_slots), g.chunk_base);
+            for c in [MIN_CHUNKS, g.chunk_slots - 1, g.chunk_slots] {
+                assert_eq!(g.chunks_in(g.len_for(c)), c);
+            }
             assert_eq!(g.chunk_base % PAGE, 0);
         }
         assert!(Geometry::for_size(MIN_POOL_SIZE - 1).is_err());

@@ -3,6 +3,7 @@
 
 pub(crate) mod chunk;
 pub(crate) mod class;
+pub(crate) mod extent;
 pub(crate) mod header;
 pub(crate) mod layout;
 pub(crate) mod object;

@@ -17,10 +17,11 @@ impl Heap {
         // (their grace period): the medium is compared with the state they will leave.
         let st = self.state_after_quarantine();
         let g = &self.geo;
+        let count = self.chunks();
         let mut objects = 0u64;
         let mut bytes = 0u64;
         let mut i = 0;
-        while i < g.chunk_count {
+        while i < count {
             let hoff = g.chunk_header_offset(i);
             let w = match self.region.atomic(hoff) {
                 Ok(a) => a.load(Ordering::Acquire),
@@ -54,7 +55,7 @@ impl Heap {
                     i += 1;
                 }
                 Some(ChunkHeader::Used { len }) => {
-                    if len > g.chunk_count - i {
+                    if len > count - i {
                         problems.push(CheckProblem::ExtentPastHeap { chunk: i, len });
                         return objects;
                     }

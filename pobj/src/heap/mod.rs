@@ -7,16 +7,19 @@
 //! takes them back on abort or after a committed free.
 
 mod check;
+mod grow;
 mod quarantine;
 mod rebuild;
 mod reserve;
 mod resolve;
 mod word;
 
+pub(crate) use grow::{GrowMedium, Growth};
 pub use quarantine::ReadPin;
 pub(crate) use word::AllocWord;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use crate::error::Result;
@@ -136,6 +139,20 @@ impl State {
         self.free_by_len.insert((len, start));
     }
 
+    /// Length of the free extent that ends at chunk `end` (0 if chunk `end - 1` is not free).
+    fn free_run_ending_at(&self, end: u64) -> u64 {
+        self.free_by_start
+            .range(..end)
+            .next_back()
+            .filter(|&(&s, &l)| s + l == end)
+            .map_or(0, |(_, &l)| l)
+    }
+
+    /// Free chunks in all.
+    fn free_chunks(&self) -> u64 {
+        self.free_by_start.values().sum()
+    }
+
     fn take_chunks(&mut self, len: u64, internal: bool) -> Option<u64> {
         if !internal {
             let total: u64 = self.free_by_start.values().sum();
@@ -203,26 +220,44 @@ pub struct HeapStats {
 pub(crate) struct Heap {
     geo: Geometry,
     region: Region,
+    /// Chunks in use now: grows (never shrinks) as the pool grows. Stored after the chunks
+    /// are mapped and durable in the extent word, before they join the free lists.
+    chunks: AtomicU64,
+    /// How the pool grows, for a pool that can (`grow.rs`).
+    growth: Option<Growth>,
     state: Mutex<State>,
     /// Blocks of freed shared objects in their grace period (`quarantine.rs`).
     quarantine: quarantine::Quarantine,
 }
 
 impl Heap {
-    /// Formats an empty heap: every chunk header free. Caller flushes and fences.
+    /// Formats an empty heap of `chunks` chunks: their header words free (the table's other
+    /// words are not touched: their pages may be holes of the file). Caller flushes and fences.
     ///
     /// # Safety
     /// Exclusive access to the pool (creation).
     pub(crate) unsafe fn format(
         region: &Region,
         g: &Geometry,
+        chunks: u64,
         p: &Persister,
         b: &mut Batch,
     ) -> Result<()> {
         // SAFETY: exclusive access during creation (contract).
-        unsafe { region.zero(g.chunk_table, g.chunk_count * 8)? };
-        p.flush(b, g.chunk_table, g.chunk_count * 8);
+        unsafe { region.zero(g.chunk_table, chunks * 8)? };
+        p.flush(b, g.chunk_table, chunks * 8);
         Ok(())
+    }
+
+    /// Chunks in use now.
+    #[inline]
+    pub(crate) fn chunks(&self) -> u64 {
+        self.chunks.load(Ordering::Acquire)
+    }
+
+    /// Lets the heap grow the pool when it is full.
+    pub(crate) fn set_growth(&mut self, growth: Growth) {
+        self.growth = Some(growth);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -239,7 +274,7 @@ impl Heap {
             objects: st.alloc_objects,
             allocated_bytes: st.alloc_bytes,
             free_bytes: st.free_bytes() + self.quarantined_bytes(),
-            chunks: self.geo.chunk_count,
+            chunks: self.chunks(),
             runs: st.runs.len() as u64,
         }
     }

@@ -1,7 +1,7 @@
 //! The heap rebuilt at open from the chunk table, run descriptors and bitmaps, each checked
 //! (docs/format.md §4–§5): the free lists and run states of this session.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use super::word::store_chunk_header;
@@ -19,12 +19,26 @@ impl Heap {
     /// Rebuilds the volatile state from the chunk table and run bitmaps. Also frees leftover
     /// undo-log extensions and empty runs (recovery has run, so nothing refers to them).
     ///
+    /// `chunks` is the pool's current number of chunks (at most the table's slots).
+    ///
     /// # Safety
     /// Exclusive access to the pool (open).
-    pub(crate) unsafe fn rebuild(region: Region, g: Geometry, p: &Persister) -> Result<Heap> {
+    pub(crate) unsafe fn rebuild(
+        region: Region,
+        g: Geometry,
+        chunks: u64,
+        p: &Persister,
+    ) -> Result<Heap> {
+        if chunks > g.chunk_slots || g.len_for(chunks) > region.len() {
+            return Err(Error::Corrupted {
+                what: "chunk count (past the table or the mapping)",
+                offset: crate::format::extent::EXTENT_OFFSET,
+            });
+        }
         let mut r = Rebuild {
             region,
             g,
+            chunks,
             p,
             st: State {
                 avail: vec![Vec::new(); CLASSES.len()],
@@ -34,7 +48,7 @@ impl Heap {
             reclaimed: false,
         };
         let mut i = 0;
-        while i < g.chunk_count {
+        while i < chunks {
             let hoff = g.chunk_header_offset(i);
             let w = region.atomic(hoff)?.load(Ordering::Acquire);
             let h = ChunkHeader::decode(w).ok_or(Error::Corrupted {
@@ -58,6 +72,8 @@ impl Heap {
         Ok(Heap {
             geo: g,
             region,
+            chunks: AtomicU64::new(chunks),
+            growth: None,
             state: Mutex::new(r.st),
             quarantine: super::quarantine::Quarantine::default(),
         })
@@ -68,6 +84,8 @@ impl Heap {
 struct Rebuild<'p> {
     region: Region,
     g: Geometry,
+    /// Chunks in use now.
+    chunks: u64,
     p: &'p Persister,
     st: State,
     batch: Batch,
@@ -84,7 +102,7 @@ impl Rebuild<'_> {
     unsafe fn extent(&mut self, chunk: u64, len: u64) -> Result<u64> {
         let (g, region) = (&self.g, &self.region);
         let hoff = g.chunk_header_offset(chunk);
-        if len > g.chunk_count - chunk {
+        if len > self.chunks - chunk {
             return Err(Error::Corrupted {
                 what: "large object extent",
                 offset: hoff,

@@ -73,16 +73,7 @@ impl Heap {
             }
         }
         let len = (size + LARGE_PAYLOAD).div_ceil(CHUNK_SIZE);
-        // (The lock's guard must not live through the `match`: reclaiming takes the lock.)
-        let taken = self.lock().take_chunks(len, internal);
-        let chunk = if let Some(c) = taken {
-            c
-        } else {
-            self.reclaim_empty_runs(p)?;
-            self.lock()
-                .take_chunks(len, internal)
-                .ok_or(Error::OutOfSpace { requested: size })?
-        };
+        let chunk = self.take_or_grow(p, len, internal, size)?;
         let b = Block::Large { chunk, len };
         let mut st = self.lock();
         st.alloc_objects += 1;
@@ -99,6 +90,33 @@ impl Heap {
             // blocks first; each round of this loop then follows their progress).
             self.new_run(p, class, size)?;
         }
+    }
+
+    /// Takes `len` free chunks: from the free lists, else after reclaiming empty runs, else
+    /// after growing the pool (`grow.rs`). `size` is the request, for `OutOfSpace`.
+    fn take_or_grow(&self, p: &Persister, len: u64, internal: bool, size: u64) -> Result<u64> {
+        let mut reclaimed = false;
+        // Each round takes, reclaims once, or grows the pool (or sees another thread grow it),
+        // so the count of chunks rises each time; it is bounded by the table's slots.
+        for _ in 0..=self.geo.chunk_slots + 1 {
+            // The count read under the lock of the failed take: growth publishes the count and
+            // the new free chunks under that lock together.
+            let (taken, seen) = {
+                let mut st = self.lock();
+                (st.take_chunks(len, internal), self.chunks())
+            };
+            if let Some(c) = taken {
+                return Ok(c);
+            }
+            if !reclaimed {
+                reclaimed = true;
+                if self.reclaim_empty_runs(p)? {
+                    continue;
+                }
+            }
+            self.grow(p, len, internal, seen, size)?;
+        }
+        Err(self.out_of_space(size, false))
     }
 
     /// A free block of `class` from the runs that have one, reserved.
@@ -144,15 +162,7 @@ impl Heap {
     /// Turns a free chunk into an empty run of `class`, durably: descriptor and zeroed bitmap
     /// first, then the chunk header; then the allocator learns of it.
     pub(super) fn new_run(&self, p: &Persister, class: usize, size: u64) -> Result<()> {
-        let taken = self.lock().take_chunks(1, false);
-        let chunk = if let Some(c) = taken {
-            c
-        } else {
-            self.reclaim_empty_runs(p)?;
-            self.lock()
-                .take_chunks(1, false)
-                .ok_or(Error::OutOfSpace { requested: size })?
-        };
+        let chunk = self.take_or_grow(p, 1, false, size)?;
         let bs = CLASSES[class];
         let n = run::blocks_per_run(bs);
         let coff = self.geo.chunk_offset(chunk);

@@ -17,6 +17,7 @@ impl Heap {
             reason,
         };
         let g = &self.geo;
+        let count = self.chunks();
         if off == 0 {
             return Err(bad("null pointer"));
         }
@@ -27,14 +28,14 @@ impl Heap {
             .checked_sub(g.chunk_base)
             .ok_or_else(|| bad("outside the heap"))?;
         let chunk = rel / CHUNK_SIZE;
-        if chunk >= g.chunk_count {
+        if chunk >= count {
             return Err(bad("outside the heap"));
         }
         let in_chunk = rel % CHUNK_SIZE;
         let w = self.load(g.chunk_header_offset(chunk))?;
         let block = match ChunkHeader::decode(w) {
             Some(ChunkHeader::Used { len }) => {
-                if len > g.chunk_count - chunk {
+                if len > count - chunk {
                     return Err(Error::Corrupted {
                         what: "large object extent",
                         offset: g.chunk_header_offset(chunk),
@@ -114,6 +115,7 @@ impl Heap {
     pub(crate) fn objects(&self) -> Result<Vec<ObjectInfo>> {
         use core::sync::atomic::Ordering::Acquire;
         let g = &self.geo;
+        let count = self.chunks();
         let mut out = Vec::new();
         let header = |blk: Block| -> Result<ObjectInfo> {
             let hoff = blk.header_offset(g);
@@ -125,12 +127,12 @@ impl Heap {
             })
         };
         let mut i = 0;
-        while i < g.chunk_count {
+        while i < count {
             let hoff = g.chunk_header_offset(i);
             let w = self.region.atomic(hoff)?.load(Acquire);
             match ChunkHeader::decode(w) {
                 Some(ChunkHeader::Free) => i += 1,
-                Some(ChunkHeader::Used { len }) if len <= g.chunk_count - i => {
+                Some(ChunkHeader::Used { len }) if len <= count - i => {
                     let blk = Block::Large { chunk: i, len };
                     let o = header(blk)?;
                     if o.type_id != LOG_EXT_TYPE_ID {

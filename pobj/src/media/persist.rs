@@ -310,6 +310,28 @@ impl Persister {
         self.poisoned.load(Ordering::Relaxed)
     }
 
+    /// Runs a file sync (`fdatasync` of a growth) as a fence would run its msync: a failure
+    /// poisons the pool, and `commit_in_doubt` sees it (the sync may have been the call that
+    /// received the report of an earlier write-back failure of committed pages).
+    pub(crate) fn sync_file(
+        &self,
+        op: &'static str,
+        f: impl FnOnce() -> std::io::Result<()>,
+    ) -> Result<()> {
+        let _gate = self
+            .msync_gate
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f().map_err(|source| {
+            self.poisoned.store(true, Ordering::Relaxed);
+            Error::Io {
+                path: self.path.clone(),
+                op,
+                source,
+            }
+        })
+    }
+
     /// Writes back the cache lines (or records the pages) of `off..off+len`.
     #[inline]
     pub(crate) fn flush(&self, batch: &mut Batch, off: u64, len: u64) {

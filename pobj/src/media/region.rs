@@ -11,12 +11,37 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use crate::error::{Error, Result};
 use crate::types::persistent::Persistent;
 
-/// A mapped byte range: base address and length. It does not own the mapping; the pool keeps the
-/// mapping alive for as long as any `Region` copy is used.
+/// The length of a mapping that grows in place: the mapping's owner stores a larger length
+/// (with `Release`) after the new bytes are mapped; readers load it with `Acquire`, so a
+/// length they see is always backed by mapped bytes. It never shrinks while regions use it.
+#[derive(Debug)]
+pub(crate) struct MappedLen(Box<AtomicU64>);
+
+impl MappedLen {
+    pub(crate) fn new(len: u64) -> Self {
+        MappedLen(Box::new(AtomicU64::new(len)))
+    }
+
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// Publishes a larger length.
+    ///
+    /// # Safety
+    /// Bytes `0..len` of the mapping are mapped and stay mapped as long as the regions built
+    /// on this length are used.
+    pub(crate) unsafe fn grow_to(&self, len: u64) {
+        self.0.fetch_max(len, Ordering::AcqRel);
+    }
+}
+
+/// A mapped byte range: base address and (live) length. It does not own the mapping or the
+/// length; the pool keeps both alive for as long as any `Region` copy is used.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Region {
     base: NonNull<u8>,
-    len: u64,
+    len: NonNull<AtomicU64>,
 }
 
 // SAFETY: a `Region` is an address and a length. Access through it is either atomic or governed
@@ -27,21 +52,31 @@ unsafe impl Sync for Region {}
 
 impl Region {
     /// # Safety
-    /// `base` must be valid for reads and writes of `len` bytes, page-aligned, for as long as the
-    /// region (or any copy) is used.
-    pub(crate) unsafe fn new(base: NonNull<u8>, len: u64) -> Self {
-        Region { base, len }
+    /// `base` must be page-aligned and valid for reads and writes of as many bytes as `len`
+    /// says at any time, and both must live for as long as the region (or any copy) is used.
+    pub(crate) unsafe fn new(base: NonNull<u8>, len: &MappedLen) -> Self {
+        Region {
+            base,
+            len: NonNull::from(&*len.0),
+        }
     }
 
     pub(crate) fn base_addr(&self) -> usize {
         self.base.as_ptr() as usize
     }
 
+    /// The mapped length now (it only grows).
+    #[inline]
+    pub(crate) fn len(&self) -> u64 {
+        // SAFETY: the length cell lives as long as the region is used (`new`'s contract).
+        unsafe { self.len.as_ref() }.load(Ordering::Acquire)
+    }
+
     /// Checks that `off..off+len` lies inside the region.
     #[inline]
     pub(crate) fn check(&self, off: u64, len: u64, what: &'static str) -> Result<()> {
         match off.checked_add(len) {
-            Some(end) if end <= self.len => Ok(()),
+            Some(end) if end <= self.len() => Ok(()),
             _ => Err(Error::Corrupted { what, offset: off }),
         }
     }

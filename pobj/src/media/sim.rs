@@ -15,9 +15,11 @@
 //! itself (no pool is open on it). A pool holds the claim for as long as it is open, so that
 //! two pools can never share one image.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
+pub(crate) use super::sim_memory::SimBacking;
+use super::sim_memory::{room_for, Buffer};
 use crate::format::layout::CACHE_LINE;
 
 /// What the hook sees at a crash point.
@@ -32,7 +34,7 @@ pub struct CrashPoint<'a> {
 impl CrashPoint<'_> {
     /// Length of the working image (equal to the persisted image's).
     pub fn working_len(&self) -> usize {
-        self.medium.image_len
+        self.medium.image_len()
     }
 
     /// Copies the working image — every store the code made, as if all of it reached the
@@ -75,48 +77,10 @@ struct State {
     hook_running: bool,
     /// The index of the fence that is to fail (a failing msync), if any.
     fail_at: Option<u64>,
-}
-
-/// The memory of the working image: page-aligned, zero-initialised, owned by the medium.
-enum Buffer {
-    /// An anonymous mapping (everywhere but Miri).
-    #[cfg(not(miri))]
-    Map(memmap2::MmapMut),
-    /// Under Miri, which has no `mmap`: a page-aligned heap allocation.
-    #[cfg(miri)]
-    Heap(std::ptr::NonNull<u8>, std::alloc::Layout),
-}
-
-impl Buffer {
-    fn new(size: usize) -> std::io::Result<Buffer> {
-        #[cfg(miri)]
-        {
-            let layout = std::alloc::Layout::from_size_align(size, 4096)
-                .map_err(|e| std::io::Error::other(e.to_string()))?;
-            // SAFETY: the layout has a non-zero size (at least one page).
-            let p = unsafe { std::alloc::alloc_zeroed(layout) };
-            let p = std::ptr::NonNull::new(p).ok_or_else(|| std::io::Error::other("no memory"))?;
-            Ok(Buffer::Heap(p, layout))
-        }
-        #[cfg(not(miri))]
-        {
-            // Recycled buffers skip the page faults of a fresh mapping; anonymous mappings are
-            // page-aligned.
-            match recycled(size) {
-                Some(m) => Ok(Buffer::Map(m)),
-                None => Ok(Buffer::Map(memmap2::MmapMut::map_anon(size)?)),
-            }
-        }
-    }
-
-    fn base(&mut self) -> Option<std::ptr::NonNull<u8>> {
-        match self {
-            #[cfg(not(miri))]
-            Buffer::Map(m) => std::ptr::NonNull::new(m.as_mut_ptr()),
-            #[cfg(miri)]
-            Buffer::Heap(p, _) => Some(*p),
-        }
-    }
+    /// Extensions fail (as a full file system would) while set.
+    extend_fails: bool,
+    /// Syncs of an extension fail (as an `fdatasync` reporting a write-back error would).
+    sync_fails: bool,
 }
 
 /// A simulated persistent-memory medium holding one pool image.
@@ -124,8 +88,10 @@ pub struct SimMedium {
     // Owns the memory (taken only by `drop`); accessed only through `base`.
     working: Option<Buffer>,
     base: std::ptr::NonNull<u8>,
+    /// Bytes of the buffer: the most the image can grow to.
     len: usize,
-    image_len: usize,
+    /// Bytes of the image now (as a file would have it); grows with [`SimMedium::extend`].
+    image_len: AtomicUsize,
     /// Held by the pool open on this medium (or by an image copy in progress).
     claimed: AtomicBool,
     fences: AtomicU64,
@@ -197,33 +163,54 @@ impl Drop for HookRun<'_> {
 }
 
 impl SimMedium {
-    /// A medium whose working and persisted images are both `image`.
+    /// A medium whose working and persisted images are both `image`. If `image` holds a pool
+    /// that can grow, the medium has room for the pool's maximum size.
     pub fn from_image(image: &[u8]) -> std::io::Result<Arc<SimMedium>> {
-        Self::new(image, true)
+        Self::new(image, room_for(image), true)
+    }
+
+    /// A medium holding `image` with room to grow to `reserve` bytes.
+    pub(crate) fn with_room(image: &[u8], reserve: usize) -> std::io::Result<Arc<SimMedium>> {
+        Self::new(image, reserve, true)
     }
 
     /// A medium that keeps no persisted image: flushes and fences are not recorded and no hook
     /// can be set. Opening a post-crash image only to check it needs no more.
     pub(crate) fn from_image_untracked(image: &[u8]) -> std::io::Result<Arc<SimMedium>> {
-        Self::new(image, false)
+        Self::new(image, room_for(image), false)
     }
 
-    fn new(image: &[u8], tracked: bool) -> std::io::Result<Arc<SimMedium>> {
-        let size = image.len().max(4096).div_ceil(4096) * 4096;
-        let mut working = Buffer::new(size)?;
+    fn new(image: &[u8], reserve: usize, tracked: bool) -> std::io::Result<Arc<SimMedium>> {
+        let page = |n: usize| n.max(4096).div_ceil(4096) * 4096;
+        let size = page(image.len().max(reserve));
+        // Where the room cannot be reserved (an address-space limit), the image's own length:
+        // the pool then cannot grow on this medium.
+        let (size, (mut working, dirty)) = match Buffer::new(size) {
+            Ok(b) => (size, b),
+            Err(_) if size > page(image.len()) => {
+                (page(image.len()), Buffer::new(page(image.len()))?)
+            }
+            Err(e) => return Err(e),
+        };
         let base = working
             .base()
             .ok_or_else(|| std::io::Error::other("null mapping"))?;
         // SAFETY: `base` is valid for `size` bytes and nothing else refers to the new buffer.
         let mem = unsafe { std::slice::from_raw_parts_mut(base.as_ptr(), size) };
         mem[..image.len()].copy_from_slice(image);
-        mem[image.len()..].fill(0);
-        let persisted = if tracked { mem.to_vec() } else { Vec::new() };
+        if dirty > image.len() {
+            mem[image.len()..dirty].fill(0);
+        }
+        let persisted = if tracked {
+            mem[..page(image.len())].to_vec()
+        } else {
+            Vec::new()
+        };
         Ok(Arc::new(SimMedium {
             working: Some(working),
             base,
             len: size,
-            image_len: image.len(),
+            image_len: AtomicUsize::new(image.len()),
             claimed: AtomicBool::new(false),
             fences: AtomicU64::new(0),
             state: Mutex::new(State {
@@ -237,9 +224,23 @@ impl SimMedium {
                 hook_generation: 0,
                 hook_running: false,
                 fail_at: None,
+                extend_fails: false,
+                sync_fails: false,
             }),
             hook_done: Condvar::new(),
         }))
+    }
+
+    /// The lock, once no hook of another thread's fence is running.
+    fn lock_between_hooks(&self) -> std::sync::MutexGuard<'_, State> {
+        let mut st = self.lock();
+        while st.hook_running {
+            st = self
+                .hook_done
+                .wait(st)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        st
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -255,7 +256,54 @@ impl SimMedium {
 
     /// Length of the image (as a file would have it).
     pub fn image_len(&self) -> usize {
-        self.image_len
+        self.image_len.load(Ordering::Acquire)
+    }
+
+    /// Bytes the image may grow to (its buffer's length).
+    pub(crate) fn room(&self) -> usize {
+        self.len
+    }
+
+    /// Extends the image to `new_len` bytes of zeros, as a file extension made durable
+    /// (`fallocate` + `fdatasync`) would: both images grow at once, so a crash after this call
+    /// leaves the longer image. Fails with `ENOSPC` beyond the medium's room, or while
+    /// [`SimMedium::fail_extensions`] is set. Waits for a running crash-point hook, so that a
+    /// hook never sees the image change length.
+    pub(crate) fn extend(&self, new_len: usize) -> std::io::Result<()> {
+        let mut st = self.lock_between_hooks();
+        if new_len <= self.image_len() {
+            return Ok(());
+        }
+        if st.extend_fails || new_len > self.len {
+            return Err(std::io::Error::from_raw_os_error(libc::ENOSPC));
+        }
+        if st.tracked {
+            let want = new_len.div_ceil(4096) * 4096;
+            if st.persisted.len() < want {
+                Arc::make_mut(&mut st.persisted).resize(want, 0);
+            }
+        }
+        self.image_len.store(new_len, Ordering::Release);
+        Ok(())
+    }
+
+    /// Makes every extension fail with `ENOSPC` (a full file system) while `on`.
+    pub fn fail_extensions(&self, on: bool) {
+        self.lock().extend_fails = on;
+    }
+
+    /// Makes the sync of every extension fail with `EIO` while `on`, as an `fdatasync` does
+    /// that reports an earlier write-back failure.
+    pub fn fail_syncs(&self, on: bool) {
+        self.lock().sync_fails = on;
+    }
+
+    /// The sync of an extension: durable at once, unless [`SimMedium::fail_syncs`] is set.
+    pub(crate) fn sync_extension(&self) -> std::io::Result<()> {
+        if self.lock().sync_fails {
+            return Err(std::io::Error::from_raw_os_error(libc::EIO));
+        }
+        Ok(())
     }
 
     /// Whether the medium keeps a persisted image (media made by `from_image` do).
@@ -286,16 +334,17 @@ impl SimMedium {
 
     /// The working image, whole words, cut to the image's length.
     fn copy_working(&self, out: &mut Vec<u8>) {
-        let words = self.image_len.div_ceil(8) * 8;
+        let n = self.image_len();
+        let words = n.div_ceil(8) * 8;
         out.resize(words, 0);
         self.load_words(0, out);
-        out.truncate(self.image_len);
+        out.truncate(n);
     }
 
     /// A copy of the first `n` bytes of the working image (at most the image's length). Called
     /// by a pool opening the medium, with its claim held.
     pub(crate) fn prefix(&self, n: usize) -> Vec<u8> {
-        let n = n.min(self.image_len);
+        let n = n.min(self.image_len());
         let mut v = vec![0u8; n.div_ceil(8) * 8];
         self.load_words(0, &mut v);
         v.truncate(n);
@@ -312,7 +361,7 @@ impl SimMedium {
         let end = (off + len).div_ceil(CACHE_LINE) * CACHE_LINE;
         let me = std::thread::current().id();
         let mut l = start;
-        while l < end && (l + CACHE_LINE) as usize <= self.len {
+        while l < end && (l + CACHE_LINE) as usize <= st.persisted.len() {
             let mut line = [0u8; CACHE_LINE as usize];
             // Other threads may be storing into this line (bitmap words are shared): atomic
             // loads, each word as some thread last stored it.
@@ -338,7 +387,8 @@ impl SimMedium {
             return;
         }
         let start = (off / CACHE_LINE * CACHE_LINE) as usize;
-        let end = ((off + len).div_ceil(CACHE_LINE) * CACHE_LINE).min(self.len as u64) as usize;
+        let end =
+            ((off + len).div_ceil(CACHE_LINE) * CACHE_LINE).min(st.persisted.len() as u64) as usize;
         if start >= end {
             return;
         }
@@ -356,14 +406,8 @@ impl SimMedium {
     /// the persisted image. Fails, as a failed `msync` would, at the index set by
     /// [`SimMedium::fail_fence`]: its lines then stay pending (not known to be durable).
     pub(crate) fn fence(&self) -> std::io::Result<()> {
-        let mut st = self.lock();
-        // A hook of another thread's fence is running: crash points are taken one at a time.
-        while st.hook_running {
-            st = self
-                .hook_done
-                .wait(st)
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-        }
+        // Crash points are taken one at a time.
+        let mut st = self.lock_between_hooks();
         let index = self.fences.load(Ordering::Acquire);
         if st.fail_at == Some(index) {
             st.fail_at = None;
@@ -393,7 +437,7 @@ impl SimMedium {
                 Some(h) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     h(&CrashPoint {
                         index,
-                        persisted: &persisted[..self.image_len.min(persisted.len())],
+                        persisted: &persisted[..self.image_len().min(persisted.len())],
                         medium: self,
                     });
                 })),
@@ -499,7 +543,7 @@ impl SimMedium {
     pub fn persisted_image(&self) -> Vec<u8> {
         let st = self.lock();
         if st.tracked {
-            st.persisted[..self.image_len].to_vec()
+            st.persisted[..self.image_len().min(st.persisted.len())].to_vec()
         } else {
             drop(st);
             self.working_image().unwrap_or_default()
@@ -523,16 +567,8 @@ impl SimMedium {
 
 impl Drop for SimMedium {
     fn drop(&mut self) {
-        match self.working.take() {
-            #[cfg(not(miri))]
-            Some(Buffer::Map(m)) => recycle(m),
-            #[cfg(miri)]
-            Some(Buffer::Heap(p, layout)) => {
-                // SAFETY: allocated in `Buffer::new` with this layout; nothing refers to it
-                // any more (the medium is being dropped).
-                unsafe { std::alloc::dealloc(p.as_ptr(), layout) }
-            }
-            None => {}
+        if let Some(b) = self.working.take() {
+            b.release(self.image_len().div_ceil(4096) * 4096);
         }
     }
 }
@@ -556,28 +592,5 @@ fn panicked(what: &str, index: u64, p: Box<dyn std::any::Any + Send>) -> std::io
 fn drop_quietly<T>(v: T) {
     if let Err(again) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(v))) {
         std::mem::forget(again);
-    }
-}
-
-/// Buffers of dropped media, reused by new ones of the same size (at most a few).
-#[cfg(not(miri))]
-static RECYCLED: Mutex<Vec<memmap2::MmapMut>> = Mutex::new(Vec::new());
-
-#[cfg(not(miri))]
-fn recycled(size: usize) -> Option<memmap2::MmapMut> {
-    let mut r = RECYCLED
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let i = r.iter().position(|m| m.len() == size)?;
-    Some(r.swap_remove(i))
-}
-
-#[cfg(not(miri))]
-fn recycle(m: memmap2::MmapMut) {
-    let mut r = RECYCLED
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if r.len() < 8 && m.len() >= 4096 {
-        r.push(m);
     }
 }

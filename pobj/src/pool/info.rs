@@ -33,7 +33,8 @@ impl std::fmt::Debug for PoolInfo<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PoolInfo")
             .field("path", &self.sh.path())
-            .field("size", &self.sh.geo().pool_size)
+            .field("size", &self.size())
+            .field("max_size", &self.max_size())
             .field("mode", &self.sh.persister().mode())
             .finish_non_exhaustive()
     }
@@ -45,9 +46,33 @@ impl<'a> PoolInfo<'a> {
         self.sh.path()
     }
 
-    /// The pool's size in bytes.
+    /// The pool's size in bytes now (it grows, for a pool created to grow).
     pub fn size(&self) -> u64 {
-        self.sh.geo().pool_size
+        self.sh.heap().sizes().0
+    }
+
+    /// The largest size the pool can grow to (its size, for a pool of fixed size).
+    pub fn max_size(&self) -> u64 {
+        self.sh.heap().sizes().1
+    }
+
+    /// Bytes added per growth (0 for a pool that cannot grow).
+    pub fn grow_step(&self) -> u64 {
+        if self.sh.heap().can_grow() {
+            self.sh.header().grow_step
+        } else {
+            0
+        }
+    }
+
+    /// Times the pool grew since it was opened.
+    pub fn growths(&self) -> u64 {
+        self.sh.heap().growths()
+    }
+
+    /// The pool's on-media format version.
+    pub fn format_version(&self) -> u32 {
+        self.sh.header().version
     }
 
     /// The layout name.
@@ -119,9 +144,21 @@ impl<R: Persistent> Pool<R> {
         self.sh.path()
     }
 
-    /// The pool's size in bytes.
+    /// The pool's size in bytes now (it grows, for a pool created to grow).
     pub fn size(&self) -> u64 {
         self.info().size()
+    }
+
+    /// The largest size the pool can grow to (its size, for a pool of fixed size).
+    pub fn max_size(&self) -> u64 {
+        self.info().max_size()
+    }
+
+    /// Makes every growth of this pool fail as on a full medium (`OutOfSpace` with
+    /// `medium_full`), while `on`: for testing what a structure does when the disk fills up.
+    #[cfg(feature = "crash-test")]
+    pub fn fail_growth(&self, on: bool) {
+        self.sh.heap().fail_growth(on);
     }
 
     /// The layout name.

@@ -1,9 +1,11 @@
 //! `Pool<R>`: one file mapped into memory, with a root object of type `R`.
 
 mod check;
+mod front;
 mod info;
 mod inside;
 mod open;
+mod options;
 mod read;
 #[cfg(feature = "crash-test")]
 mod simulated;
@@ -13,6 +15,7 @@ use std::marker::PhantomData;
 
 pub use check::CheckReport;
 pub use info::{PoolInfo, Stats};
+pub use options::PoolOptions;
 pub use read::RacyRef;
 pub use transact::SharedSection;
 

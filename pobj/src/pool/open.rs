@@ -5,17 +5,20 @@ use std::fs::{File, OpenOptions};
 use std::marker::PhantomData;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
-use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
+use super::front::Front;
+pub(super) use super::front::FRONT;
+use super::options::PoolOptions;
 use super::Pool;
 use crate::error::{Error, Result};
-use crate::format::header::{
-    PoolHeader, FORMAT_VERSION, HEADER_AREA, HEADER_SIZE, MAGIC, MAX_LAYOUT_LEN,
-};
-use crate::format::layout::{Geometry, MAX_POOL_SIZE, MIN_POOL_SIZE};
-use crate::heap::Heap;
+use crate::format::extent::{self, EXTENT_OFFSET};
+use crate::format::header::{PoolHeader, FORMAT_VERSION, HEADER_SIZE, MAGIC, MAX_LAYOUT_LEN};
+use crate::format::layout::Geometry;
+use crate::heap::{GrowMedium, Growth, Heap};
 use crate::lane;
+use crate::media::mapping::FileMapping;
 use crate::media::persist::{self, Batch, Persister};
 use crate::media::region::Region;
 use crate::tx::check_type;
@@ -46,44 +49,6 @@ fn lock_file(file: &File, path: &Path) -> Result<()> {
             source: e,
         }),
     }
-}
-
-/// Whether writes to a mapping of this file reach memory that is itself the medium: tmpfs, or a
-/// DAX file system (probed with `MAP_SYNC`).
-fn mapping_is_memory(file: &File, len: u64) -> bool {
-    use std::os::fd::AsRawFd;
-    const TMPFS_MAGIC: i64 = 0x0102_1994;
-    // SAFETY: `statfs` is plain data; `fstatfs` writes into it and reads only the fd.
-    let mut st: libc::statfs = unsafe { core::mem::zeroed() };
-    // SAFETY: the fd is open for the duration of the call; `st` is a valid out-pointer.
-    if unsafe { libc::fstatfs(file.as_raw_fd(), &raw mut st) } == 0
-        && st.f_type as i64 == TMPFS_MAGIC
-    {
-        return true;
-    }
-    #[cfg(target_os = "linux")]
-    {
-        let probe_len = len.min(4096) as usize;
-        // SAFETY: a fresh shared mapping of the first page at an address the kernel chooses
-        // (no existing mapping is replaced); nothing reads or writes through it.
-        let p = unsafe {
-            libc::mmap(
-                core::ptr::null_mut(),
-                probe_len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED_VALIDATE | libc::MAP_SYNC,
-                file.as_raw_fd(),
-                0,
-            )
-        };
-        if p != libc::MAP_FAILED {
-            // SAFETY: `p` is the probe mapping made above, of `probe_len` bytes, unused.
-            unsafe { libc::munmap(p, probe_len) };
-            return true;
-        }
-    }
-    let _ = len;
-    false
 }
 
 pub(super) fn validate_layout(layout: &str) -> Result<[u8; 64]> {
@@ -128,13 +93,20 @@ fn read_prefix(file: &File, buf: &mut [u8]) -> std::io::Result<usize> {
 }
 
 impl<R: Persistent> Pool<R> {
-    /// Creates a pool file of `size` bytes with the given layout name and a zeroed root.
-    /// Fails if the file exists.
-    pub fn create(path: impl AsRef<Path>, layout: &str, size: u64) -> Result<Self> {
+    /// Creates a pool file with the given layout name and a zeroed root. Fails if the file
+    /// exists.
+    ///
+    /// `size` is a number of bytes, for a pool of that fixed capacity, or [`PoolOptions`]: with
+    /// `PoolOptions::default()` the pool starts small and grows on demand (see there).
+    pub fn create(
+        path: impl AsRef<Path>,
+        layout: &str,
+        size: impl Into<PoolOptions>,
+    ) -> Result<Self> {
         let path = path.as_ref();
         root_check::<R>()?;
         let layout_bytes = validate_layout(layout)?;
-        let geo = Geometry::for_size(size)?;
+        let (geo, chunks, step) = size.into().plan()?;
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -153,53 +125,59 @@ impl<R: Persistent> Pool<R> {
                     }
                 }
             })?;
-        let r = Self::format(&file, path, &geo, layout_bytes);
+        let r = Self::format(&file, path, &geo, chunks, step, layout_bytes);
         if let Err(e) = r {
             drop(file);
             let _ = std::fs::remove_file(path);
             return Err(e);
         }
-        // Opened with the same (still locked) file: no other process can slip in between.
-        Self::open_locked(file, path, layout)
+        // Opened with the same (still locked) file: no other process can slip in between. A
+        // pool that cannot be opened (its address space cannot be reserved, say) is not left.
+        Self::open_locked(file, path, layout).inspect_err(|_| {
+            let _ = std::fs::remove_file(path);
+        })
     }
 
-    fn format(file: &File, path: &Path, geo: &Geometry, layout: [u8; 64]) -> Result<()> {
+    fn format(
+        file: &File,
+        path: &Path,
+        geo: &Geometry,
+        chunks: u64,
+        step: u64,
+        layout: [u8; 64],
+    ) -> Result<()> {
         use std::os::fd::AsRawFd;
         lock_file(file, path)?;
-        file.set_len(geo.pool_size).map_err(io(path, "set_len"))?;
-        // Allocate every block now, so a full disk fails here rather than as SIGBUS later.
-        let len = libc::off_t::try_from(geo.pool_size).map_err(|_| Error::Internal {
-            what: "a validated pool size does not fit off_t",
-        })?;
-        // SAFETY: plain syscall on an open fd.
-        let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len) };
-        if rc != 0 && rc != libc::EOPNOTSUPP && rc != libc::EINVAL {
-            return Err(Error::Io {
-                path: path.to_path_buf(),
-                op: "fallocate",
-                source: std::io::Error::from_raw_os_error(rc),
-            });
+        let len = geo.len_for(chunks);
+        file.set_len(len).map_err(io(path, "set_len"))?;
+        // Allocate every block in use now, so a full disk fails here rather than as SIGBUS
+        // later: everything but the chunk table's pages past the first chunks, which stay holes
+        // until growth reaches them.
+        for (lo, hi) in [(0, geo.table_end_for(chunks)), (geo.chunk_base, len)] {
+            let (Ok(o), Ok(n)) = (libc::off_t::try_from(lo), libc::off_t::try_from(hi - lo)) else {
+                return Err(Error::Internal {
+                    what: "a validated pool size does not fit off_t",
+                });
+            };
+            // SAFETY: plain syscall on an open fd.
+            let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), o, n) };
+            if rc != 0 && rc != libc::EOPNOTSUPP && rc != libc::EINVAL {
+                return Err(Error::Io {
+                    path: path.to_path_buf(),
+                    op: "fallocate",
+                    source: std::io::Error::from_raw_os_error(rc),
+                });
+            }
         }
-        // SAFETY: the file is ours (just created, locked); nothing else maps it. The mapping is
-        // dropped at the end of this function.
-        let mut map = unsafe {
-            memmap2::MmapOptions::new()
-                .len(geo.pool_size as usize)
-                .map_mut(file)
-        }
-        .map_err(io(path, "mmap"))?;
-        let base = NonNull::new(map.as_mut_ptr()).ok_or(Error::Internal {
-            what: "mmap returned a null mapping",
-        })?;
-        // SAFETY: the mapping is valid for `pool_size` bytes, page-aligned, and lives until the
-        // end of this function, after every use of `region`.
-        let region = unsafe { Region::new(base, geo.pool_size) };
-        let mode = persist::choose_mode(mapping_is_memory(file, geo.pool_size))?;
+        // A second descriptor of the same open file: the lock stays with `file` when the
+        // mapping closes it.
+        let dup = file.try_clone().map_err(io(path, "dup"))?;
+        let map = FileMapping::map(dup, path, len, len)?;
+        let region = map.region();
+        let mode = persist::choose_mode(map.kind().is_memory())?;
         let p = Persister::new(mode, region).with_path(path);
-        Self::format_region(region, &p, geo, layout)?;
-        map.flush().map_err(io(path, "msync"))?;
-        file.sync_all().map_err(io(path, "fsync"))?;
-        Ok(())
+        Self::format_region(region, &p, geo, chunks, step, layout)?;
+        map.sync_all()
     }
 
     /// Writes a new pool into `region`: lanes, chunk table, the zeroed root, and last the
@@ -208,18 +186,20 @@ impl<R: Persistent> Pool<R> {
         region: Region,
         p: &Persister,
         geo: &Geometry,
+        chunks: u64,
+        step: u64,
         layout: [u8; 64],
     ) -> Result<()> {
         let mut b = Batch::new();
         // SAFETY: exclusive access to a new, locked file.
         unsafe { lane::format(&region, geo, p, &mut b)? };
         // SAFETY: as above.
-        unsafe { Heap::format(&region, geo, p, &mut b)? };
+        unsafe { Heap::format(&region, geo, chunks, p, &mut b)? };
         p.fence(&mut b)?;
         // The root: a zeroed object of type R, allocated directly (no transaction is needed
         // before the header exists: a crash leaves a file that is not a pool).
         // SAFETY: exclusive access (new file).
-        let heap = unsafe { Heap::rebuild(region, *geo, p)? };
+        let heap = unsafe { Heap::rebuild(region, *geo, chunks, p)? };
         let root_size = core::mem::size_of::<R>() as u64;
         let block = heap.reserve(p, root_size, core::mem::align_of::<R>() as u64)?;
         let word = block.alloc_word(geo).mark_allocated(&region)?;
@@ -242,7 +222,7 @@ impl<R: Persistent> Pool<R> {
             version: FORMAT_VERSION,
             header_size: HEADER_SIZE,
             uuid: *uuid::Uuid::new_v4().as_bytes(),
-            pool_size: geo.pool_size,
+            pool_size: geo.max_size,
             layout,
             root_offset,
             root_size,
@@ -251,14 +231,24 @@ impl<R: Persistent> Pool<R> {
             lane_count: geo.lane_count,
             lane_size: geo.lane_size,
             chunk_table: geo.chunk_table,
-            chunk_count: geo.chunk_count,
+            chunk_count: geo.chunk_slots,
             chunk_base: geo.chunk_base,
             chunk_size: crate::format::layout::CHUNK_SIZE,
             created,
-            reserved: [0; 68],
+            grow_step: step,
+            reserved: [0; 60],
             checksum: 0,
         };
         h.checksum = h.compute_checksum();
+        // The extent word, durable before the header that makes the file a pool.
+        let count = u32::try_from(chunks).map_err(|_| Error::Internal {
+            what: "a chunk count beyond 32 bits",
+        })?;
+        region
+            .atomic(EXTENT_OFFSET)?
+            .store(extent::encode(count, h.checksum), Ordering::Release);
+        p.flush(&mut b, EXTENT_OFFSET, 8);
+        p.fence(&mut b)?;
         // SAFETY: exclusive access (new file).
         unsafe { region.write(0, &h)? };
         p.flush(&mut b, 0, u64::from(HEADER_SIZE));
@@ -285,146 +275,39 @@ impl<R: Persistent> Pool<R> {
     /// `open` after the file is opened and locked.
     fn open_locked(file: File, path: &Path, layout: &str) -> Result<Self> {
         let len = file.metadata().map_err(io(path, "stat"))?.len();
-        let mut hb = [0u8; HEADER_SIZE as usize];
+        let mut hb = [0u8; FRONT];
         let n = read_prefix(&file, &mut hb).map_err(io(path, "read header"))?;
-        let (h, geo) = Self::validate_header(path, &hb[..n], len, layout)?;
-        // SAFETY: we hold the exclusive lock on the file, its length is at least `pool_size`
-        // (checked above), and the documented contract is that no other program modifies or
-        // truncates a pool file while it is open (see docs/format.md, "Soundness").
-        let mut map = unsafe {
-            memmap2::MmapOptions::new()
-                .len(h.pool_size as usize)
-                .map_mut(&file)
-        }
-        .map_err(io(path, "mmap"))?;
-        let base = NonNull::new(map.as_mut_ptr()).ok_or(Error::Internal {
-            what: "mmap returned a null mapping",
-        })?;
-        // SAFETY: valid for `pool_size` bytes and page-aligned; the mapping is owned by `PoolCore`
-        // below, which outlives every use of the region (transactions borrow the pool).
-        let region = unsafe { Region::new(base, h.pool_size) };
-        let mode = persist::choose_mode(mapping_is_memory(&file, h.pool_size))?;
+        let front = Self::validate_header(path, &hb[..n], len, layout)?;
+        // SAFETY (of the mapping's use): we hold the exclusive lock on the file, its length is
+        // at least `front.len` (checked above), and the documented contract is that no other
+        // program modifies or truncates a pool file while it is open (docs/format.md,
+        // "Soundness").
+        let map = Arc::new(FileMapping::map(file, path, front.len, front.room)?);
+        let region = map.region();
+        let mode = persist::choose_mode(map.kind().is_memory())?;
         let persister = Persister::new(mode, region).with_path(path);
+        let grow: Arc<dyn GrowMedium> = map.clone();
+        let reserved = map.reserved();
         Self::finish_open(
             path,
-            h,
-            geo,
+            front,
             region,
             persister,
-            Backing::File {
-                _map: map,
-                _file: file,
-            },
+            Backing::File(map),
+            Some((grow, reserved)),
         )
-    }
-
-    /// Checks a pool header read from a file (or image) of `len` bytes: magic, version,
-    /// checksum, sizes, layout name, root type and geometry, in that order.
-    pub(super) fn validate_header(
-        path: &Path,
-        hb: &[u8],
-        len: u64,
-        layout: &str,
-    ) -> Result<(PoolHeader, Geometry)> {
-        let n = hb.len();
-        if n < 8 || hb[..8] != MAGIC {
-            return Err(Error::NotAPool {
-                path: path.to_path_buf(),
-            });
-        }
-        if n < HEADER_SIZE as usize || len < HEADER_AREA {
-            return Err(Error::Truncated {
-                path: path.to_path_buf(),
-                expected: HEADER_AREA,
-                actual: len,
-            });
-        }
-        let h: PoolHeader = crate::types::persistent::from_bytes(&hb[..HEADER_SIZE as usize])
-            .ok_or(Error::NotAPool {
-                path: path.to_path_buf(),
-            })?;
-        if h.version != FORMAT_VERSION {
-            return Err(Error::UnsupportedVersion {
-                path: path.to_path_buf(),
-                found: h.version,
-                supported: FORMAT_VERSION,
-            });
-        }
-        let computed = h.compute_checksum();
-        if computed != h.checksum {
-            return Err(Error::DamagedHeader {
-                path: path.to_path_buf(),
-                found: h.checksum,
-                computed,
-            });
-        }
-        if h.header_size != HEADER_SIZE {
-            return Err(Error::Corrupted {
-                what: "header size",
-                offset: 12,
-            });
-        }
-        if !(MIN_POOL_SIZE..=MAX_POOL_SIZE).contains(&h.pool_size) {
-            return Err(Error::SizeOutOfRange {
-                size: h.pool_size,
-                min: MIN_POOL_SIZE,
-                max: MAX_POOL_SIZE,
-            });
-        }
-        if len < h.pool_size {
-            return Err(Error::Truncated {
-                path: path.to_path_buf(),
-                expected: h.pool_size,
-                actual: len,
-            });
-        }
-        let found = h.layout_name();
-        let any = crate::types::any_root::is_any_root::<R>();
-        if !any && found.as_bytes() != layout.as_bytes() {
-            return Err(Error::LayoutMismatch {
-                path: path.to_path_buf(),
-                expected: layout.to_string(),
-                found,
-            });
-        }
-        let want_size = core::mem::size_of::<R>() as u64;
-        if !any && (h.root_type_id != R::TYPE_ID || h.root_size != want_size) {
-            return Err(Error::RootTypeMismatch {
-                path: path.to_path_buf(),
-                expected: R::TYPE_ID,
-                found: h.root_type_id,
-                expected_size: want_size,
-                found_size: h.root_size,
-            });
-        }
-        let geo = Geometry::for_size(h.pool_size)?;
-        let stored = Geometry {
-            pool_size: h.pool_size,
-            lane_offset: h.lane_offset,
-            lane_count: h.lane_count,
-            lane_size: h.lane_size,
-            chunk_table: h.chunk_table,
-            chunk_count: h.chunk_count,
-            chunk_base: h.chunk_base,
-        };
-        if stored != geo || h.chunk_size != crate::format::layout::CHUNK_SIZE {
-            return Err(Error::Corrupted {
-                what: "header geometry",
-                offset: 128,
-            });
-        }
-        Ok((h, geo))
     }
 
     /// Recovery, heap rebuild and root checks, shared by files and simulated media.
     pub(super) fn finish_open(
         path: &Path,
-        h: PoolHeader,
-        geo: Geometry,
+        front: Front,
         region: Region,
         persister: Persister,
         backing: Backing,
+        grow: Option<(Arc<dyn GrowMedium>, u64)>,
     ) -> Result<Self> {
+        let Front { h, geo, .. } = front;
         let want_size = core::mem::size_of::<R>() as u64;
         // Recovery: roll back every lane holding an unfinished transaction. The lanes share one
         // set of walked extension chunks, so that no crafted link makes recovery revisit bytes.
@@ -436,7 +319,14 @@ impl<R: Persistent> Pool<R> {
         // SAFETY: as above.
         unsafe { lane::reseed(&region, &geo, &persister)? };
         // SAFETY: exclusive access during open.
-        let heap = unsafe { Heap::rebuild(region, geo, &persister)? };
+        let mut heap = unsafe { Heap::rebuild(region, geo, front.chunks, &persister)? };
+        if let Some((medium, reserved)) = grow {
+            // As far as the address space reserved for the pool reaches.
+            let limit = geo.chunks_in(reserved.min(front.room));
+            if front.step > 0 && front.chunks < limit {
+                heap.set_growth(Growth::new(medium, path, front.step, limit, h.checksum));
+            }
+        }
         let (_, oh) = heap.resolve(h.root_offset).map_err(|_| Error::Corrupted {
             what: "root object",
             offset: h.root_offset,
@@ -485,9 +375,15 @@ impl<R: Persistent> Pool<R> {
         })
     }
 
-    /// Opens the pool at `path` if the file exists, else creates it with `size` bytes.
-    pub fn open_or_create(path: impl AsRef<Path>, layout: &str, size: u64) -> Result<Self> {
+    /// Opens the pool at `path` if the file exists, else creates it with `size` (bytes of a
+    /// fixed size, or [`PoolOptions`]).
+    pub fn open_or_create(
+        path: impl AsRef<Path>,
+        layout: &str,
+        size: impl Into<PoolOptions>,
+    ) -> Result<Self> {
         let path = path.as_ref();
+        let size = size.into();
         match Self::create(path, layout, size) {
             Err(Error::AlreadyExists { .. }) => Self::open(path, layout),
             r => r,

@@ -5,15 +5,13 @@ use std::path::{Path, PathBuf};
 #[cfg(feature = "crash-test")]
 use std::sync::Arc;
 
-use super::open::{io, root_check, validate_layout};
+use super::open::{io, root_check, validate_layout, FRONT};
+use super::options::PoolOptions;
 use super::Pool;
 use crate::error::{Error, Result};
-use crate::format::header::HEADER_SIZE;
-use crate::format::layout::Geometry;
 use crate::media::persist::Persister;
-use crate::media::region::Region;
 #[cfg(feature = "crash-test")]
-use crate::media::sim::{Claim, SimMedium};
+use crate::media::sim::{Claim, SimBacking, SimMedium};
 use crate::tx::pool_core::Backing;
 #[cfg(feature = "fault-injection")]
 use crate::tx::pool_core::Fault;
@@ -26,23 +24,32 @@ const SIM_PATH: &str = "<simulated>";
 impl<R: Persistent> Pool<R> {
     #[cfg(feature = "crash-test")]
     /// Creates a pool on a new simulated medium, for crash testing (`pobj::crash`). Returns the
-    /// pool and its medium, whose fence hook sees every crash point.
-    pub fn create_simulated(layout: &str, size: u64) -> Result<(Self, Arc<SimMedium>)> {
+    /// pool and its medium, whose fence hook sees every crash point. `size` is as for
+    /// [`Pool::create`]: a pool that grows gets a medium with room for its maximum size (only
+    /// touched pages take memory).
+    pub fn create_simulated(
+        layout: &str,
+        size: impl Into<PoolOptions>,
+    ) -> Result<(Self, Arc<SimMedium>)> {
         root_check::<R>()?;
         let layout_bytes = validate_layout(layout)?;
-        let geo = Geometry::for_size(size)?;
-        let sim = SimMedium::from_image(&vec![0u8; geo.pool_size as usize])
+        let (geo, chunks, step) = size.into().plan()?;
+        let len = geo.len_for(chunks);
+        let room = usize::try_from(geo.max_size).map_err(|_| Error::Internal {
+            what: "a pool size beyond usize",
+        })?;
+        let sim = SimMedium::with_room(&vec![0u8; len as usize], room)
             .map_err(io(Path::new(SIM_PATH), "simulated medium"))?;
         let claim = Claim::take(Arc::clone(&sim)).ok_or_else(|| Error::Locked {
             path: PathBuf::from(SIM_PATH),
         })?;
-        // SAFETY: the medium's memory is valid for its length (>= pool_size), page-aligned, and
-        // kept alive by the claim for as long as the region is used (here, and by the pool).
-        let region = unsafe { Region::new(sim.base(), geo.pool_size) };
+        let backing = SimBacking::new(claim, len);
+        // SAFETY: `len` is the image's length, within the medium's room.
+        let region = unsafe { backing.region() };
         let p = Persister::simulated(region, Arc::clone(&sim));
-        Self::format_region(region, &p, &geo, layout_bytes)?;
+        Self::format_region(region, &p, &geo, chunks, step, layout_bytes)?;
         drop(p);
-        let pool = Self::open_claimed(claim, layout)?;
+        let pool = Self::open_claimed(backing.into_claim(), layout)?;
         Ok((pool, sim))
     }
 
@@ -66,13 +73,24 @@ impl<R: Persistent> Pool<R> {
     fn open_claimed(claim: Claim, layout: &str) -> Result<Self> {
         let path = Path::new(SIM_PATH);
         let sim = claim.medium();
-        let hb = sim.prefix(HEADER_SIZE as usize);
-        let (h, geo) = Self::validate_header(path, &hb, sim.image_len() as u64, layout)?;
-        // SAFETY: `validate_header` checked `pool_size <= image_len`; the medium's memory is
-        // valid and page-aligned for that long and is kept alive by the claim in `PoolCore`.
-        let region = unsafe { Region::new(sim.base(), h.pool_size) };
-        let persister = Persister::simulated(region, Arc::clone(sim));
-        Self::finish_open(path, h, geo, region, persister, Backing::Sim(claim))
+        let hb = sim.prefix(FRONT);
+        let front = Self::validate_header(path, &hb, sim.image_len() as u64, layout)?;
+        let sim = Arc::clone(sim);
+        let backing = Arc::new(SimBacking::new(claim, front.len));
+        // SAFETY: `validate_header` checked `front.len <= image_len`, which is within the
+        // medium's room.
+        let region = unsafe { backing.region() };
+        let persister = Persister::simulated(region, sim);
+        let grow: Arc<dyn crate::heap::GrowMedium> = backing.clone();
+        let room = backing.medium().room() as u64;
+        Self::finish_open(
+            path,
+            front,
+            region,
+            persister,
+            Backing::Sim(backing),
+            Some((grow, room)),
+        )
     }
 
     #[cfg(feature = "crash-test")]
@@ -90,6 +108,16 @@ impl<R: Persistent> Pool<R> {
         self.sh.inject(f);
     }
 
+    /// Fills the chunk-table words past the pool's current chunks with `word`, durably, as a
+    /// reused file could hold them: growth must make them FREE before they count
+    /// (`Fault::SkipGrowTableWords` is the bug of not doing so). Fault injection only.
+    #[cfg(feature = "fault-injection")]
+    pub fn scribble_unused_chunk_words(&self, word: u64) -> Result<()> {
+        self.sh
+            .heap()
+            .scribble_unused_table(self.sh.persister(), word)
+    }
+
     #[cfg(feature = "crash-test")]
     /// Opens an image on an untracked medium (no persisted image kept): for checking images.
     pub(crate) fn open_image_untracked(image: &[u8], layout: &str) -> Result<Self> {
@@ -105,7 +133,7 @@ impl<R: Persistent> Pool<R> {
     pub fn medium(&self) -> Option<Arc<SimMedium>> {
         match &self.sh.backing() {
             Backing::Sim(c) if c.medium().is_tracked() => Some(Arc::clone(c.medium())),
-            Backing::Sim(_) | Backing::File { .. } => None,
+            Backing::Sim(_) | Backing::File(_) => None,
         }
     }
 }

@@ -1,9 +1,9 @@
 //! The core of an open pool, which its handle and its transactions share: the mapping, the
 //! persistence layer, the heap, the lanes and the pool's lock.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
 use std::sync::RwLock;
 
 use super::lanes::Lanes;
@@ -12,10 +12,11 @@ use crate::format::header::PoolHeader;
 use crate::format::layout::Geometry;
 use crate::format::object::ObjHeader;
 use crate::heap::{Block, Heap};
+use crate::media::mapping::FileMapping;
 use crate::media::persist::{Batch, Persister};
 use crate::media::region::Region;
 #[cfg(feature = "crash-test")]
-use crate::media::sim::Claim;
+use crate::media::sim::SimBacking;
 
 /// Faults that a test can inject (feature `fault-injection`) to prove that crash tests catch
 /// broken persistence protocols. Never injected in a normal build, where the checks compile to
@@ -36,16 +37,35 @@ pub enum Fault {
     SkipCommitFence = 2,
     /// Commit retires the log before flushing the modified data.
     RetireBeforeDataFlush = 3,
+    /// Growth stores the pool's new extent word but never flushes it.
+    #[cfg_attr(
+        not(feature = "fault-injection"),
+        expect(dead_code, reason = "injected only with the fault-injection feature")
+    )]
+    SkipExtentFlush = 4,
+    /// Growth does not make the new chunks' table words FREE (whatever the file held there
+    /// becomes chunk headers).
+    #[cfg_attr(
+        not(feature = "fault-injection"),
+        expect(dead_code, reason = "injected only with the fault-injection feature")
+    )]
+    SkipGrowTableWords = 5,
 }
 
 /// What holds the pool's memory.
 #[derive(Debug)]
 pub(crate) enum Backing {
-    /// A mapped file. Field order matters: unmapped before the file (and its lock) is closed.
-    File { _map: memmap2::MmapMut, _file: File },
+    /// A mapped file (which holds the file's lock), shared with the heap's growth.
+    File(
+        #[expect(
+            dead_code,
+            reason = "held for its drop: the mapping lives as long as the pool"
+        )]
+        Arc<FileMapping>,
+    ),
     /// A simulated medium (crash testing), claimed for as long as the pool is open.
     #[cfg(feature = "crash-test")]
-    Sim(Claim),
+    Sim(Arc<SimBacking>),
 }
 
 /// What a pool is made of when it opens, handed to [`PoolCore::new`].
@@ -252,6 +272,10 @@ impl PoolCore {
     pub(crate) fn inject(&self, fault: Option<Fault>) {
         self.fault
             .store(fault.map_or(0, |f| f as u8), Ordering::Relaxed);
+        self.heap.seed_growth_faults(
+            fault == Some(Fault::SkipExtentFlush),
+            fault == Some(Fault::SkipGrowTableWords),
+        );
     }
 
     /// Whether the injected fault `f` is active (always false without `fault-injection`).

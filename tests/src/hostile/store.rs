@@ -67,7 +67,7 @@ pub(crate) fn store_oracle(
                     }
                     model.insert(k.clone(), None);
                 }
-                Err(e) if clean && !matches!(e, pobj_kv::Error::OutOfSpace) => {
+                Err(e) if clean && !matches!(e, pobj_kv::Error::OutOfSpace { .. }) => {
                     return Err(format!(
                         "remove of our key {:?} on a store that checked clean: {e}",
                         String::from_utf8_lossy(k)
