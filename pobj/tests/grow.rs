@@ -222,6 +222,13 @@ fn options_are_checked() {
     let pool = Pool::<Root>::create(&path, "x", PoolOptions::default().max_size(4 << 20)).unwrap();
     assert_eq!(pool.max_size(), 4 << 20);
     drop(pool);
+    // A maximum below the default step: the default step is at most the maximum.
+    let path = common::pool_path(&dir, "below-step");
+    let pool = Pool::<Root>::create(&path, "x", PoolOptions::default().max_size(32 << 20)).unwrap();
+    assert_eq!(pool.info().grow_step(), 32 << 20);
+    push(&pool, 12 << 20).unwrap();
+    assert_eq!(pool.size(), 32 << 20);
+    drop(pool);
     let path = common::pool_path(&dir, "odd-step");
     let odd = (64 << 20) + 1;
     let pool = Pool::<Root>::create(&path, "x", small_growing(odd).grow_step(odd)).unwrap();

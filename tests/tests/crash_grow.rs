@@ -189,9 +189,9 @@ fn a_growing_store_survives_a_crash_at_every_fence() {
         .grow_step(CHUNK_SIZE);
     let cfg = CrashTest::new()
         .granularities(&[Granularity::Line])
-        .sample_points(0.4)
+        .sample_points(0.25)
         .max_images_per_point(6)
-        .recovery_every(5);
+        .recovery_every(8);
     let r = cfg
         .run_store::<pobj_kv::KvRoot, Db, _, _, _, _>(
             pobj_kv::LAYOUT,

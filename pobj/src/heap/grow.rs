@@ -84,6 +84,32 @@ impl Growth {
     }
 }
 
+/// The heap's free chunks, as growth sees them.
+#[derive(Clone, Copy, Debug)]
+struct FreeChunks {
+    /// The free run that ends at the pool's last chunk.
+    tail: u64,
+    /// All free chunks.
+    total: u64,
+    /// The longest free run.
+    largest: u64,
+}
+
+/// The fewest chunks a growth must add so that `need` contiguous chunks can be taken with
+/// `reserve` chunks left free, given `room` slots left; `None` if no growth can do it (then
+/// growing would only waste the medium). A fitting extent elsewhere means only the reserve rule
+/// refused; otherwise the request goes where the new chunks join the free run at the end.
+fn least_growth(need: u64, reserve: u64, free: FreeChunks, room: u64) -> Option<u64> {
+    let contiguous = if free.largest >= need {
+        0
+    } else {
+        need.saturating_sub(free.tail)
+    };
+    let total = (need + reserve).saturating_sub(free.total);
+    let least = contiguous.max(total).max(1);
+    (room > 0 && least <= room).then_some(least)
+}
+
 /// Whether an I/O error means the medium has no space left.
 fn no_space(e: &std::io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
@@ -97,18 +123,17 @@ impl Heap {
             .is_some_and(|g| self.chunks() < g.limit)
     }
 
-    /// The pool's size now and its maximum, in bytes.
+    /// The pool's size now (what its durable chunk count says: a growth in progress has
+    /// mapped more) and its maximum, in bytes.
     pub(crate) fn sizes(&self) -> (u64, u64) {
-        (self.region.len(), self.max_len())
+        (self.geo.len_for(self.chunks()), self.max_len())
     }
 
-    /// The largest size the pool can reach.
+    /// The largest size the pool can reach: its maximum size if it was created to grow
+    /// (even where this session cannot grow it, its address space not being reserved), else
+    /// its size.
     pub(crate) fn max_len(&self) -> u64 {
-        let limit = self
-            .growth
-            .as_ref()
-            .map_or(0, |g| self.geo.len_for(g.limit));
-        self.region.len().max(limit)
+        self.max_len
     }
 
     /// Growths in this session.
@@ -203,20 +228,17 @@ impl Heap {
         let g = &self.geo;
         let room = gr.limit.saturating_sub(old);
         let reserve = if internal { 0 } else { super::RESERVED_CHUNKS };
-        // What growth could do at best: extend the free run that ends at the old end, and add
-        // to the free total. If even that falls short, growing would only waste the medium.
-        let (tail, total) = {
+        let free = {
             let st = self.lock();
-            (st.free_run_ending_at(old), st.free_chunks())
+            FreeChunks {
+                tail: st.free_run_ending_at(old),
+                total: st.free_chunks(),
+                largest: st.largest_free_run(),
+            }
         };
-        if room == 0 || tail + room < need || total + room < need + reserve {
+        let Some(least) = least_growth(need, reserve, free, room) else {
             return Err(self.out_of_space(requested, false));
-        }
-        // The least that serves this request, and the step if the medium has room for it.
-        let least = need
-            .saturating_sub(tail)
-            .max(need + reserve - total.min(need + reserve));
-        let least = least.max(1).min(room);
+        };
         let mut add = gr.step.max(least).min(room);
         let mut new;
         loop {
@@ -284,5 +306,42 @@ impl Heap {
         drop(st);
         gr.grown.fetch_add(1, Ordering::Relaxed);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{least_growth, FreeChunks};
+
+    fn free(tail: u64, total: u64, largest: u64) -> FreeChunks {
+        FreeChunks {
+            tail,
+            total,
+            largest,
+        }
+    }
+
+    #[test]
+    fn the_least_growth_serves_the_request_and_no_more() {
+        // Nothing free: the request and the reserve.
+        assert_eq!(least_growth(10, 2, free(0, 0, 0), 100), Some(12));
+        // The free run at the end counts towards the request.
+        assert_eq!(least_growth(10, 2, free(6, 6, 6), 100), Some(6));
+        // A free extent in the middle fits; only the reserve rule refused: 2 chunks, not 10.
+        assert_eq!(least_growth(10, 2, free(0, 10, 10), 100), Some(2));
+        assert_eq!(least_growth(10, 2, free(0, 10, 10), 4), Some(2));
+        // Internal requests keep no reserve.
+        assert_eq!(least_growth(1, 0, free(0, 0, 0), 5), Some(1));
+        // Never zero chunks.
+        assert_eq!(least_growth(3, 2, free(3, 9, 3), 5), Some(1));
+    }
+
+    #[test]
+    fn a_growth_that_cannot_serve_the_request_is_not_made() {
+        assert_eq!(least_growth(10, 2, free(0, 0, 0), 11), None);
+        assert_eq!(least_growth(10, 2, free(5, 5, 5), 4), None);
+        assert_eq!(least_growth(1, 2, free(0, 0, 0), 0), None);
+        // Enough contiguous room but not with the reserve.
+        assert_eq!(least_growth(4, 2, free(0, 0, 0), 5), None);
     }
 }

@@ -148,6 +148,11 @@ impl State {
             .map_or(0, |(_, &l)| l)
     }
 
+    /// The longest free extent, in chunks.
+    fn largest_free_run(&self) -> u64 {
+        self.free_by_len.last().map_or(0, |&(l, _)| l)
+    }
+
     /// Free chunks in all.
     fn free_chunks(&self) -> u64 {
         self.free_by_start.values().sum()
@@ -225,6 +230,8 @@ pub(crate) struct Heap {
     chunks: AtomicU64,
     /// How the pool grows, for a pool that can (`grow.rs`).
     growth: Option<Growth>,
+    /// The largest size the pool may reach (`grow.rs`, `max_len`).
+    max_len: u64,
     state: Mutex<State>,
     /// Blocks of freed shared objects in their grace period (`quarantine.rs`).
     quarantine: quarantine::Quarantine,
@@ -255,9 +262,11 @@ impl Heap {
         self.chunks.load(Ordering::Acquire)
     }
 
-    /// Lets the heap grow the pool when it is full.
-    pub(crate) fn set_growth(&mut self, growth: Growth) {
-        self.growth = Some(growth);
+    /// Lets the heap grow the pool when it is full (`growth`, where this session can), up to
+    /// `max_len` bytes (the maximum size a pool created to grow has on media).
+    pub(crate) fn set_growth(&mut self, growth: Option<Growth>, max_len: u64) {
+        self.growth = growth;
+        self.max_len = max_len.max(self.region.len());
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {

@@ -74,6 +74,7 @@ impl Heap {
             region,
             chunks: AtomicU64::new(chunks),
             growth: None,
+            max_len: region.len(),
             state: Mutex::new(r.st),
             quarantine: super::quarantine::Quarantine::default(),
         })

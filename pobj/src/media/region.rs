@@ -42,6 +42,9 @@ impl MappedLen {
 pub(crate) struct Region {
     base: NonNull<u8>,
     len: NonNull<AtomicU64>,
+    /// The length when this region was made: a lower bound of the live length (which only
+    /// grows), so that checks inside it need no atomic load.
+    known: u64,
 }
 
 // SAFETY: a `Region` is an address and a length. Access through it is either atomic or governed
@@ -58,6 +61,7 @@ impl Region {
         Region {
             base,
             len: NonNull::from(&*len.0),
+            known: len.get(),
         }
     }
 
@@ -76,7 +80,7 @@ impl Region {
     #[inline]
     pub(crate) fn check(&self, off: u64, len: u64, what: &'static str) -> Result<()> {
         match off.checked_add(len) {
-            Some(end) if end <= self.len() => Ok(()),
+            Some(end) if end <= self.known || end <= self.len() => Ok(()),
             _ => Err(Error::Corrupted { what, offset: off }),
         }
     }

@@ -125,17 +125,24 @@ impl<R: Persistent> Pool<R> {
                     }
                 }
             })?;
-        let r = Self::format(&file, path, &geo, chunks, step, layout_bytes);
-        if let Err(e) = r {
-            drop(file);
+        // A second descriptor of the same open file, so that the lock (per open file) is held
+        // until a failed creation's file is unlinked: no other process can open it between.
+        let held = file.try_clone().map_err(io(path, "dup"))?;
+        let unlink = |e| {
             let _ = std::fs::remove_file(path);
-            return Err(e);
+            drop(held);
+            e
+        };
+        if let Err(e) = Self::format(&file, path, &geo, chunks, step, layout_bytes) {
+            drop(file);
+            return Err(unlink(e));
         }
         // Opened with the same (still locked) file: no other process can slip in between. A
         // pool that cannot be opened (its address space cannot be reserved, say) is not left.
-        Self::open_locked(file, path, layout).inspect_err(|_| {
-            let _ = std::fs::remove_file(path);
-        })
+        match Self::open_locked(file, path, layout) {
+            Ok(pool) => Ok(pool),
+            Err(e) => Err(unlink(e)),
+        }
     }
 
     fn format(
@@ -320,12 +327,14 @@ impl<R: Persistent> Pool<R> {
         unsafe { lane::reseed(&region, &geo, &persister)? };
         // SAFETY: exclusive access during open.
         let mut heap = unsafe { Heap::rebuild(region, geo, front.chunks, &persister)? };
-        if let Some((medium, reserved)) = grow {
+        if front.step > 0 {
             // As far as the address space reserved for the pool reaches.
-            let limit = geo.chunks_in(reserved.min(front.room));
-            if front.step > 0 && front.chunks < limit {
-                heap.set_growth(Growth::new(medium, path, front.step, limit, h.checksum));
-            }
+            let growth = grow.and_then(|(medium, reserved)| {
+                let limit = geo.chunks_in(reserved.min(front.room));
+                (front.chunks < limit)
+                    .then(|| Growth::new(medium, path, front.step, limit, h.checksum))
+            });
+            heap.set_growth(growth, geo.len_for(geo.chunk_slots));
         }
         let (_, oh) = heap.resolve(h.root_offset).map_err(|_| Error::Corrupted {
             what: "root object",

@@ -27,7 +27,8 @@ pub struct PoolOptions {
     /// `None`: the default, at most the maximum.
     initial: Option<u64>,
     max: u64,
-    step: u64,
+    /// `None`: the default, at most the maximum.
+    step: Option<u64>,
 }
 
 impl Default for PoolOptions {
@@ -35,7 +36,7 @@ impl Default for PoolOptions {
         PoolOptions {
             initial: None,
             max: DEFAULT_MAX_SIZE,
-            step: DEFAULT_GROW_STEP,
+            step: None,
         }
     }
 }
@@ -59,7 +60,7 @@ impl PoolOptions {
         PoolOptions {
             initial: Some(size),
             max: size,
-            step: 0,
+            step: Some(0),
         }
     }
 
@@ -85,7 +86,7 @@ impl PoolOptions {
     /// allocation that needs it asks for).
     #[must_use]
     pub fn grow_step(mut self, bytes: u64) -> Self {
-        self.step = bytes;
+        self.step = Some(bytes);
         self
     }
 
@@ -102,10 +103,11 @@ impl PoolOptions {
         self.max
     }
 
-    /// The growth step asked for (0 for a fixed pool).
+    /// The growth step: as asked for, or the default (64 MiB, at most the maximum); 0 for a
+    /// fixed pool.
     #[must_use]
     pub fn get_grow_step(&self) -> u64 {
-        self.step
+        self.step.unwrap_or_else(|| DEFAULT_GROW_STEP.min(self.max))
     }
 
     /// Whether the pool may grow past its initial size.
@@ -134,14 +136,15 @@ impl PoolOptions {
         if !self.grows() {
             return Ok(0);
         }
-        if self.step == 0 || self.step > self.max {
+        let step = self.get_grow_step();
+        if step == 0 || step > self.max {
             return Err(Error::SizeOutOfRange {
-                size: self.step,
+                size: step,
                 min: CHUNK_SIZE,
                 max: self.max,
             });
         }
-        Ok(self.step.div_ceil(CHUNK_SIZE) * CHUNK_SIZE)
+        Ok(step.div_ceil(CHUNK_SIZE) * CHUNK_SIZE)
     }
 
     /// What a new pool is made of: its geometry (for the maximum size), its first number of
