@@ -7,7 +7,7 @@ mod common;
 
 #[test]
 fn leaves_out_of_key_order_are_refused_at_open() {
-    let clean = common::store_image(200);
+    let clean = common::store_image(100);
     let l = common::leaves(&clean);
     assert!(l.len() >= 4, "the store has several leaves: {}", l.len());
     common::open(&clean).expect("the clean store opens");
