@@ -188,7 +188,9 @@ pub enum Error {
         index: u64,
     },
     /// The pool has no free block of the size asked for and cannot grow: it is at its maximum
-    /// size (or was created with a fixed size), or the medium under it is full. Everything in
+    /// size (or was created with a fixed size), the medium under it is full, the request is
+    /// larger than even the largest pool could serve, or this session could not reserve the
+    /// address space to grow into (then `size < max_size` with `medium_full` false). Everything in
     /// the pool stays readable and writable; space comes back as objects are freed.
     #[error(
         "out of space: no free block for {requested} bytes in a pool of {size} bytes (maximum \

@@ -96,8 +96,9 @@ struct FreeChunks {
 }
 
 /// The fewest chunks a growth must add so that `need` contiguous chunks can be taken with
-/// `reserve` chunks left free, given `room` slots left; `None` if no growth can do it (then
-/// growing would only waste the medium). A fitting extent elsewhere means only the reserve rule
+/// `reserve` chunks left free, given `room` slots left: 0 if the request fits already (chunks
+/// were freed since it failed: the caller retries), `None` if no growth can do it (then growing
+/// would only waste the medium). A fitting extent elsewhere means only the reserve rule
 /// refused; otherwise the request goes where the new chunks join the free run at the end.
 fn least_growth(need: u64, reserve: u64, free: FreeChunks, room: u64) -> Option<u64> {
     let contiguous = if free.largest >= need {
@@ -106,8 +107,8 @@ fn least_growth(need: u64, reserve: u64, free: FreeChunks, room: u64) -> Option<
         need.saturating_sub(free.tail)
     };
     let total = (need + reserve).saturating_sub(free.total);
-    let least = contiguous.max(total).max(1);
-    (room > 0 && least <= room).then_some(least)
+    let least = contiguous.max(total);
+    (least <= room).then_some(least)
 }
 
 /// Whether an I/O error means the medium has no space left.
@@ -239,6 +240,9 @@ impl Heap {
         let Some(least) = least_growth(need, reserve, free, room) else {
             return Err(self.out_of_space(requested, false));
         };
+        if least == 0 {
+            return Ok(());
+        }
         let mut add = gr.step.max(least).min(room);
         let mut new;
         loop {
@@ -332,8 +336,9 @@ mod tests {
         assert_eq!(least_growth(10, 2, free(0, 10, 10), 4), Some(2));
         // Internal requests keep no reserve.
         assert_eq!(least_growth(1, 0, free(0, 0, 0), 5), Some(1));
-        // Never zero chunks.
-        assert_eq!(least_growth(3, 2, free(3, 9, 3), 5), Some(1));
+        // Chunks were freed since the request failed: no growth, the caller retries.
+        assert_eq!(least_growth(3, 2, free(3, 9, 3), 5), Some(0));
+        assert_eq!(least_growth(3, 2, free(3, 9, 3), 0), Some(0));
     }
 
     #[test]

@@ -126,8 +126,17 @@ impl<R: Persistent> Pool<R> {
                 }
             })?;
         // A second descriptor of the same open file, so that the lock (per open file) is held
-        // until a failed creation's file is unlinked: no other process can open it between.
-        let held = file.try_clone().map_err(io(path, "dup"))?;
+        // until a failed creation's file is unlinked: no other process can lock it meanwhile
+        // (one that opened the path just before the unlink then fails to lock, or locks a file
+        // no longer named).
+        let held = match file.try_clone() {
+            Ok(h) => h,
+            Err(e) => {
+                drop(file);
+                let _ = std::fs::remove_file(path);
+                return Err(io(path, "dup")(e));
+            }
+        };
         let unlink = |e| {
             let _ = std::fs::remove_file(path);
             drop(held);

@@ -107,6 +107,9 @@ impl PoolOptions {
     /// fixed pool.
     #[must_use]
     pub fn get_grow_step(&self) -> u64 {
+        if !self.grows() {
+            return 0;
+        }
         self.step.unwrap_or_else(|| DEFAULT_GROW_STEP.min(self.max))
     }
 
