@@ -20,21 +20,25 @@ fn dir() -> tempfile::TempDir {
 /// child inherits every open file (and its `flock`) between `fork` and `exec`.
 static SPAWNING: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
-fn pkv_with(args: &[&str], stdin: Option<&[u8]>) -> Output {
+/// Starts pkv with piped stdout and stderr (and stdin if `piped_stdin`).
+fn spawn(args: &[&str], piped_stdin: bool) -> std::process::Child {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pkv"));
     cmd.args(args)
-        .stdin(if stdin.is_some() {
+        .stdin(if piped_stdin {
             Stdio::piped()
         } else {
             Stdio::null()
         })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let spawning = SPAWNING
+    let _spawning = SPAWNING
         .read()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let mut child = cmd.spawn().expect("run pkv");
-    drop(spawning);
+    cmd.spawn().expect("run pkv")
+}
+
+fn pkv_with(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = spawn(args, stdin.is_some());
     if let Some(input) = stdin {
         let mut w = child.stdin.take().expect("stdin");
         w.write_all(input).expect("write stdin");
@@ -566,26 +570,21 @@ fn regression_14_1_bench_report_lines_on_a_closed_pipe() {
     let d = dir();
     let json = d.path().join("bench.json");
     let pool = d.path().join("bench.pool");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pkv"));
-    cmd.args([
-        "bench",
-        "--keys",
-        "2000",
-        "--workloads",
-        "fillseq",
-        "--pool",
-        pool.to_str().unwrap(),
-        "--json",
-        json.to_str().unwrap(),
-    ])
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let spawning = SPAWNING
-        .read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let mut child = cmd.spawn().expect("run pkv");
-    drop(spawning);
+    let (json_s, pool_s) = (json.to_str().unwrap(), pool.to_str().unwrap());
+    let mut child = spawn(
+        &[
+            "bench",
+            "--keys",
+            "2000",
+            "--workloads",
+            "fillseq",
+            "--pool",
+            pool_s,
+            "--json",
+            json_s,
+        ],
+        false,
+    );
     // Read the table, then close the pipe (as `| head` does): the lines printed after the
     // table meet a closed pipe.
     let stdout = child.stdout.take().expect("stdout");
