@@ -1,40 +1,10 @@
 //! The fuzz targets on the stable toolchain: the checked-in seed corpus, then a fixed number of
 //! seeded random inputs per target (`POBJ_FUZZ_CASES` scales them).
 
+mod fuzz_common;
+
+use fuzz_common::{cases, crash_target, random_inputs, seeds};
 use pobj_tests::fuzzing::{self, DamageOutcome};
-
-fn seeds(target: &str) -> Vec<Vec<u8>> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/seeds")
-        .join(target);
-    let mut out: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
-        .collect();
-    out.sort();
-    out
-}
-
-fn random_inputs(seed: u64, n: usize, max_len: usize) -> impl Iterator<Item = Vec<u8>> {
-    let mut s = seed;
-    let mut next = move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        s
-    };
-    (0..n).map(move |_| {
-        let len = (next() as usize) % max_len;
-        (0..len).map(|_| next() as u8).collect()
-    })
-}
-
-fn cases(default: usize) -> usize {
-    std::env::var("POBJ_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 #[test]
 fn open_damaged_corpus_and_random_inputs() {
@@ -67,18 +37,7 @@ fn open_damaged_corpus_and_random_inputs() {
 
 #[test]
 fn tx_crash_corpus_and_random_inputs() {
-    let n = cases(150);
-    let mut total = 0;
-    for input in seeds("tx_crash")
-        .into_iter()
-        .chain(random_inputs(0x7C_0A54, n, 400))
-    {
-        if let Err(m) = fuzzing::tx_crash(&input) {
-            panic!("tx_crash failed on input {input:?}: {m}");
-        }
-        total += 1;
-    }
-    eprintln!("tx_crash: {total} inputs (transaction sequences with a crash choice) checked");
+    crash_target("tx_crash", fuzzing::tx_crash, 0x7C_0A54, cases(150), 400);
 }
 
 #[test]
@@ -104,20 +63,37 @@ fn damage_that_open_must_catch() {
     }
 }
 
+/// Rewrites `fuzz/seeds/{tx_crash,kv_crash,mixed_crash}` in the current input layout: eight
+/// seeded random inputs each whose crash is checked and that apply at least three operations.
+/// `cargo test -p pobj-tests --test fuzz_replay -- --ignored write_crash_seeds`.
 #[test]
-fn kv_crash_corpus_and_random_inputs() {
-    let n = cases(150);
-    let mut total = 0;
-    for input in seeds("kv_crash")
-        .into_iter()
-        .chain(random_inputs(0x4B_5643, n, 700))
-    {
-        if let Err(m) = fuzzing::kv_crash(&input) {
-            panic!("kv_crash failed on input {input:?}: {m}");
+#[ignore = "rewrites the checked-in seeds"]
+fn write_crash_seeds() {
+    type Target = fn(&[u8]) -> Result<pobj::crash::fuzz::Run, String>;
+    let targets: [(&str, Target, u64, usize); 3] = [
+        ("tx_crash", fuzzing::tx_crash, 0x5EED_0001, 400),
+        ("kv_crash", fuzzing::kv_crash, 0x5EED_0002, 700),
+        ("mixed_crash", fuzzing::mixed_crash, 0x5EED_0003, 600),
+    ];
+    for (name, target, seed, len) in targets {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fuzz/seeds")
+            .join(name);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).unwrap();
         }
-        total += 1;
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut kept = 0;
+        for input in random_inputs(seed, 2_000, len) {
+            let run = target(&input).unwrap_or_else(|m| panic!("{name}: {m}"));
+            if run.case.is_some() && run.applied >= 3 {
+                std::fs::write(dir.join(format!("seed-{kept:02}")), &input).unwrap();
+                kept += 1;
+                if kept == 8 {
+                    break;
+                }
+            }
+        }
+        assert_eq!(kept, 8, "{name}");
     }
-    eprintln!(
-        "kv_crash: {total} inputs (key-value operation sequences with a crash choice) checked"
-    );
 }

@@ -1,50 +1,13 @@
 //! The `hostile_pool` fuzz target on the stable toolchain: the checked-in seed corpus (which
 //! covers every mutation kind), then seeded random inputs (`POBJ_FUZZ_CASES` sets how many).
 
+mod fuzz_common;
+
 use std::collections::BTreeMap;
 
+use fuzz_common::{cases, random_inputs_between};
+
 use pobj_tests::hostile::{self, BaseKind, Case, Mutation, Outcome};
-
-fn seed_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/hostile_pool")
-}
-
-fn seeds() -> Vec<Vec<u8>> {
-    let dir = seed_dir();
-    let mut out: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
-        .collect();
-    out.sort();
-    out
-}
-
-/// `n` inputs of `min_len..max_len` bytes (short inputs all decode to a few cases).
-fn random_inputs(
-    seed: u64,
-    n: usize,
-    min_len: usize,
-    max_len: usize,
-) -> impl Iterator<Item = Vec<u8>> {
-    let mut s = seed;
-    let mut next = move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        s
-    };
-    (0..n).map(move |_| {
-        let len = min_len + (next() as usize) % (max_len - min_len);
-        (0..len).map(|_| next() as u8).collect()
-    })
-}
-
-fn cases(default: usize) -> usize {
-    std::env::var("POBJ_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Figures over many outcomes.
 #[derive(Default)]
@@ -83,9 +46,9 @@ fn hostile_pool_corpus_and_random_inputs() {
     let n = cases(10_000);
     let mut f = Figures::default();
     let mut failures = Vec::new();
-    for input in seeds()
+    for input in fuzz_common::seeds("hostile_pool")
         .into_iter()
-        .chain(random_inputs(0x0405_711E, n, 24, 160))
+        .chain(random_inputs_between(0x0405_711E, n, 24, 160))
     {
         match hostile::check_case(&input) {
             Ok(o) => {
@@ -134,7 +97,7 @@ fn hostile_pool_corpus_and_random_inputs() {
 fn the_seed_corpus_covers_every_mutation_kind_and_base() {
     let mut kinds = std::collections::BTreeSet::new();
     let mut bases = std::collections::BTreeSet::new();
-    for input in seeds() {
+    for input in fuzz_common::seeds("hostile_pool") {
         let case = Case::decode(&input);
         bases.insert(case.base);
         kinds.extend(case.mutations.iter().map(Mutation::kind));
@@ -489,10 +452,10 @@ fn write_seed_corpus() {
             c.mutations.len() == 4 && kinds.len() == 4
         }),
     ];
-    let dir = seed_dir();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/hostile_pool");
     std::fs::create_dir_all(&dir).unwrap();
     for (name, want) in wants {
-        let input = random_inputs(0x5EED ^ name.len() as u64, 20_000_000, 0, 48)
+        let input = random_inputs_between(0x5EED ^ name.len() as u64, 20_000_000, 0, 48)
             .find(|i| want(&Case::decode(i)))
             .unwrap_or_else(|| panic!("no input found for {name}"));
         std::fs::write(dir.join(name), &input).unwrap();
@@ -504,7 +467,7 @@ fn write_seed_corpus() {
 fn every_mutation_kind_changes_its_base_image() {
     let bases = hostile::bases().unwrap();
     let mut changed = std::collections::BTreeSet::new();
-    for input in seeds() {
+    for input in fuzz_common::seeds("hostile_pool") {
         let case = Case::decode(&input);
         for m in &case.mutations {
             let one = Case {

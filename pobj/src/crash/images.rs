@@ -16,6 +16,10 @@ pub(super) fn for_each_image(
     choose: impl Fn(Granularity, usize) -> Vec<Subset>,
     mut each: impl FnMut(&[u8], Granularity, Subset) -> ControlFlow<()>,
 ) -> ControlFlow<()> {
+    if granularities.is_empty() {
+        // A counting run: no image to build, so no copy of the working image either.
+        return ControlFlow::Continue(());
+    }
     let mut image = Vec::with_capacity(cp.persisted.len());
     let working = cp.working();
     for &g in granularities {

@@ -15,6 +15,7 @@
 //! [`CrashTest::replay`] re-runs only that case. See `docs/crash-testing.md` and
 //! `pobj/examples/crash_test.rs`.
 
+pub mod fuzz;
 mod images;
 mod sweep;
 
@@ -108,9 +109,27 @@ impl fmt::Display for Case {
     }
 }
 
+/// What failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FailureKind {
+    /// Creating the pool, opening the store on it, or the setup (no crash involved).
+    Setup,
+    /// An operation returned `Err` (no crash involved): operation `completed`.
+    Operation,
+    /// A post-crash image (`case`) failed its checks.
+    Crash,
+    /// The final persisted image, after every operation returned, failed its checks.
+    FinalImage,
+    /// (The crash fuzzer, `fuzz`.) In the run with the crash, an operation behaved otherwise
+    /// than in the learning run of the same input, or the crash point was never reached.
+    Nondeterministic,
+}
+
 /// A failed check, with what is needed to replay it.
 #[derive(Clone, Debug)]
 pub struct Failure {
+    /// What failed: a post-crash image, or something before or after any crash.
+    pub kind: FailureKind,
     /// The seed of the run.
     pub seed: u64,
     /// The failing image.
@@ -348,7 +367,8 @@ impl CrashTest {
         W: FnMut(&St, usize) -> Result<(), String>,
         C: Fn(&St, usize) -> Result<(), String> + Send + Sync + 'static,
     {
-        let fail = |message: String, completed: usize| Failure {
+        let fail = |kind, message: String, completed: usize| Failure {
+            kind,
             seed: self.seed,
             case: Case {
                 point: 0,
@@ -364,9 +384,10 @@ impl CrashTest {
             check: Box::new(check),
         });
         let (pool, sim) = Pool::<R>::create_simulated(layout, size.into())
-            .map_err(|e| fail(format!("create: {e}"), 0))?;
-        let store = (target.open)(pool).map_err(|m| fail(format!("open: {m}"), 0))?;
-        setup(&store).map_err(|m| fail(format!("setup: {m}"), 0))?;
+            .map_err(|e| fail(FailureKind::Setup, format!("create: {e}"), 0))?;
+        let store =
+            (target.open)(pool).map_err(|m| fail(FailureKind::Setup, format!("open: {m}"), 0))?;
+        setup(&store).map_err(|m| fail(FailureKind::Setup, format!("setup: {m}"), 0))?;
         let shared = Arc::new(HookState {
             cfg: self.clone(),
             layout: layout.to_string(),
@@ -387,7 +408,11 @@ impl CrashTest {
             if let Err(m) = op(&store, i) {
                 sim.set_hook(None);
                 sim.set_after_fence(None);
-                return Err(fail(format!("operation {i} failed: {m}"), i));
+                return Err(fail(
+                    FailureKind::Operation,
+                    format!("operation {i} failed: {m}"),
+                    i,
+                ));
             }
             if shared.failed() {
                 break;
@@ -421,6 +446,7 @@ impl CrashTest {
             };
             if let Err(message) = open_and_check(&image, layout, ops, &target) {
                 return Err(Failure {
+                    kind: FailureKind::FinalImage,
                     seed: self.seed,
                     case,
                     completed: ops,

@@ -6,7 +6,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::images::{choose_subsets, for_each_image, Rng};
-use super::{Case, CrashPoint, CrashTest, Failure, Granularity, Report, SimMedium, Subset, Target};
+use super::{
+    Case, CrashPoint, CrashTest, Failure, FailureKind, Granularity, Report, SimMedium, Subset,
+    Target,
+};
 use crate::{Persistent, Pool};
 
 pub(super) struct HookState {
@@ -66,6 +69,7 @@ impl HookState {
                 Some(c) => c.recovery.is_some(),
                 None => cfg.recovery_every > 0 && serial.is_multiple_of(cfg.recovery_every),
             };
+            let visited = report.recovery_points;
             let result = if crash_recovery {
                 let replayed = cfg.replay.as_ref().and_then(|c| c.recovery.clone());
                 case.recovery.clone_from(&replayed);
@@ -84,10 +88,13 @@ impl HookState {
             let Err((message, rec)) = result else {
                 return ControlFlow::Continue(());
             };
-            if rec.is_some() {
+            if rec.is_some() || report.recovery_points == visited {
+                // The failing recovery crash, or none: a replayed recovery crash point that
+                // recovery never reached is not part of the case (it replays without it).
                 case.recovery = rec;
             }
             failure = Some(Failure {
+                kind: FailureKind::Crash,
                 seed: cfg.seed,
                 case,
                 completed,
@@ -225,7 +232,16 @@ pub(super) fn recovery_crash<R: Persistent, St: 'static>(
         return Err(e);
     }
     match opened {
-        Ok(Ok(pool)) => verify(pool, completed, check).map_err(|m| (m, None)),
+        Ok(Ok(pool)) => {
+            // The checks may panic too (the user's checker): a failure of this image.
+            let verified = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                verify(pool, completed, check)
+            }));
+            match verified {
+                Ok(r) => r.map_err(|m| (m, None)),
+                Err(p) => Err((format!("panic: {}", panic_message(&p)), None)),
+            }
+        }
         Ok(Err(e)) => Err((format!("open failed: {e}"), None)),
         Err(p) => Err((format!("panic: {}", panic_message(&p)), None)),
     }

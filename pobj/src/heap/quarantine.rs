@@ -48,6 +48,11 @@ fn pin() -> crossbeam_epoch::Guard {
 #[derive(Debug, Default)]
 pub(crate) struct Quarantine {
     ready: Arc<Ready>,
+    /// Every reservation first lets the grace period run out as far as pins allow
+    /// ([`Heap::settle_quarantine`]), so that reuse does not depend on the collector's history
+    /// (the crash fuzzer's determinism; crash-test pools only).
+    #[cfg(feature = "crash-test")]
+    settle: AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -130,6 +135,12 @@ impl Heap {
                 ready.lock().push(b);
                 ready.any.store(true, Ordering::Release);
             });
+            // A settling pool seals the bag at once: when the block becomes ready must not
+            // depend on how full this thread's bag was (other pools' frees fill it too).
+            #[cfg(feature = "crash-test")]
+            if self.quarantine.settle.load(Ordering::Relaxed) {
+                guard.flush();
+            }
             // (No flush here: the thread's bag of deferred functions is sealed when it fills
             // or when a reservation waits for quarantined blocks, `wait_quarantine`.)
         }
@@ -157,6 +168,30 @@ impl Heap {
             Self::hand_back(&mut st, b);
         }
         true
+    }
+
+    /// Makes every later reservation settle the quarantine first (crash-test pools).
+    #[cfg(feature = "crash-test")]
+    pub(crate) fn settle_before_reservations(&self) {
+        self.quarantine.settle.store(true, Ordering::Relaxed);
+    }
+
+    /// Hands back what is ready, after first letting the grace period run out as far as the
+    /// threads' pins allow, when the pool was asked to (`settle_before_reservations`).
+    /// Blocks a thread may still read stay in quarantine, so this is as safe as
+    /// `drain_quarantine`; with no other thread pinned, the blocks handed back depend only on
+    /// this thread's frees and pins, not on when the collector last ran.
+    pub(super) fn settle_quarantine(&self) {
+        #[cfg(all(feature = "crash-test", not(any(miri, loom))))]
+        if self.quarantine.settle.load(Ordering::Relaxed) && self.in_quarantine() {
+            // Each flush seals this thread's bag and advances the epoch by at most one step;
+            // a block becomes ready two steps after its free. Eight steps empty the queue
+            // (crossbeam collects up to eight bags per call).
+            for _ in 0..8 {
+                pin().flush();
+            }
+        }
+        self.drain_quarantine();
     }
 
     /// Whether blocks are in their grace period or ready.

@@ -40,7 +40,7 @@ impl Heap {
         align: u64,
         internal: bool,
     ) -> Result<Block> {
-        self.drain_quarantine();
+        self.settle_quarantine();
         let mut tries = 0;
         loop {
             match self.reserve_once(p, size, align, internal) {

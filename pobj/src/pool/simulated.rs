@@ -102,6 +102,17 @@ impl<R: Persistent> Pool<R> {
         Ok((pool, sim))
     }
 
+    /// Makes the reuse of freed shared objects' blocks deterministic for one thread: every
+    /// allocation first lets their grace period run out as far as readers' pins allow, instead
+    /// of taking back whatever the epoch collector happened to release. The crash fuzzer sets
+    /// it on its workload's pool, so that one input always runs the same way (other threads'
+    /// pins in the process can still delay a block). Costs a few epoch flushes per allocation
+    /// while blocks are in quarantine; safe, since no block a reader may hold is reused.
+    #[cfg(feature = "crash-test")]
+    pub fn settle_freed_blocks_before_allocations(&self) {
+        self.sh.heap().settle_before_reservations();
+    }
+
     /// Injects a fault into this pool's persistence protocol (tests of the crash harness).
     #[cfg(feature = "fault-injection")]
     pub fn inject_fault(&self, f: Option<Fault>) {

@@ -1,0 +1,16 @@
+//! Arbitrary transactions that change two maps, a vector and a user object of one pool
+//! together, with a crash choice: the recovered pool must hold the whole state before or after
+//! the interrupted transaction.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    // libFuzzer's panic hook aborts at once; the fuzzer catches panics in the structure's
+    // code to report them with their case, so restore the default hook (once).
+    static DEFAULT_HOOK: std::sync::Once = std::sync::Once::new();
+    DEFAULT_HOOK.call_once(|| drop(std::panic::take_hook()));
+    let fuzzer = pobj_tests::fuzzing::mixed::fuzzer();
+    if let Err(failure) = fuzzer.run(data) {
+        panic!("{}", fuzzer.minimize(failure));
+    }
+});
