@@ -171,19 +171,45 @@ fn a_failure_of_the_final_state_replays_and_minimizes() {
     let fuzzer = Fuzzer::new(Adder::new(Flaw::RejectThree));
     let ops = [1, 2, 3, 4, 5];
     let failure = fuzzer
-        .sweep(&ops, &CrashTest::new())
+        .run_without_crash(&ops)
         .expect_err("three operations are rejected");
     assert_eq!(failure.failure.kind, FailureKind::FinalImage);
-    assert!(
-        failure.to_string().contains("on the final image"),
-        "{failure}"
-    );
-    fuzzer
-        .replay(&failure.ops, &failure.failure.case)
-        .expect_err("the case replays");
+    let shown = failure.to_string();
+    assert!(shown.contains("on the final image"), "{shown}");
+    assert!(shown.contains("fuzzer.run_without_crash"), "{shown}");
+    let again = fuzzer
+        .replay_failure(&failure)
+        .expect_err("the failure replays");
+    assert_eq!(again.failure.kind, FailureKind::FinalImage);
+    assert_eq!(again.failure.message, failure.failure.message);
     let small = fuzzer.minimize(failure);
     assert_eq!(small.ops.len(), 3);
     assert_eq!(small.failure.kind, FailureKind::FinalImage);
+    // Once the check is right, the replay passes.
+    let run = Fuzzer::new(Adder::new(Flaw::None))
+        .replay_failure(&small)
+        .unwrap_or_else(|f| panic!("{f}"));
+    assert_eq!((run.ops, run.applied), (3, 3));
+}
+
+/// `replay_failure` of a crash replays that crash, and reports what the operations did.
+#[test]
+fn replay_failure_of_a_crash() {
+    let fuzzer = Fuzzer::new(Adder::new(Flaw::OnlyBefore)).max_ops(8);
+    let failure = inputs(500)
+        .find_map(|d| fuzzer.run(&d).err())
+        .expect("a failure");
+    let again = fuzzer.replay_failure(&failure).expect_err("it replays");
+    assert_eq!(again.failure.case, failure.failure.case);
+    assert_eq!(again.failure.message, failure.failure.message);
+    let run = Fuzzer::new(Adder::new(Flaw::None))
+        .replay_failure(&failure)
+        .unwrap_or_else(|f| panic!("{f}"));
+    assert_eq!(run.case.as_ref(), Some(&failure.failure.case));
+    assert_eq!(run.ops, failure.ops.len());
+    let applied = failure.ops.iter().filter(|&&op| op != 0).count();
+    assert_eq!(run.applied, applied);
+    assert!(run.points >= run.report.points);
 }
 
 #[test]
@@ -198,6 +224,11 @@ fn nondeterminism_is_reported() {
     assert_eq!(failure.failure.kind, FailureKind::Nondeterministic);
     assert!(
         failure.to_string().contains("not deterministic"),
+        "{failure}"
+    );
+    // Found by a sweep, it names no single crash case: it says how to rerun it.
+    assert!(
+        failure.to_string().contains("rerun with fuzzer.sweep"),
         "{failure}"
     );
 }
@@ -257,13 +288,23 @@ fn an_unreached_crash_point_is_a_failure() {
         ..case.clone()
     };
     let f = fuzzer.replay(&[1], &far).expect_err("never reached");
-    assert!(f.failure.message.contains("never reached"), "{f}");
+    assert!(f.failure.message.contains("never checked"), "{f}");
     assert_eq!(f.failure.kind, FailureKind::Nondeterministic);
     // The same through a sweep that replays the case.
     let f = fuzzer
         .sweep(&[1], &CrashTest::new().replay(far))
         .expect_err("never reached");
-    assert!(f.failure.message.contains("never reached"), "{f}");
+    assert!(f.failure.message.contains("never checked"), "{f}");
+    // And a replay of a granularity the sweep does not test: reached, but no image opened.
+    let word = pobj::crash::Case {
+        granularity: pobj::crash::Granularity::Word,
+        ..case.clone()
+    };
+    let lines = CrashTest::new()
+        .granularities(&[pobj::crash::Granularity::Line])
+        .replay(word);
+    let f = fuzzer.sweep(&[1], &lines).expect_err("nothing checked");
+    assert!(f.failure.message.contains("never checked"), "{f}");
     fuzzer.replay(&[1], &case).unwrap_or_else(|f| panic!("{f}"));
 }
 
@@ -360,7 +401,6 @@ fn free(pool: &Pool<SharedRoot>, p: PPtr<Node>) {
     .unwrap();
 }
 
-#[test]
 fn a_freed_block_is_reused_at_the_next_allocation_whatever_the_history() {
     let pool = pool();
     for round in 0..50 {
@@ -376,7 +416,6 @@ fn a_freed_block_is_reused_at_the_next_allocation_whatever_the_history() {
     }
 }
 
-#[test]
 fn a_block_is_not_reused_while_a_reader_pinned_at_the_free_holds_its_pin() {
     let pool = pool();
     let a = alloc(&pool);
@@ -403,4 +442,13 @@ fn a_block_is_not_reused_while_a_reader_pinned_at_the_free_holds_its_pin() {
     reader.join().unwrap();
     assert_eq!(alloc(&pool), a, "not reused once the reader unpinned");
     drop(held);
+}
+
+/// Both settle checks in one test, one after the other: pobj's epoch collector is
+/// process-wide, so a pin held by one would hold back the other's reuse if they ran in
+/// parallel (the rest of this file uses no shared objects).
+#[test]
+fn settle_mode() {
+    a_freed_block_is_reused_at_the_next_allocation_whatever_the_history();
+    a_block_is_not_reused_while_a_reader_pinned_at_the_free_holds_its_pin();
 }

@@ -175,9 +175,9 @@ fn tx_crash_finds_each_seeded_bug() {
 fn no_seeded_bug_no_failure() {
     // The same searches without a fault: the failures above are the faults'.
     let bank = bank_crash_fuzz::fuzzer();
-    assert!(search(&bank, &bank, 1_000, (24, 12)).is_none());
+    assert!(search(&bank, &bank, 400, (24, 12)).is_none());
     let tx = pobj_tests::fuzzing::tx::fuzzer();
-    assert!(search(&tx, &tx, 300, (12, 48)).is_none());
+    assert!(search(&tx, &tx, 150, (12, 48)).is_none());
 }
 
 #[test]

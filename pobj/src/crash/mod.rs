@@ -121,7 +121,8 @@ pub enum FailureKind {
     /// The final persisted image, after every operation returned, failed its checks.
     FinalImage,
     /// (The crash fuzzer, `fuzz`.) In the run with the crash, an operation behaved otherwise
-    /// than in the learning run of the same input, or the crash point was never reached.
+    /// than in the learning run of the same input, or the replayed crash point was never
+    /// reached (or no image of it was checked).
     Nondeterministic,
 }
 

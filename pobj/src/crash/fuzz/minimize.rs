@@ -79,24 +79,42 @@ impl<S: Structure> Fuzzer<S> {
     fn minimize_other(&self, failure: FuzzFailure<S::Op>) -> FuzzFailure<S::Op> {
         let kind = failure.failure.kind;
         let mut best = failure;
-        let keeps = |f: &FuzzFailure<S::Op>| f.failure.kind == kind;
         // An operation's error: the operations after it never ran.
-        if kind == FailureKind::Operation && best.failure.completed + 1 < best.ops.len() {
-            if let Err(f) = self.learn(&best.ops[..=best.failure.completed]) {
-                if keeps(&f) {
-                    best = f;
-                }
+        let truncate = |f: FuzzFailure<S::Op>| -> FuzzFailure<S::Op> {
+            let at = f.failure.completed;
+            if kind != FailureKind::Operation || at + 1 >= f.ops.len() {
+                return f;
             }
-        }
+            match self.learn(&f.ops[..=at]) {
+                Err(g) if g.failure.kind == kind && g.failure.completed == at => g,
+                _ => f,
+            }
+        };
+        best = truncate(best);
         let mut i = best.ops.len();
         while i > 0 {
             i -= 1;
             let mut ops = best.ops.clone();
             ops.remove(i);
-            if let Err(f) = self.learn(&ops) {
-                if keeps(&f) {
-                    best = f;
-                }
+            let Err(f) = self.learn(&ops) else {
+                continue;
+            };
+            // The same failure: the same operation (one earlier if the removed one came
+            // before it) failing with the same message but for its index, or the final image
+            // failing with the same message.
+            let same = f.failure.kind == kind
+                && match kind {
+                    FailureKind::Operation => {
+                        let at = best.failure.completed;
+                        let shifted = if i < at { at - 1 } else { at };
+                        f.failure.completed == shifted
+                            && f.failure.message.split_once(": ").map(|p| p.1)
+                                == best.failure.message.split_once(": ").map(|p| p.1)
+                    }
+                    _ => f.failure.message == best.failure.message,
+                };
+            if same {
+                best = truncate(f);
             }
         }
         best

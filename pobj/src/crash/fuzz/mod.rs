@@ -215,7 +215,13 @@ impl<Op: fmt::Debug> fmt::Display for FuzzFailure<Op> {
             }
         };
         writeln!(f, "operations: {:?}", self.ops)?;
-        if crash {
+        if c.kind == FailureKind::Nondeterministic && c.case.subset == Subset::None {
+            // Found by a sweep (its cases are not the fuzzer's, which are all `Random`).
+            write!(
+                f,
+                "rerun with fuzzer.sweep(&operations, &cfg), the sweep that found it"
+            )
+        } else if crash {
             write!(f, "replay with fuzzer.replay(&operations, &{:?})", c.case)
         } else {
             write!(f, "replay with fuzzer.run_without_crash(&operations)")
@@ -377,11 +383,7 @@ impl<S: Structure> Fuzzer<S> {
     /// again with the chosen crash, whose post-crash image is recovered and checked.
     pub fn run_input(&self, input: &FuzzInput<S::Op>) -> Result<Run, FuzzFailure<S::Op>> {
         let learned = self.learn(&input.ops)?;
-        let applied = learned
-            .outcomes
-            .iter()
-            .filter(|&&o| o == Outcome::Applied)
-            .count();
+        let applied = learned.applied();
         let Some(point) = learned.resolve(input.crash) else {
             return Ok(Run {
                 ops: input.ops.len(),
@@ -421,11 +423,13 @@ impl<S: Structure> Fuzzer<S> {
     pub fn replay_failure(&self, f: &FuzzFailure<S::Op>) -> Result<Run, FuzzFailure<S::Op>> {
         match f.failure.kind {
             FailureKind::Crash | FailureKind::Nondeterministic => {
-                let report = self.replay(&f.ops, &f.failure.case)?;
+                let (result, learned) = self.replay_learned(&f.ops, &f.failure.case);
+                let report = result?;
+                let (applied, points) = learned.map_or((0, 0), |l| (l.applied(), l.points));
                 Ok(Run {
                     ops: f.ops.len(),
-                    applied: 0,
-                    points: report.points,
+                    applied,
+                    points,
                     case: Some(f.failure.case.clone()),
                     report,
                 })
@@ -442,11 +446,7 @@ impl<S: Structure> Fuzzer<S> {
         let learned = self.learn(ops)?;
         Ok(Run {
             ops: ops.len(),
-            applied: learned
-                .outcomes
-                .iter()
-                .filter(|&&o| o == Outcome::Applied)
-                .count(),
+            applied: learned.applied(),
             points: learned.points,
             case: None,
             report: Report::default(),

@@ -23,6 +23,14 @@ pub(super) struct Learned<M> {
 }
 
 impl<M> Learned<M> {
+    /// Operations that took effect.
+    pub(super) fn applied(&self) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|&&o| o == Outcome::Applied)
+            .count()
+    }
+
     /// The crash point a choice names, if the operations issue any fence.
     pub(super) fn resolve(&self, at: CrashAt) -> Option<u64> {
         if self.points == 0 {
@@ -212,10 +220,13 @@ impl<S: Structure> Fuzzer<S> {
             FuzzFailure::new(ops, f)
         })?;
         if let Some(c) = replayed {
-            if report.points_checked == 0 {
+            // Reached and an image opened (a replay of a granularity the sweep does not test
+            // opens none: not checked either).
+            if report.images == 0 {
                 let message = format!(
-                    "crash point {} was never reached: the operations issued {} fences (a case \
-                     for other operations, or a structure that is not deterministic)",
+                    "crash point {} was never checked: the operations issued {} fences (a case \
+                     for other operations or another granularity, or a structure that is not \
+                     deterministic)",
                     c.point,
                     fenced.load(Ordering::Relaxed)
                 );
