@@ -1,7 +1,6 @@
 //! `Db`: a pool that holds one map, its root (pmemkv's model): the convenience over [`Map`].
 
 use std::path::Path;
-#[cfg(feature = "crash-test")]
 use std::sync::Arc;
 
 #[cfg(feature = "crash-test")]
@@ -9,8 +8,9 @@ use pobj::crash::SimMedium;
 use pobj::{PPtr, Pool, PoolOptions};
 
 use crate::error::Result;
-use crate::leaf::{KvRoot, Leaf, KV_MAGIC, KV_VERSION, SLOTS};
+use crate::leaf::{version_for, KvRoot, Leaf, KV_MAGIC, SLOTS};
 use crate::map::Map;
+use crate::order::{Comparator, BINARY_COMPARATOR};
 
 /// The pool layout name of a store.
 pub const LAYOUT: &str = "pobj-kv";
@@ -19,9 +19,25 @@ pub const DEFAULT_SIZE: u64 = 1 << 30;
 
 /// Options for opening or creating a store. By default a new store's pool grows on demand
 /// (`PoolOptions::default()`: 8 MiB at first, up to 64 GiB).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Options {
     pool: PoolOptions,
+    comparator: Option<Arc<dyn Comparator>>,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("pool", &self.pool)
+            .field(
+                "comparator",
+                &self
+                    .comparator
+                    .as_ref()
+                    .map_or(BINARY_COMPARATOR, |c| c.name()),
+            )
+            .finish()
+    }
 }
 
 impl Options {
@@ -41,19 +57,36 @@ impl Options {
         self
     }
 
+    /// The order of the keys: a new store records the comparator's name, and an existing one
+    /// must have been created with a comparator of that name ([`Error::ComparatorMismatch`]
+    /// otherwise; a store created without one is bytewise, [`crate::BINARY_COMPARATOR`], and
+    /// adopts the comparator at its first open while it is empty). Default: bytewise.
+    ///
+    /// [`Error::ComparatorMismatch`]: crate::Error::ComparatorMismatch
+    #[must_use]
+    pub fn comparator(mut self, comparator: Arc<dyn Comparator>) -> Self {
+        self.comparator = Some(comparator);
+        self
+    }
+
     /// Creates a store.
     pub fn create(&self, path: impl AsRef<Path>) -> Result<Db> {
-        Db::from_pool(Pool::create(path, LAYOUT, self.pool)?)
+        self.wrap(Pool::create(path, LAYOUT, self.pool)?)
     }
 
     /// Opens a store.
     pub fn open(&self, path: impl AsRef<Path>) -> Result<Db> {
-        Db::from_pool(Pool::open(path, LAYOUT)?)
+        self.wrap(Pool::open(path, LAYOUT)?)
     }
 
     /// Opens a store, creating it if the file does not exist.
     pub fn open_or_create(&self, path: impl AsRef<Path>) -> Result<Db> {
-        Db::from_pool(Pool::open_or_create(path, LAYOUT, self.pool)?)
+        self.wrap(Pool::open_or_create(path, LAYOUT, self.pool)?)
+    }
+
+    /// Wraps an open pool with these options' comparator (see [`Db::from_pool`]).
+    pub fn wrap(&self, pool: Pool<KvRoot>) -> Result<Db> {
+        Db::from_pool_ordered(pool, self.comparator.clone())
     }
 }
 
@@ -125,23 +158,36 @@ impl Db {
     /// Wraps an open pool: initialises a new store (its root is still zero), or validates the
     /// root and rebuilds the inner nodes from the leaves.
     pub fn from_pool(pool: Pool<KvRoot>) -> Result<Db> {
+        Self::from_pool_ordered(pool, None)
+    }
+
+    fn from_pool_ordered(
+        pool: Pool<KvRoot>,
+        comparator: Option<Arc<dyn Comparator>>,
+    ) -> Result<Db> {
         let root = pool.root()?;
         if root.magic == 0 && root.head.is_null() {
             // The only safe (exclusive) transaction of the store: no reader exists yet.
             let owner = pool.root_ptr().offset();
             pool.transaction(|tx| {
                 let head = tx.alloc_shared(Leaf::empty(PPtr::null(), owner))?;
+                let name = crate::map::record_comparator(tx, comparator.as_deref())?;
                 let r = tx.root_mut()?;
+                r.comparator = name;
                 r.head = head;
                 r.magic = KV_MAGIC;
-                r.version = KV_VERSION;
+                r.version = version_for(name);
                 r.slots_per_leaf = SLOTS as u64;
-                Ok::<_, pobj::Error>(())
+                Ok::<_, crate::Error>(())
             })?;
         }
-        let pool = std::sync::Arc::new(pool);
+        let pool = Arc::new(pool);
         Ok(Db {
-            map: Map::open(&pool, crate::MapHandle::from_header(pool.root_ptr()))?,
+            map: Map::open_ordered(
+                &pool,
+                crate::MapHandle::from_header(pool.root_ptr()),
+                comparator,
+            )?,
         })
     }
 

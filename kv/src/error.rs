@@ -45,11 +45,13 @@ pub enum Error {
     },
     /// The map was written in a format version this build does not read (version 1 stores,
     /// written before maps could live in any pool, hold their leaves as ordinary objects).
-    #[error("map at {offset:#x} has format version {found}; this build reads version {supported}")]
+    #[error(
+        "map at {offset:#x} has format version {found}; this build reads versions 2 to {supported}"
+    )]
     UnsupportedVersion {
         /// The version in the map's header.
         found: u64,
-        /// The version this build reads.
+        /// The newest version this build reads (2: bytewise order; 3: a comparator's).
         supported: u64,
         /// The header's offset.
         offset: u64,
@@ -61,6 +63,21 @@ pub enum Error {
     /// A map operation with a transaction that is not exclusive, or of another pool.
     #[error("map operation with a transaction of another pool, or a shared one")]
     WrongTransaction,
+    /// The map's keys are ordered by another comparator than the one it was opened with (its
+    /// header records the comparator's name when the map is created).
+    #[error("comparator mismatch: the map's keys are ordered by \"{expected}\", not \"{found}\"")]
+    ComparatorMismatch {
+        /// The name recorded in the map.
+        expected: String,
+        /// The name of the comparator given at open.
+        found: String,
+    },
+    /// A comparator's name is empty or longer than [`crate::MAX_COMPARATOR_NAME`] bytes.
+    #[error("comparator name of {len} bytes (1 to 4096 allowed)")]
+    InvalidComparatorName {
+        /// Its length.
+        len: usize,
+    },
     /// The pool's contents are not a valid store (wrong root, damaged leaf).
     #[error("corrupted store: {what} at {offset:#x}")]
     Corrupted {

@@ -127,13 +127,15 @@ impl<R: Persistent> LeafSource for TxLeaf<'_, '_, R> {
     }
 }
 
-/// The entries of the leaf `src` reads whose keys `keep` accepts, sorted by key (values only if
-/// `values`, else empty): what a scan takes from one leaf, racily or in a transaction.
+/// The entries of the leaf `src` reads whose keys `keep` accepts, sorted by key in `order` if
+/// given (values only if `values`, else empty): what a scan takes from one leaf, racily or in a
+/// transaction.
 pub(crate) fn leaf_entries<S: LeafSource>(
     src: &S,
     at: u64,
     keep: impl Fn(&[u8]) -> bool,
     values: bool,
+    order: Option<&crate::order::KeyOrder>,
 ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
     let leaf = src.leaf()?;
     let mut out = Vec::new();
@@ -162,6 +164,8 @@ pub(crate) fn leaf_entries<S: LeafSource>(
             out.push((k, v));
         }
     }
-    out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    if let Some(order) = order {
+        order.sort(&mut out);
+    }
     Ok(out)
 }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use pobj::PPtr;
 
 use crate::leaf::{Leaf, SLOTS};
+use crate::order::{Comparator, KeyOrder, OrderedKey};
 use crate::sync::{AtomicBool, AtomicU8, Mutex, MutexGuard, Ordering};
 use crate::version::Version;
 
@@ -21,6 +22,8 @@ use crate::version::Version;
 #[derive(Debug)]
 pub(crate) struct LeafState {
     pub ptr: PPtr<Leaf>,
+    /// The first leaf's state: its range has no lower bound (`low` is empty and unused).
+    pub first: bool,
     /// Every key of the leaf is at least `low`…
     pub low: Vec<u8>,
     /// …and less than `high` (none: no upper bound).
@@ -38,12 +41,14 @@ pub(crate) struct LeafState {
 impl LeafState {
     pub(crate) fn new(
         ptr: PPtr<Leaf>,
+        first: bool,
         low: Vec<u8>,
         high: Option<Vec<u8>>,
         fps: [u8; SLOTS],
     ) -> Arc<LeafState> {
         Arc::new(LeafState {
             ptr,
+            first,
             low,
             high,
             version: Version::new(),
@@ -53,8 +58,10 @@ impl LeafState {
         })
     }
 
-    pub(crate) fn contains(&self, key: &[u8]) -> bool {
-        key >= self.low.as_slice() && self.high.as_deref().is_none_or(|h| key < h)
+    /// Whether `key` is in the state's range, in the map's `order`.
+    pub(crate) fn contains(&self, order: &KeyOrder, key: &[u8]) -> bool {
+        (self.first || order.le(&self.low, key))
+            && self.high.as_deref().is_none_or(|h| order.lt(key, h))
     }
 
     pub(crate) fn is_dead(&self) -> bool {
@@ -80,37 +87,41 @@ impl LeafState {
     }
 }
 
-/// Lower bound → leaf state. The first leaf's bound is the empty key.
-pub(crate) struct Index {
+/// The ordered map under the index, keyed by bounds of type `K`: a lock-free skip list, or under
+/// loom and Miri a `BTreeMap` behind a lock with the same operations.
+pub(crate) struct Tree<K> {
     #[cfg(not(any(loom, miri)))]
-    map: crossbeam_skiplist::SkipMap<Vec<u8>, Arc<LeafState>>,
+    map: crossbeam_skiplist::SkipMap<K, Arc<LeafState>>,
     #[cfg(any(loom, miri))]
-    map: crate::sync::RwLock<std::collections::BTreeMap<Vec<u8>, Arc<LeafState>>>,
+    map: crate::sync::RwLock<std::collections::BTreeMap<K, Arc<LeafState>>>,
 }
 
 #[cfg(not(any(loom, miri)))]
-impl Index {
-    /// The state whose bound is the greatest not above `key`.
-    pub(crate) fn route(&self, key: &[u8]) -> Option<Arc<LeafState>> {
-        self.map
-            .upper_bound(std::ops::Bound::Included(key))
-            .map(|e| Arc::clone(e.value()))
+impl<K: Ord + Send + 'static> Tree<K> {
+    fn new() -> Self {
+        Tree {
+            map: crossbeam_skiplist::SkipMap::new(),
+        }
     }
 
-    /// The state before the one with bound `low`.
-    pub(crate) fn prev(&self, low: &[u8]) -> Option<Arc<LeafState>> {
-        self.map
-            .upper_bound(std::ops::Bound::Excluded(low))
-            .map(|e| Arc::clone(e.value()))
+    /// The state whose bound is the greatest not above (`Included`) or below (`Excluded`) `b`.
+    fn upper(&self, b: std::ops::Bound<&K>) -> Option<Arc<LeafState>> {
+        self.map.upper_bound(b).map(|e| Arc::clone(e.value()))
     }
 
-    /// Publishes `st` under its bound (replacing the state there).
-    pub(crate) fn insert(&self, low: Vec<u8>, st: Arc<LeafState>) {
+    fn first(&self) -> Option<Arc<LeafState>> {
+        self.map.front().map(|e| Arc::clone(e.value()))
+    }
+
+    fn last(&self) -> Option<Arc<LeafState>> {
+        self.map.back().map(|e| Arc::clone(e.value()))
+    }
+
+    fn insert(&self, low: K, st: Arc<LeafState>) {
         self.map.insert(low, st);
     }
 
-    /// Removes the entry at `low` if it still names `st`.
-    pub(crate) fn remove_if(&self, low: &[u8], st: &Arc<LeafState>) {
+    fn remove_if(&self, low: &K, st: &Arc<LeafState>) {
         if let Some(e) = self.map.get(low) {
             if Arc::ptr_eq(e.value(), st) {
                 e.remove();
@@ -118,25 +129,30 @@ impl Index {
         }
     }
 
-    /// Every state, in key order.
-    pub(crate) fn states(&self) -> Vec<Arc<LeafState>> {
+    fn states(&self) -> Vec<Arc<LeafState>> {
         self.map.iter().map(|e| Arc::clone(e.value())).collect()
     }
 
-    pub(crate) fn clear(&self) {
+    fn clear(&self) {
         self.map.clear();
     }
 
-    pub(crate) fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.map.len()
     }
 }
 
 #[cfg(any(loom, miri))]
-impl Index {
+impl<K: Ord + Send + 'static> Tree<K> {
+    fn new() -> Self {
+        Tree {
+            map: crate::sync::RwLock::new(std::collections::BTreeMap::new()),
+        }
+    }
+
     fn read(
         &self,
-    ) -> crate::sync::RwLockReadGuard<'_, std::collections::BTreeMap<Vec<u8>, Arc<LeafState>>> {
+    ) -> crate::sync::RwLockReadGuard<'_, std::collections::BTreeMap<K, Arc<LeafState>>> {
         self.map
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -144,53 +160,166 @@ impl Index {
 
     fn write(
         &self,
-    ) -> crate::sync::RwLockWriteGuard<'_, std::collections::BTreeMap<Vec<u8>, Arc<LeafState>>>
-    {
+    ) -> crate::sync::RwLockWriteGuard<'_, std::collections::BTreeMap<K, Arc<LeafState>>> {
         self.map
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub(crate) fn route(&self, key: &[u8]) -> Option<Arc<LeafState>> {
+    fn upper(&self, b: std::ops::Bound<&K>) -> Option<Arc<LeafState>> {
         self.read()
-            .range::<[u8], _>((std::ops::Bound::Unbounded, std::ops::Bound::Included(key)))
+            .range::<K, _>((std::ops::Bound::Unbounded, b))
             .next_back()
             .map(|(_, v)| Arc::clone(v))
     }
 
-    pub(crate) fn prev(&self, low: &[u8]) -> Option<Arc<LeafState>> {
-        self.read()
-            .range::<[u8], _>((std::ops::Bound::Unbounded, std::ops::Bound::Excluded(low)))
-            .next_back()
-            .map(|(_, v)| Arc::clone(v))
+    fn first(&self) -> Option<Arc<LeafState>> {
+        self.read().values().next().cloned()
+    }
+
+    fn last(&self) -> Option<Arc<LeafState>> {
+        self.read().values().next_back().cloned()
     }
 
     /// Like the skip list's `insert`, which unlinks the entry it replaces before linking the
     /// new one: a router in between sees neither (it finds the state before). Two steps here
     /// too, so that the loom models see that window.
-    pub(crate) fn insert(&self, low: Vec<u8>, st: Arc<LeafState>) {
+    fn insert(&self, low: K, st: Arc<LeafState>) {
         // Two acquisitions of the lock: loom may run another thread between them.
         self.write().remove(&low);
         self.write().insert(low, st);
     }
 
-    pub(crate) fn remove_if(&self, low: &[u8], st: &Arc<LeafState>) {
+    fn remove_if(&self, low: &K, st: &Arc<LeafState>) {
         let mut m = self.write();
         if m.get(low).is_some_and(|v| Arc::ptr_eq(v, st)) {
             m.remove(low);
         }
     }
 
-    pub(crate) fn states(&self) -> Vec<Arc<LeafState>> {
+    fn states(&self) -> Vec<Arc<LeafState>> {
         self.read().values().cloned().collect()
     }
 
-    pub(crate) fn clear(&self) {
+    fn clear(&self) {
         self.write().clear();
     }
 
-    pub(crate) fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.read().len()
+    }
+}
+
+/// Lower bound → leaf state. The first leaf's bound is below every key: the empty key in the
+/// bytewise order, `OrderedKey::min` in a user's.
+pub(crate) enum Index {
+    Bytewise(Tree<Vec<u8>>),
+    Custom(Tree<OrderedKey>, Arc<dyn Comparator>),
+}
+
+/// Dispatches `$body` to the tree of either order, with `$t` the tree and `$k(bytes, first)`
+/// building its key type.
+macro_rules! with_tree {
+    ($self:expr, |$t:ident, $k:ident| $body:expr) => {
+        match $self {
+            Index::Bytewise($t) => {
+                let $k = |key: &[u8], _first: bool| key.to_vec();
+                $body
+            }
+            Index::Custom($t, order) => {
+                let $k = |key: &[u8], first: bool| OrderedKey {
+                    min: first,
+                    key: key.to_vec(),
+                    order: Arc::clone(order),
+                };
+                $body
+            }
+        }
+    };
+}
+
+impl Index {
+    /// The state whose bound is the greatest not above `key`.
+    pub(crate) fn route(&self, key: &[u8]) -> Option<Arc<LeafState>> {
+        match self {
+            // No copy of the key on the common path.
+            Index::Bytewise(t) => t.upper_bytes(key),
+            Index::Custom(..) => {
+                with_tree!(self, |t, k| t
+                    .upper(std::ops::Bound::Included(&k(key, false))))
+            }
+        }
+    }
+
+    /// The first leaf's state.
+    pub(crate) fn first(&self) -> Option<Arc<LeafState>> {
+        with_tree!(self, |t, _k| t.first())
+    }
+
+    /// The last leaf's state.
+    pub(crate) fn last(&self) -> Option<Arc<LeafState>> {
+        with_tree!(self, |t, _k| t.last())
+    }
+
+    /// The state before `st` (by its bound); none for the first.
+    pub(crate) fn prev(&self, st: &LeafState) -> Option<Arc<LeafState>> {
+        if st.first {
+            return None;
+        }
+        self.before(&st.low)
+    }
+
+    /// The state with the greatest bound below `low` (a bound other than the first's).
+    pub(crate) fn before(&self, low: &[u8]) -> Option<Arc<LeafState>> {
+        with_tree!(self, |t, k| t
+            .upper(std::ops::Bound::Excluded(&k(low, false))))
+    }
+
+    /// Publishes `st` under its bound (replacing the state there).
+    pub(crate) fn insert(&self, st: Arc<LeafState>) {
+        with_tree!(self, |t, k| {
+            t.insert(k(&st.low, st.first), st);
+        });
+    }
+
+    /// Removes the entry at `st`'s bound if it still names `st`.
+    pub(crate) fn remove_if(&self, st: &Arc<LeafState>) {
+        with_tree!(self, |t, k| {
+            t.remove_if(&k(&st.low, st.first), st);
+        });
+    }
+
+    /// Every state, in key order.
+    pub(crate) fn states(&self) -> Vec<Arc<LeafState>> {
+        with_tree!(self, |t, _k| t.states())
+    }
+
+    pub(crate) fn clear(&self) {
+        with_tree!(self, |t, _k| {
+            t.clear();
+        });
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        with_tree!(self, |t, _k| t.len())
+    }
+}
+
+impl Tree<Vec<u8>> {
+    fn upper_bytes(&self, key: &[u8]) -> Option<Arc<LeafState>> {
+        #[cfg(not(any(loom, miri)))]
+        {
+            self.map
+                .upper_bound(std::ops::Bound::Included(key))
+                .map(|e| Arc::clone(e.value()))
+        }
+        #[cfg(any(loom, miri))]
+        {
+            self.read()
+                .range::<[u8], _>((std::ops::Bound::Unbounded, std::ops::Bound::Included(key)))
+                .next_back()
+                .map(|(_, v)| Arc::clone(v))
+        }
     }
 }
 
@@ -203,12 +332,10 @@ impl std::fmt::Debug for Index {
 }
 
 impl Index {
-    pub(crate) fn new() -> Self {
-        Index {
-            #[cfg(not(any(loom, miri)))]
-            map: crossbeam_skiplist::SkipMap::new(),
-            #[cfg(any(loom, miri))]
-            map: crate::sync::RwLock::new(std::collections::BTreeMap::new()),
+    pub(crate) fn new(order: &KeyOrder) -> Self {
+        match order {
+            KeyOrder::Bytewise => Index::Bytewise(Tree::new()),
+            KeyOrder::Custom(c) => Index::Custom(Tree::new(), Arc::clone(c)),
         }
     }
 

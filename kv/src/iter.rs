@@ -52,7 +52,10 @@ impl<'a, R: Persistent> Iter<'a, R> {
             .db
             .next_entries(from, self.end.as_ref().map(Vec::as_slice), true)?
         {
-            Some(e) => self.buf.extend(e),
+            Some(mut e) => {
+                crate::map::progress(self.last.as_deref(), &mut e)?;
+                self.buf.extend(e);
+            }
             None => self.done = true,
         }
         Ok(())

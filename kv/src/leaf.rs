@@ -88,9 +88,15 @@ pub struct KvRoot {
     pub(crate) head: PPtr<Leaf>,
     /// `SLOTS`, recorded so that another build refuses a store with another leaf geometry.
     pub(crate) slots_per_leaf: u64,
+    /// The offset of a shared byte buffer holding the name of the comparator that orders the
+    /// keys; 0: none recorded (the bytewise order).
+    pub(crate) comparator: u64,
     /// Zero.
-    pub(crate) reserved: [u64; 4],
+    pub(crate) reserved: [u64; 3],
 }
+
+static_assertions::const_assert_eq!(core::mem::size_of::<KvRoot>(), 64);
+static_assertions::const_assert_eq!(core::mem::offset_of!(KvRoot, comparator), 32);
 
 /// `b"PKVSTORE"`.
 pub(crate) const KV_MAGIC: u64 = u64::from_le_bytes(*b"PKVSTORE");
@@ -99,3 +105,16 @@ pub(crate) const KV_MAGIC: u64 = u64::from_le_bytes(*b"PKVSTORE");
 /// that maps can live in pools that safe code also changes. Version 1 stores (written before
 /// maps could live in any pool) are refused with `Error::UnsupportedVersion`.
 pub(crate) const KV_VERSION: u64 = 2;
+/// The format version of a map whose keys a user's comparator orders: version 2 plus the
+/// comparator's name (`KvRoot::comparator`), so that a build that does not know comparators
+/// refuses the map instead of reading it in the bytewise order.
+pub(crate) const KV_VERSION_ORDERED: u64 = 3;
+
+/// The header's version for a map whose `comparator` field is `name` (0: bytewise).
+pub(crate) fn version_for(name: u64) -> u64 {
+    if name == 0 {
+        KV_VERSION
+    } else {
+        KV_VERSION_ORDERED
+    }
+}

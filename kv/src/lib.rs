@@ -35,6 +35,7 @@ mod leaf;
 mod loom_models;
 mod map;
 mod optimistic;
+mod order;
 mod rebuild;
 mod reentry;
 mod slot;
@@ -45,7 +46,8 @@ pub use db::{Db, Options, DEFAULT_SIZE, LAYOUT};
 pub use error::{Error, Result};
 pub use iter::Iter;
 pub use leaf::KvRoot;
-pub use map::{CheckProblem, CheckReport, Map, MapHandle, MapTx, Stats, WriteBatch};
+pub use map::{CheckProblem, CheckReport, Cursor, Map, MapHandle, MapTx, Stats, WriteBatch};
+pub use order::{Bytewise, Comparator, BINARY_COMPARATOR, MAX_COMPARATOR_NAME};
 
 /// Longest key, in bytes (64 KiB).
 pub const MAX_KEY_LEN: usize = 64 << 10;

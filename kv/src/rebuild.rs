@@ -25,6 +25,7 @@ use crate::chain::{ChainLeaf, LeafChain};
 use crate::error::{Error, Result};
 use crate::leaf::{Leaf, LEAF_MAGIC, SLOTS, SLOT_MASK};
 use crate::optimistic;
+use crate::order::KeyOrder;
 use crate::slot::{fingerprint, Slot};
 
 /// What the walk found.
@@ -57,13 +58,22 @@ pub(crate) fn slot_key<R: Persistent>(pool: &Pool<R>, s: &Slot, at: u64) -> Resu
 
 /// Walks the leaf list from `head` (the store is not yet shared, or its writers are
 /// excluded).
-pub(crate) fn walk<R: Persistent>(pool: &Pool<R>, header: u64, head: PPtr<Leaf>) -> Result<Walk> {
+pub(crate) fn walk<R: Persistent>(
+    pool: &Pool<R>,
+    header: u64,
+    head: PPtr<Leaf>,
+    order: &KeyOrder,
+    name: u64,
+) -> Result<Walk> {
     let mut out = Walk {
         leaves: Vec::new(),
         count: 0,
         found_empty: false,
     };
-    let mut keys = LeafKeys::default();
+    let mut keys = LeafKeys {
+        name: (name != 0).then_some(name),
+        ..LeafKeys::default()
+    };
     // The greatest key of the non-empty leaves walked so far.
     let mut prev_max: Option<Vec<u8>> = None;
     for leaf in LeafChain::new(pool, head) {
@@ -82,11 +92,11 @@ pub(crate) fn walk<R: Persistent>(pool: &Pool<R>, header: u64, head: PPtr<Leaf>)
             // would each free what the other still reads.
             return Err(corrupted("leaf of another map (owner)", p.offset()));
         }
-        let (fps, range) = keys.scan(pool, &reader, p, head.bitmap)?;
+        let (fps, range) = keys.scan(pool, &reader, p, head.bitmap, order)?;
         out.count += u64::from((head.bitmap & SLOT_MASK).count_ones());
         match range {
             Some((lo, hi)) => {
-                if prev_max.as_ref().is_some_and(|pm| *pm >= lo) {
+                if prev_max.as_ref().is_some_and(|pm| order.le(&lo, pm)) {
                     return Err(corrupted(
                         "leaf keys not above the previous leaf's (order or bound)",
                         p.offset(),
@@ -117,6 +127,8 @@ type KeyRange = (Vec<u8>, Vec<u8>);
 struct LeafKeys {
     /// Out-of-line buffers seen in any leaf so far (none may be shared).
     buffers: HashSet<u64>,
+    /// The header's comparator-name buffer, which no slot may reference.
+    name: Option<u64>,
     /// The keys of the leaf being scanned, one after another.
     arena: Vec<u8>,
     /// Per key in `arena`: its fingerprint, start and length.
@@ -133,6 +145,7 @@ impl LeafKeys {
         reader: &optimistic::LeafReader<'_, R>,
         p: PPtr<Leaf>,
         bitmap: u64,
+        order: &KeyOrder,
     ) -> Result<([u8; SLOTS], Option<KeyRange>)> {
         let mut fps = [0u8; SLOTS];
         self.arena.clear();
@@ -158,6 +171,13 @@ impl LeafKeys {
                 k
             } else {
                 if let Some(b) = slot.buffer() {
+                    if Some(b.offset()) == self.name {
+                        // Freed with the entry, the header's name would dangle.
+                        return Err(corrupted(
+                            "out-of-line entry is the comparator's name buffer",
+                            b.offset(),
+                        ));
+                    }
                     if !self.buffers.insert(b.offset()) {
                         return Err(corrupted(
                             "out-of-line entry referenced by two slots",
@@ -187,16 +207,8 @@ impl LeafKeys {
             range = Some(match range {
                 None => (key.to_vec(), key.to_vec()),
                 Some((lo, hi)) => (
-                    if key < lo.as_slice() {
-                        key.to_vec()
-                    } else {
-                        lo
-                    },
-                    if key > hi.as_slice() {
-                        key.to_vec()
-                    } else {
-                        hi
-                    },
+                    if order.lt(key, &lo) { key.to_vec() } else { lo },
+                    if order.lt(&hi, key) { key.to_vec() } else { hi },
                 ),
             });
         }

@@ -133,7 +133,7 @@ impl<R: Persistent> Map<R> {
             Self::touch(b, &st);
             let (head, hit) = find_tx(tx, &st, key, fp)?;
             let Some(slot_i) = first_free(head.bitmap) else {
-                let plan = ops::split_plan(&TxLeaf::new(tx, st.ptr)?, &st)?;
+                let plan = ops::split_plan(&TxLeaf::new(tx, st.ptr)?, &st, &self.core.order)?;
                 let n = ops::split(tx, st.ptr, &plan)?;
                 self.publish_split(&st, n, &plan, Some(b));
                 continue;
@@ -174,7 +174,7 @@ impl<R: Persistent> Map<R> {
             let pst = self
                 .core
                 .index
-                .prev(&st.low)
+                .prev(&st)
                 .ok_or(internal("leaf without predecessor"))?;
             Self::touch(b, &pst);
             ops::unlink(tx, hit, pst.ptr, st.ptr, head.next)?;

@@ -136,7 +136,7 @@ impl<R: Persistent> Map<R> {
             .valid()
             .filter_map(|i| self.check_slot(leaf, at, i, state.as_deref(), report))
             .collect();
-        keys.sort();
+        keys.sort_unstable_by(|a, b| self.core.order.cmp(a, b));
         self.check_keys(&keys, p, walk, report);
         if state.is_some() {
             walk.indexed += 1;
@@ -207,7 +207,7 @@ impl<R: Persistent> Map<R> {
             });
         }
         if let (Some(pm), Some(first)) = (&walk.prev_max, keys.first()) {
-            if first <= pm {
+            if self.core.order.le(first, pm) {
                 report.problems.push(P::OutOfOrder { leaf });
             }
         }

@@ -3,7 +3,7 @@
 use pobj::{PPtr, Persistent, Pool, Tx};
 
 use crate::error::Result;
-use crate::leaf::{KvRoot, Leaf, KV_MAGIC, KV_VERSION, SLOTS};
+use crate::leaf::{version_for, KvRoot, Leaf, KV_MAGIC, SLOTS};
 
 /// The persistent handle of a [`Map`](crate::Map): 8 bytes, `Persistent`, to keep in any field
 /// of the user's own objects. It points to the map's header (a [`KvRoot`] object: magic,
@@ -36,12 +36,31 @@ impl MapHandle {
     /// allocated there, so an abort leaves nothing). Store the handle in one of your objects
     /// in the same transaction, then [`Map::open`](crate::Map::open) it.
     pub fn create<R: Persistent>(tx: &mut Tx<'_, R>) -> Result<MapHandle> {
+        Self::create_ordered(tx, None)
+    }
+
+    /// Creates an empty map whose keys are ordered by `comparator` (its name is recorded in the
+    /// header; open the map with [`Map::open_with`](crate::Map::open_with) and the same
+    /// comparator).
+    pub fn create_with<R: Persistent>(
+        tx: &mut Tx<'_, R>,
+        comparator: &dyn crate::Comparator,
+    ) -> Result<MapHandle> {
+        Self::create_ordered(tx, Some(comparator))
+    }
+
+    fn create_ordered<R: Persistent>(
+        tx: &mut Tx<'_, R>,
+        comparator: Option<&dyn crate::Comparator>,
+    ) -> Result<MapHandle> {
+        let name = super::comparator::record(tx, comparator)?;
         let mut root = KvRoot {
             magic: KV_MAGIC,
-            version: KV_VERSION,
+            version: version_for(name),
             head: PPtr::null(),
             slots_per_leaf: SLOTS as u64,
-            reserved: [0; 4],
+            comparator: name,
+            reserved: [0; 3],
         };
         let header = tx.alloc(root)?;
         root.head = tx.alloc_shared(Leaf::empty(PPtr::null(), header.offset()))?;

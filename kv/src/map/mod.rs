@@ -19,6 +19,8 @@
 
 mod batch;
 mod check;
+mod comparator;
+mod cursor;
 mod handle;
 mod ops;
 mod read;
@@ -34,15 +36,21 @@ use pobj::{PPtr, Persistent, Pool};
 use crate::chain::LeafChain;
 use crate::error::{Error, Result};
 use crate::inner::{Index, LeafState};
-use crate::leaf::{KvRoot, Leaf, LeafHead, KV_MAGIC, KV_VERSION, SLOTS, SLOT_MASK};
+use crate::leaf::{
+    KvRoot, Leaf, LeafHead, KV_MAGIC, KV_VERSION, KV_VERSION_ORDERED, SLOTS, SLOT_MASK,
+};
+use crate::order::{Comparator, KeyOrder};
 use crate::rebuild;
 use crate::slot::Slot;
 use crate::sync::{AtomicBool, AtomicU64, Ordering, RwLock};
 use crate::{MAX_KEY_LEN, MAX_VALUE_LEN};
 
 pub use batch::WriteBatch;
+pub(crate) use comparator::record as record_comparator;
+pub use cursor::Cursor;
 pub use handle::MapHandle;
 pub use report::{CheckProblem, CheckReport};
+pub(crate) use scan::progress;
 pub use txops::MapTx;
 
 const SLOTS_OFFSET: usize = core::mem::offset_of!(Leaf, slots);
@@ -99,6 +107,10 @@ impl<R: Persistent> Clone for Map<R> {
 pub(crate) struct Core {
     /// The map's header object (for `Db`, the pool's root).
     header: PPtr<KvRoot>,
+    /// The key order (the comparator whose name the header records).
+    pub(crate) order: KeyOrder,
+    /// The header's comparator-name buffer (0: none), which no slot may reference.
+    name_buffer: u64,
     /// The first leaf (never unlinked; the header's `head`).
     head: PPtr<Leaf>,
     index: Index,
@@ -231,10 +243,17 @@ fn check_header(root: &KvRoot, at: u64) -> Result<()> {
             offset: at,
         });
     }
-    if root.version != KV_VERSION {
+    if root.version != KV_VERSION && root.version != KV_VERSION_ORDERED {
         return Err(Error::UnsupportedVersion {
             found: root.version,
-            supported: KV_VERSION,
+            supported: KV_VERSION_ORDERED,
+            offset: at,
+        });
+    }
+    if root.version != crate::leaf::version_for(root.comparator) {
+        // Version 3 and a recorded name go together (a version 2 header's field is zero).
+        return Err(Error::Corrupted {
+            what: "map header (version and comparator name disagree)",
             offset: at,
         });
     }
@@ -259,11 +278,42 @@ impl<R: Persistent> Map<R> {
     /// Opens the map whose handle is `handle` in `pool`: checks its header and leaves and
     /// rebuilds its DRAM index. A damaged map is an error here; the pool and its other
     /// structures stay usable.
+    ///
+    /// The map's keys are ordered bytewise: a map created with a comparator
+    /// ([`MapHandle::create_with`]) is refused with [`Error::ComparatorMismatch`]; open it with
+    /// [`Map::open_with`].
     pub fn open(pool: &Arc<Pool<R>>, handle: MapHandle) -> Result<Map<R>> {
+        Self::open_ordered(pool, handle, None)
+    }
+
+    /// Opens the map with the comparator its keys are ordered by. The header records the
+    /// comparator's name when the map is created with it; another name is refused with
+    /// [`Error::ComparatorMismatch`]. A map that records no name (created without a comparator)
+    /// is in the bytewise order ([`crate::BINARY_COMPARATOR`]); while it is empty, opening it
+    /// with another comparator records that one.
+    pub fn open_with(
+        pool: &Arc<Pool<R>>,
+        handle: MapHandle,
+        comparator: Arc<dyn Comparator>,
+    ) -> Result<Map<R>> {
+        Self::open_ordered(pool, handle, Some(comparator))
+    }
+
+    pub(crate) fn open_ordered(
+        pool: &Arc<Pool<R>>,
+        handle: MapHandle,
+        comparator: Option<Arc<dyn Comparator>>,
+    ) -> Result<Map<R>> {
         let header = handle.header();
         let root = pool.get(header)?;
         check_header(&root, header.offset())?;
-        Self::with_header(Arc::clone(pool), header, root.head)
+        let plan = comparator::resolve(pool, header, &root, comparator)?;
+        Self::with_header(Arc::clone(pool), header, root.head, plan)
+    }
+
+    /// The name of the comparator the map's keys are ordered by.
+    pub fn comparator_name(&self) -> &str {
+        self.core.order.name()
     }
 
     /// The map over a checked header: the DRAM state of the map if it is already open (a
@@ -273,7 +323,9 @@ impl<R: Persistent> Map<R> {
         pool: Arc<Pool<R>>,
         header: PPtr<KvRoot>,
         head: PPtr<Leaf>,
+        plan: comparator::Plan,
     ) -> Result<Map<R>> {
+        let order = plan.order;
         let key = (Arc::as_ptr(&pool).cast::<()>() as usize, header.offset());
         let mut open = OPEN
             .lock()
@@ -284,14 +336,27 @@ impl<R: Persistent> Map<R> {
             .find(|(p, h, _)| (*p, *h) == key)
             .and_then(|(_, _, w)| w.upgrade())
         {
+            if core.order.name() != order.name() {
+                return Err(Error::ComparatorMismatch {
+                    expected: core.order.name().to_owned(),
+                    found: order.name().to_owned(),
+                });
+            }
             return Ok(Map { pool, core });
         }
+        // Not open in this process: a comparator to adopt is recorded now, under the registry.
+        if plan.adopt {
+            comparator::adopt(&pool, header, &order)?;
+        }
+        let name_buffer = pool.get(header)?.comparator;
         let map = Map {
             pool,
             core: Arc::new(Core {
                 header,
+                index: Index::new(&order),
+                order,
+                name_buffer,
                 head,
-                index: Index::new(),
                 count: AtomicU64::new(0),
                 writers: RwLock::new(()),
                 failed: AtomicBool::new(false),
@@ -344,7 +409,13 @@ impl<R: Persistent> Map<R> {
 /// writers excluded after a failed transaction; old states are marked dead so that readers
 /// re-route. Returns whether an empty leaf after the first was found.
 pub(crate) fn rebuild_index<R: Persistent>(pool: &Pool<R>, core: &Core) -> Result<bool> {
-    let walk = rebuild::walk(pool, core.header.offset(), core.head)?;
+    let walk = rebuild::walk(
+        pool,
+        core.header.offset(),
+        core.head,
+        &core.order,
+        core.name_buffer,
+    )?;
     for old in core.index.states() {
         old.dead.store(true, Ordering::Release);
     }
@@ -354,7 +425,7 @@ pub(crate) fn rebuild_index<R: Persistent>(pool: &Pool<R>, core: &Core) -> Resul
         let high = walk.leaves.get(i + 1).map(|l| l.0.clone());
         let (low, ptr, fps) = &walk.leaves[i];
         core.index
-            .insert(low.clone(), LeafState::new(*ptr, low.clone(), high, *fps));
+            .insert(LeafState::new(*ptr, i == 0, low.clone(), high, *fps));
     }
     core.count.store(walk.count, Ordering::Release);
     Ok(walk.found_empty)

@@ -11,6 +11,7 @@ use crate::error::Result;
 use crate::find::{Hit, LeafSource};
 use crate::inner::LeafState;
 use crate::leaf::{Leaf, LeafHead, SLOTS};
+use crate::order::KeyOrder;
 use crate::slot::{self, fits_inline, Slot};
 
 pub(super) const HEAD_OFFSET: usize = core::mem::offset_of!(Leaf, head);
@@ -139,9 +140,9 @@ pub(super) fn first_free(bitmap: u64) -> Option<usize> {
 }
 
 /// Whether removing an entry, leaving `bitmap`, empties a leaf that is then unlinked (every
-/// leaf but the first, whose bound is the empty key).
+/// leaf but the first, whose range has no lower bound).
 pub(super) fn empties(st: &LeafState, bitmap: u64) -> bool {
-    bitmap & crate::leaf::SLOT_MASK == 0 && !st.low.is_empty()
+    bitmap & crate::leaf::SLOT_MASK == 0 && !st.first
 }
 
 /// How a full leaf splits.
@@ -155,7 +156,11 @@ pub(super) struct SplitPlan {
 
 /// The plan of the split of `st`'s full leaf, read from `src`: its keys sorted, the upper half
 /// moved to a new leaf.
-pub(super) fn split_plan<S: LeafSource>(src: &S, st: &LeafState) -> Result<SplitPlan> {
+pub(super) fn split_plan<S: LeafSource>(
+    src: &S,
+    st: &LeafState,
+    order: &KeyOrder,
+) -> Result<SplitPlan> {
     let leaf = src.leaf()?;
     let mut keyed = Vec::with_capacity(SLOTS);
     for i in leaf.valid() {
@@ -173,15 +178,20 @@ pub(super) fn split_plan<S: LeafSource>(src: &S, st: &LeafState) -> Result<Split
         };
         keyed.push((k, i));
     }
-    plan_from(st, &leaf, keyed)
+    plan_from(st, &leaf, keyed, order)
 }
 
-fn plan_from(st: &LeafState, leaf: &Leaf, mut keyed: Vec<(Vec<u8>, usize)>) -> Result<SplitPlan> {
+fn plan_from(
+    st: &LeafState,
+    leaf: &Leaf,
+    mut keyed: Vec<(Vec<u8>, usize)>,
+    order: &KeyOrder,
+) -> Result<SplitPlan> {
     if keyed.len() < 2 {
         // A split is of a full leaf, and every valid slot's key was read.
         return Err(internal("split of a leaf with fewer than two entries"));
     }
-    keyed.sort_unstable();
+    order.sort(&mut keyed);
     let moved = &keyed[keyed.len() / 2..];
     let mut new_leaf = Leaf::empty(leaf.head.next, leaf.owner);
     let mut right_fps = [0u8; SLOTS];

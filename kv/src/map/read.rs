@@ -15,6 +15,21 @@ use crate::optimistic;
 use crate::reentry::Entered;
 use crate::slot::fingerprint;
 
+/// Where a read starts: the leaf holding a key, the first leaf or the last (a scan from the
+/// start: the empty key is not the least key of every order).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Probe<'a> {
+    Key(&'a [u8]),
+    First,
+    Last,
+    /// The leaf whose range ends at (or, after an unlink merged the next leaf into it, holds)
+    /// this bound of another leaf: the one holding the keys just below it.
+    Below(&'a [u8]),
+}
+
+/// A key's slot and its value.
+pub(super) type Found = (Hit, Vec<u8>);
+
 /// Key-value pairs read from one leaf, sorted.
 pub(crate) type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
@@ -24,6 +39,28 @@ impl<R: Persistent> Map<R> {
     /// it links the new one), so callers that may race a split or an unlink retry on `None`.
     pub(super) fn route(&self, key: &[u8]) -> Option<Arc<LeafState>> {
         self.core.index.route(key)
+    }
+
+    /// `route` of a probe.
+    pub(super) fn route_probe(&self, probe: Probe<'_>) -> Option<Arc<LeafState>> {
+        match probe {
+            Probe::Key(k) => self.core.index.route(k),
+            Probe::First => self.core.index.first(),
+            Probe::Last => self.core.index.last(),
+            Probe::Below(low) => self.core.index.before(low),
+        }
+    }
+
+    /// Whether `st`'s range holds the probe.
+    pub(super) fn holds(&self, st: &LeafState, probe: Probe<'_>) -> bool {
+        match probe {
+            Probe::Key(k) => st.contains(&self.core.order, k),
+            Probe::First => st.first,
+            Probe::Last => st.high.is_none(),
+            Probe::Below(low) => {
+                st.high.as_deref() == Some(low) || st.contains(&self.core.order, low)
+            }
+        }
     }
 
     /// `route` for a writer or locked reader that may race a split or an unlink: `None` (after
@@ -61,6 +98,19 @@ impl<R: Persistent> Map<R> {
         Ok((head, hit.map(|(h, _)| h)))
     }
 
+    /// `find_locked`, with the value (under the leaf's lock).
+    pub(super) fn find_locked_value(
+        &self,
+        st: &LeafState,
+        key: &[u8],
+        fp: u8,
+    ) -> Result<(LeafHead, Option<Found>)> {
+        let reader = optimistic::LeafReader::new(&self.pool, st.ptr)?;
+        let head = reader.head()?;
+        let hit = find(&reader, head.bitmap, |i| st.fp(i), key, fp, true)?;
+        Ok((head, hit))
+    }
+
     /// One optimistic lookup attempt in `st`: `Ok(None)` means "retry", `Ok(Some(v))` the
     /// validated answer (`v` itself `None` when the key is absent).
     #[expect(
@@ -76,7 +126,7 @@ impl<R: Persistent> Map<R> {
         let Some(v) = st.version.read_begin() else {
             return Ok(None);
         };
-        if st.is_dead() || !st.contains(key) {
+        if st.is_dead() || !st.contains(&self.core.order, key) {
             return Ok(None);
         }
         let read = (|| -> Result<Option<Vec<u8>>> {
@@ -123,15 +173,18 @@ impl<R: Persistent> Map<R> {
             drop(pin);
             backoff(attempt);
         }
-        Ok(self.read_locked(key, |st| self.try_get(st, key, fp))?.1)
+        Ok(self
+            .read_locked(Probe::Key(key), |st| self.try_get(st, key, fp))?
+            .1)
     }
 
     /// The readers' slow path: under the writers' read lock and the lock of the leaf holding
-    /// `key`, `read` cannot be overtaken, so a reader that kept losing races still finishes.
-    /// `read` answering "retry" under the lock means the leaf's version is odd: corruption.
+    /// `probe` (see `route_probe`), `read` cannot be overtaken, so a reader that kept losing
+    /// races still finishes. `read` answering "retry" under the lock means the leaf's version is
+    /// odd: corruption.
     pub(super) fn read_locked<T>(
         &self,
-        key: &[u8],
+        probe: Probe<'_>,
         mut read: impl FnMut(&LeafState) -> Result<Option<T>>,
     ) -> Result<(Arc<LeafState>, T)> {
         let _in = Entered::new(self.core.id)?;
@@ -147,11 +200,12 @@ impl<R: Persistent> Map<R> {
             // A map destroyed (or failed) while this reader waited for the section has no
             // leaves to route to.
             self.check_failed()?;
-            let Some(st) = self.route_or_back_off(key, attempt) else {
+            let Some(st) = self.route_probe(probe) else {
+                backoff(attempt);
                 continue;
             };
             let g = st.lock();
-            if st.is_dead() || !st.contains(key) {
+            if st.is_dead() || !self.holds(&st, probe) {
                 drop(g);
                 backoff(attempt);
                 continue;

@@ -4,13 +4,33 @@ use pobj::Persistent;
 use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 
-use super::read::Entries;
+use super::read::{Entries, Probe};
 use super::{backoff, Map, OPTIMISTIC_ATTEMPTS};
 use crate::error::Result;
 use crate::find::leaf_entries;
 use crate::inner::LeafState;
 use crate::optimistic;
+use crate::order::KeyOrder;
 use crate::sync::Ordering;
+
+/// What a comparator that is no strict total order leads to: a scan that would not advance.
+pub(crate) fn not_an_order() -> crate::Error {
+    super::internal(
+        "key order (the comparator is not a strict total order: a scan did not advance)",
+    )
+}
+
+/// Drops an entry of the key returned last (`last`), which only an order in which a key is
+/// below itself returns again, and refuses a batch that does not advance: scans always end.
+pub(crate) fn progress(last: Option<&[u8]>, entries: &mut Entries) -> Result<()> {
+    if let Some(l) = last {
+        entries.retain(|e| e.0 != l);
+        if entries.is_empty() {
+            return Err(not_an_order());
+        }
+    }
+    Ok(())
+}
 
 impl<R: Persistent> Map<R> {
     /// One validated read of the entries of `st` within `range` (and within the leaf's own
@@ -27,19 +47,31 @@ impl<R: Persistent> Map<R> {
         if st.is_dead() {
             return Ok(None);
         }
+        let order = &self.core.order;
+        // A user's comparator sees only validated keys (a racy read may hold a torn one, which
+        // a comparator that decodes its keys could choke on): its filter and sort come after
+        // the validation. Bytewise comparisons are safe on any bytes and filter while reading.
+        let custom = matches!(order, KeyOrder::Custom(_));
+        let keep = |k: &[u8]| order.in_range(range, k) && st.contains(order, k);
         let read = optimistic::LeafReader::new_unchecked(&self.pool, st.ptr).and_then(|leaf| {
             leaf_entries(
                 &leaf,
                 st.ptr.offset(),
-                |k| range.contains(k) && st.contains(k),
+                |k| custom || keep(k),
                 values,
+                (!custom).then_some(order),
             )
         });
         if !st.version.read_validate(v) || st.is_dead() {
             return Ok(None);
         }
         self.check_failed()?;
-        read.map(Some)
+        let mut e = read?;
+        if custom {
+            e.retain(|(k, _)| keep(k));
+            order.sort(&mut e);
+        }
+        Ok(Some(e))
     }
 
     /// The next leaf state at or after `from` with entries in `range`, and those entries; none
@@ -55,29 +87,32 @@ impl<R: Persistent> Map<R> {
             Bound::Excluded(k) => Bound::Excluded(k.to_vec()),
             Bound::Unbounded => Bound::Unbounded,
         };
+        let mut prev: Option<Arc<LeafState>> = None;
         loop {
             self.check_failed()?;
-            let probe: &[u8] = match &lower {
-                Bound::Included(k) | Bound::Excluded(k) => k,
-                Bound::Unbounded => &[],
+            let probe = match &lower {
+                Bound::Included(k) | Bound::Excluded(k) => Probe::Key(k),
+                Bound::Unbounded => Probe::First,
             };
             // Nothing left between the lower bound and the end?
-            let empty = match (&lower, to) {
-                (_, Bound::Unbounded) | (Bound::Unbounded, _) => false,
-                (Bound::Included(k), Bound::Included(e)) => k.as_slice() > e,
-                (Bound::Included(k), Bound::Excluded(e))
-                | (Bound::Excluded(k), Bound::Excluded(e) | Bound::Included(e)) => {
-                    k.as_slice() >= e
-                }
-            };
-            if empty {
+            if self
+                .core
+                .order
+                .empty_between(lower.as_ref().map(Vec::as_slice), to)
+            {
                 return Ok(None);
             }
             let range = (lower.as_ref().map(Vec::as_slice), to);
             let (st, e) = self.entries_holding(probe, &range, values)?;
+            if prev.as_ref().is_some_and(|p| Arc::ptr_eq(p, &st)) {
+                // Routed back to the leaf just read: only a comparator that is no strict order
+                // makes a leaf hold its own upper bound.
+                return Err(not_an_order());
+            }
             if !e.is_empty() {
                 return Ok(Some(e));
             }
+            prev = Some(Arc::clone(&st));
             // Nothing here: continue at the next leaf's bound, which is above the lower bound
             // since this leaf holds it.
             match &st.high {
@@ -91,7 +126,7 @@ impl<R: Persistent> Map<R> {
     /// then (after `OPTIMISTIC_ATTEMPTS`) one under the writers' and the leaf's locks.
     pub(super) fn entries_holding<B: RangeBounds<[u8]>>(
         &self,
-        probe: &[u8],
+        probe: Probe<'_>,
         range: &B,
         values: bool,
     ) -> Result<(Arc<LeafState>, Entries)> {
@@ -101,7 +136,7 @@ impl<R: Persistent> Map<R> {
             let pin = pobj::ReadPin::new();
             // Never use a state that does not hold the lower bound (the index may be
             // publishing a split or an unlink), or the scan could go backwards.
-            if let Some(st) = self.route(probe).filter(|st| st.contains(probe)) {
+            if let Some(st) = self.route_probe(probe).filter(|st| self.holds(st, probe)) {
                 if let Some(e) = self.try_leaf_entries(&st, range, values)? {
                     return Ok((st, e));
                 }
@@ -125,9 +160,10 @@ impl<R: Persistent> Map<R> {
                 Some(k) => Bound::Excluded(k.as_slice()),
                 None => range.start_bound(),
             };
-            let Some(entries) = self.next_entries(from, range.end_bound(), values)? else {
+            let Some(mut entries) = self.next_entries(from, range.end_bound(), values)? else {
                 return Ok(());
             };
+            progress(last.as_deref(), &mut entries)?;
             for (k, v) in &entries {
                 if !f(k, v) {
                     return Ok(());
@@ -175,7 +211,7 @@ impl<R: Persistent> Map<R> {
     /// Keys strictly between `k1` and `k2` (0 when `k1 >= k2`).
     pub fn count_between(&self, k1: impl AsRef<[u8]>, k2: impl AsRef<[u8]>) -> Result<u64> {
         let (a, b) = (k1.as_ref(), k2.as_ref());
-        if a >= b {
+        if !self.core.order.lt(a, b) {
             return Ok(0);
         }
         self.count_range((Bound::Excluded(a), Bound::Excluded(b)))
@@ -230,7 +266,7 @@ impl<R: Persistent> Map<R> {
         f: impl FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
         let (a, b) = (k1.as_ref(), k2.as_ref());
-        if a >= b {
+        if !self.core.order.lt(a, b) {
             return Ok(());
         }
         self.scan((Bound::Excluded(a), Bound::Excluded(b)), true, f)

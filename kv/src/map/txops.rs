@@ -235,11 +235,15 @@ impl<R: Persistent> MapTx<'_, '_, '_, R> {
             range.start_bound().map(AsRef::as_ref),
             range.end_bound().map(AsRef::as_ref),
         );
-        let start: &[u8] = match bounds.0 {
-            Bound::Included(k) | Bound::Excluded(k) => k,
-            Bound::Unbounded => &[],
+        let mut st = match bounds.0 {
+            Bound::Included(k) | Bound::Excluded(k) => self.map.route_locked(k)?,
+            Bound::Unbounded => self
+                .map
+                .core
+                .index
+                .first()
+                .ok_or(super::internal("inner nodes (no first leaf)"))?,
         };
-        let mut st = self.map.route_locked(start)?;
         // Bounded by the number of leaves: each step moves to a greater bound.
         for _ in 0..=self.map.core.index.len() {
             for (k, v) in self.leaf_entries(&st, &bounds, values)? {
@@ -248,7 +252,7 @@ impl<R: Persistent> MapTx<'_, '_, '_, R> {
             let Some(high) = st.high.clone() else {
                 return Ok(());
             };
-            if !range_reaches(&bounds, &high) {
+            if !range_reaches(&self.map.core.order, &bounds, &high) {
                 return Ok(());
             }
             st = self.map.route_locked(&high)?;
@@ -271,11 +275,13 @@ impl<R: Persistent> MapTx<'_, '_, '_, R> {
         values: bool,
     ) -> Result<Entries> {
         let leaf = TxLeaf::new(self.tx, st.ptr)?;
+        let order = &self.map.core.order;
         leaf_entries(
             &leaf,
             st.ptr.offset(),
-            |k| bounds.contains(k) && st.contains(k),
+            |k| order.in_range(bounds, k) && st.contains(order, k),
             values,
+            Some(order),
         )
     }
 
@@ -291,7 +297,11 @@ impl<R: Persistent> MapTx<'_, '_, '_, R> {
         // transaction that then commits with the map still open.
         self.tx.transaction(|tx| {
             // The header first: it is what fails for a `Db`'s map (the pool's root).
+            let name = tx.load(map.core.header)?.comparator;
             tx.free(map.core.header)?;
+            if name != 0 {
+                super::ops::free_buffer(tx, pobj::PBytes::from_offset(name))?;
+            }
             let states = map.core.index.states();
             for st in &states {
                 Map::<R>::touch(&mut b, st);
@@ -312,10 +322,14 @@ impl<R: Persistent> MapTx<'_, '_, '_, R> {
 }
 
 /// Whether keys at or above `high` can still be in `bounds`.
-fn range_reaches(bounds: &(Bound<&[u8]>, Bound<&[u8]>), high: &[u8]) -> bool {
+fn range_reaches(
+    order: &crate::order::KeyOrder,
+    bounds: &(Bound<&[u8]>, Bound<&[u8]>),
+    high: &[u8],
+) -> bool {
     match bounds.1 {
         Bound::Unbounded => true,
-        Bound::Included(e) => high <= e,
-        Bound::Excluded(e) => high < e,
+        Bound::Included(e) => order.le(high, e),
+        Bound::Excluded(e) => order.lt(high, e),
     }
 }

@@ -7,7 +7,9 @@ use pobj::{PPtr, Persistent, SharedSection};
 
 use super::batch::BatchState;
 use super::ops::{self, first_free, SplitPlan, Writes};
-use super::{backoff, check_sizes, in_doubt, index_inconsistent, slot_offset, Map, MAX_REROUTES};
+use super::{
+    backoff, check_sizes, in_doubt, index_inconsistent, internal, slot_offset, Map, MAX_REROUTES,
+};
 use crate::error::{Error, Result};
 use crate::find::Hit;
 use crate::inner::LeafState;
@@ -16,6 +18,9 @@ use crate::optimistic;
 use crate::reentry::Entered;
 use crate::slot::fingerprint;
 use crate::sync::{AtomicBool, Ordering};
+
+/// What an update makes of the old value (`None`: called twice, a bug).
+type Update<'a> = &'a mut dyn FnMut(&[u8]) -> Option<Vec<u8>>;
 
 /// Ends a leaf write even if the operation fails or panics. Ended by a panic (something
 /// unwound between changing the leaf and publishing its DRAM state), it marks the store failed
@@ -51,6 +56,32 @@ impl<R: Persistent> Map<R> {
     pub fn put(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
         let (key, value) = (key.as_ref(), value.as_ref());
         check_sizes(key, Some(value))?;
+        self.write_value(key, None, value).map(|_| ())
+    }
+
+    /// Replaces `key`'s value by `f(old value)`, the read and the write under the leaf's lock:
+    /// no other write to the key comes between them. `false` (and `f` not called) if the key is
+    /// absent. Atomic and durable when it returns: a crash leaves the old value or the new one
+    /// (the entry is rewritten into a free slot, or in place in a logged transaction).
+    ///
+    /// `f` runs under the leaf's lock, inside the pool's shared section: a call from `f` into
+    /// this map or a transaction of its pool fails (`NestedTransaction`); a panic in `f`
+    /// propagates with nothing written.
+    pub fn update(&self, key: impl AsRef<[u8]>, f: impl FnOnce(&[u8]) -> Vec<u8>) -> Result<bool> {
+        let key = key.as_ref();
+        check_sizes(key, None)?;
+        let mut f = Some(f);
+        self.write_value(key, Some(&mut |old: &[u8]| f.take().map(|f| f(old))), &[])
+    }
+
+    /// Writes `key`'s value: `value`, or with `update`, what `update` makes of the old value
+    /// (read under the leaf's lock; absent key: nothing is written, `false`).
+    fn write_value(
+        &self,
+        key: &[u8],
+        mut update: Option<Update<'_>>,
+        value: &[u8],
+    ) -> Result<bool> {
         let fp = fingerprint(key);
         let _in = Entered::new(self.core.id)?;
         // The pool's shared section first, then the map's locks (the lock order: a user's
@@ -67,16 +98,33 @@ impl<R: Persistent> Map<R> {
                 continue;
             };
             let leaf_lock = st.lock();
-            if st.is_dead() || !st.contains(key) {
+            if st.is_dead() || !st.contains(&self.core.order, key) {
                 drop(leaf_lock);
                 backoff(attempt);
                 continue;
             }
-            let (head, hit) = self.find_locked(&st, key, fp)?;
+            let (head, hit, new) = match update.as_mut() {
+                None => {
+                    let (head, hit) = self.find_locked(&st, key, fp)?;
+                    (head, hit, None)
+                }
+                Some(f) => {
+                    let (head, found) = self.find_locked_value(&st, key, fp)?;
+                    let Some((hit, old)) = found else {
+                        return Ok(false);
+                    };
+                    let new = f(&old).ok_or(internal("update called twice"))?;
+                    check_sizes(key, Some(&new))?;
+                    (head, Some(hit), Some(new))
+                }
+            };
+            let value = new.as_deref().unwrap_or(value);
             let Some(slot_i) = first_free(head.bitmap) else {
                 if let Some(h) = hit {
                     // An overwrite in a full leaf: replace the slot in place, logged.
-                    return self.overwrite_in_place(&section, &st, h, key, value);
+                    return self
+                        .overwrite_in_place(&section, &st, h, key, value)
+                        .map(|()| true);
                 }
                 self.split_locked(&section, &st)?;
                 continue;
@@ -115,7 +163,7 @@ impl<R: Persistent> Map<R> {
                 self.after_failed_write();
             }
             drop(wg);
-            return r;
+            return r.map(|()| true);
         }
         Err(index_inconsistent())
     }
@@ -162,7 +210,11 @@ impl<R: Persistent> Map<R> {
         section: &SharedSection<'_, R>,
         st: &Arc<LeafState>,
     ) -> Result<()> {
-        let plan = ops::split_plan(&optimistic::LeafReader::new(&self.pool, st.ptr)?, st)?;
+        let plan = ops::split_plan(
+            &optimistic::LeafReader::new(&self.pool, st.ptr)?,
+            st,
+            &self.core.order,
+        )?;
         let wg = WriteGuard::new(&self.core.failed, st);
         let mut new_leaf = None;
         #[expect(
@@ -199,9 +251,16 @@ impl<R: Persistent> Map<R> {
         plan: &SplitPlan,
         batch: Option<&mut BatchState>,
     ) {
-        let right = LeafState::new(n, plan.bound.clone(), st.high.clone(), plan.right_fps);
+        let right = LeafState::new(
+            n,
+            false,
+            plan.bound.clone(),
+            st.high.clone(),
+            plan.right_fps,
+        );
         let left = LeafState::new(
             st.ptr,
+            st.first,
             st.low.clone(),
             Some(plan.bound.clone()),
             plan.left_fps,
@@ -210,8 +269,8 @@ impl<R: Persistent> Map<R> {
             Self::touch(b, &right);
             Self::touch(b, &left);
         }
-        self.core.index.insert(plan.bound.clone(), right);
-        self.core.index.insert(st.low.clone(), left);
+        self.core.index.insert(right);
+        self.core.index.insert(left);
         #[cfg(loom)]
         if crate::sync::mutated("split keeps the old state alive") {
             return;
@@ -228,12 +287,18 @@ impl<R: Persistent> Map<R> {
         st: &Arc<LeafState>,
         batch: Option<&mut BatchState>,
     ) {
-        let merged = LeafState::new(pst.ptr, pst.low.clone(), st.high.clone(), pst.fps());
+        let merged = LeafState::new(
+            pst.ptr,
+            pst.first,
+            pst.low.clone(),
+            st.high.clone(),
+            pst.fps(),
+        );
         if let Some(b) = batch {
             Self::touch(b, &merged);
         }
-        self.core.index.remove_if(&st.low, st);
-        self.core.index.insert(pst.low.clone(), merged);
+        self.core.index.remove_if(st);
+        self.core.index.insert(merged);
         pst.dead.store(true, Ordering::Release);
         st.dead.store(true, Ordering::Release);
     }
@@ -258,7 +323,7 @@ impl<R: Persistent> Map<R> {
                 continue;
             };
             let leaf_lock = st.lock();
-            if st.is_dead() || !st.contains(key) {
+            if st.is_dead() || !st.contains(&self.core.order, key) {
                 drop(leaf_lock);
                 backoff(attempt);
                 continue;
@@ -271,7 +336,7 @@ impl<R: Persistent> Map<R> {
                 // always taken from a leaf to its predecessor, never the other way).
                 // Either retry waits (another unlink or split is publishing): without the
                 // backoff, a second unlink could spin here, never yielding to the first.
-                let Some(pst) = self.core.index.prev(&st.low) else {
+                let Some(pst) = self.core.index.prev(&st) else {
                     drop(leaf_lock);
                     backoff(attempt);
                     continue;
