@@ -13,10 +13,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 OUT=${CARGO_TARGET_DIR:-target}/capi
 LIB=$OUT/lib
+# Absolute for rpaths and PKG_CONFIG_PATH (CARGO_TARGET_DIR may be either).
+case $LIB in
+/*) LIB_ABS=$LIB ;;
+*) LIB_ABS=$ROOT/$LIB ;;
+esac
 INC=$OUT/include
 TESTS=$OUT/tests
 # Not under $OUT, which the build may remove and remake.
-LOGS=target/capi-test-logs
+LOGS=${CARGO_TARGET_DIR:-target}/capi-test-logs
 PROGRAMS=(config basic comparator tx iterator)
 CFLAGS=(-std=c11 -Wall -Wextra -Werror -pthread)
 # A test program that runs longer than this (seconds) has hung.
@@ -165,7 +170,7 @@ check_coverage() {
 
 compile_one() {
 	cc "${CFLAGS[@]}" -I "$INC" -o "$TESTS/$1" "capi/tests/c/$1.c" -L "$LIB" -lpmemkv \
-		-lpmemkv_json_config -Wl,-rpath,"$ROOT/$LIB"
+		-lpmemkv_json_config -Wl,-rpath,"$LIB_ABS"
 }
 
 compile_all() {
@@ -177,10 +182,10 @@ compile_all() {
 
 compile_with_pkg_config() {
 	local flags
-	flags=$(PKG_CONFIG_PATH="$ROOT/$LIB/pkgconfig" pkg-config --cflags --libs libpmemkv libpmemkv_json_config)
+	flags=$(PKG_CONFIG_PATH="$LIB_ABS/pkgconfig" pkg-config --cflags --libs libpmemkv libpmemkv_json_config)
 	echo "pkg-config: $flags"
 	# shellcheck disable=SC2086 # the flags are words
-	cc "${CFLAGS[@]}" -o "$TESTS/config_pc" capi/tests/c/config.c $flags -Wl,-rpath,"$ROOT/$LIB" &&
+	cc "${CFLAGS[@]}" -o "$TESTS/config_pc" capi/tests/c/config.c $flags -Wl,-rpath,"$LIB_ABS" &&
 		run_program config_pc
 }
 

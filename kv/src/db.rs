@@ -173,7 +173,7 @@ impl Db {
                 let head = tx.alloc_shared(Leaf::empty(PPtr::null(), owner))?;
                 let name = crate::map::record_comparator(tx, comparator.as_deref())?;
                 let r = tx.root_mut()?;
-                r.comparator = name;
+                r.reserved[0] = name;
                 r.head = head;
                 r.magic = KV_MAGIC;
                 r.version = version_for(name);

@@ -24,6 +24,8 @@ pub struct Iter<'a, R: Persistent = KvRoot> {
     buf: VecDeque<(Vec<u8>, Vec<u8>)>,
     last: Option<Vec<u8>>,
     done: bool,
+    /// Leaves read so far (bounded: see `Map::batch_limit`).
+    batches: usize,
 }
 
 impl<'a, R: Persistent> Iter<'a, R> {
@@ -40,10 +42,15 @@ impl<'a, R: Persistent> Iter<'a, R> {
             buf: VecDeque::new(),
             last: None,
             done: false,
+            batches: 0,
         }
     }
 
     fn refill(&mut self) -> Result<()> {
+        self.batches += 1;
+        if self.batches > self.db.batch_limit() {
+            return Err(crate::map::not_an_order());
+        }
         let from = match &self.last {
             Some(k) => Bound::Excluded(k.as_slice()),
             None => self.start.as_ref().map(Vec::as_slice),

@@ -88,15 +88,25 @@ pub struct KvRoot {
     pub(crate) head: PPtr<Leaf>,
     /// `SLOTS`, recorded so that another build refuses a store with another leaf geometry.
     pub(crate) slots_per_leaf: u64,
-    /// The offset of a shared byte buffer holding the name of the comparator that orders the
-    /// keys; 0: none recorded (the bytewise order).
-    pub(crate) comparator: u64,
-    /// Zero.
-    pub(crate) reserved: [u64; 3],
+    /// Word 0: the offset of a shared byte buffer holding the name of the comparator that
+    /// orders the keys (0: none recorded, the bytewise order; version 3 has one). Words 1..4:
+    /// zero. (One array, as before comparators: the field list is part of pobj's type id, so
+    /// headers written by earlier builds keep theirs.)
+    pub(crate) reserved: [u64; 4],
 }
 
 static_assertions::const_assert_eq!(core::mem::size_of::<KvRoot>(), 64);
-static_assertions::const_assert_eq!(core::mem::offset_of!(KvRoot, comparator), 32);
+static_assertions::const_assert_eq!(core::mem::offset_of!(KvRoot, reserved), 32);
+
+/// The offset of the comparator-name word in `KvRoot` (`reserved[0]`).
+pub(crate) const COMPARATOR_OFFSET: usize = core::mem::offset_of!(KvRoot, reserved);
+
+impl KvRoot {
+    /// The offset of the comparator's name buffer (0: none recorded).
+    pub(crate) fn comparator(&self) -> u64 {
+        self.reserved[0]
+    }
+}
 
 /// `b"PKVSTORE"`.
 pub(crate) const KV_MAGIC: u64 = u64::from_le_bytes(*b"PKVSTORE");

@@ -20,7 +20,8 @@ pub const MAX_COMPARATOR_NAME: usize = 4096;
 /// strings (keys are found by their bytes and fingerprints; two different keys that compare
 /// equal would be routed to one leaf and found in another), antisymmetric and transitive, and
 /// the same every time the map is opened under that name. An order that breaks this cannot cause
-/// undefined behaviour, and scans always end, but lookups, scans and `check` may then give
+/// undefined behaviour, and scans end (with [`Error::Internal`](crate::Error) if they would
+/// not), but lookups, scans and `check` may then give
 /// wrong answers or [`Error::Internal`](crate::Error), a sort inside the store may panic, and
 /// an open may refuse the leaves as out of order. `compare` is called with validated keys only,
 /// and must not call into the map (it runs under the map's locks).

@@ -227,7 +227,7 @@ fn run(ops: Vec<Op>, c: &Arc<dyn Comparator>) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 10, ..ProptestConfig::default() })]
 
     #[test]
     fn reverse_order_matches_the_model(ops in proptest::collection::vec(op(), 1..400)) {

@@ -59,3 +59,67 @@ fn an_open_bytewise_map_is_not_adopted_by_a_second_open() {
         Err(Error::ComparatorMismatch { .. })
     ));
 }
+
+/// The same race from two threads: one opening bytewise, one with a comparator, each writing
+/// through what it opened and dropping it. Whatever wins, the map must reopen under exactly
+/// the order its header records, with every key written readable and `check` clean. (Before
+/// the decision moved under the registry, a bytewise open could resolve the header, lose the
+/// race to an adoption, and then write bytewise under a header naming the other order.)
+#[test]
+fn racing_opens_never_write_under_another_order() {
+    for round in 0..40u32 {
+        let (pool, _sim) = Pool::<Root>::create_simulated("adopt-race", 16 << 20).expect("pool");
+        let pool = Arc::new(pool);
+        pool.transaction(|tx| {
+            let m = MapHandle::create(tx)?;
+            tx.root_mut()?.map = m;
+            Ok::<_, Error>(())
+        })
+        .expect("create");
+        let h = pool.root().expect("root").map;
+        let barrier = Arc::new(std::sync::Barrier::new(2));
+        let threads: Vec<_> = [false, true]
+            .into_iter()
+            .map(|ordered| {
+                let (pool, barrier) = (Arc::clone(&pool), Arc::clone(&barrier));
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let mut wrote = 0u32;
+                    for i in 0..20u32 {
+                        let m = if ordered {
+                            Map::open_with(&pool, h, Arc::new(Reverse))
+                        } else {
+                            Map::open(&pool, h)
+                        };
+                        match m {
+                            Ok(m) => {
+                                let k = [u8::from(ordered), (round % 256) as u8, i as u8];
+                                m.put(k, b"v").expect("put");
+                                wrote += 1;
+                            }
+                            Err(Error::ComparatorMismatch { .. }) => {}
+                            Err(e) => panic!("open: {e}"),
+                        }
+                    }
+                    wrote
+                })
+            })
+            .collect();
+        let wrote: Vec<u32> = threads
+            .into_iter()
+            .map(|t| t.join().expect("thread"))
+            .collect();
+        let plain = Map::open(&pool, h);
+        let reversed = Map::open_with(&pool, h, Arc::new(Reverse));
+        let m = match (plain, reversed) {
+            (Ok(m), Err(_)) | (Err(_), Ok(m)) => m,
+            (Ok(_), Ok(_)) => panic!("opened under both orders"),
+            (Err(a), Err(b)) => panic!("opens under neither order: {a} / {b}"),
+        };
+        assert!(m.check().is_ok(), "round {round}: {}", m.check());
+        assert_eq!(
+            m.count_all().expect("count"),
+            u64::from(wrote[0] + wrote[1])
+        );
+    }
+}

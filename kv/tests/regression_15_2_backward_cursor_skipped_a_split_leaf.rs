@@ -57,7 +57,7 @@ fn run(c: &Arc<dyn Comparator>) {
         let (db, done) = (Arc::clone(&db), Arc::clone(&done));
         std::thread::spawn(move || {
             let mut x = 0x2545_F491_4F6C_DD1Du64;
-            for round in 0..12_000u32 {
+            for round in 0..5_000u32 {
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;

@@ -5,11 +5,10 @@ use std::sync::Arc;
 use pobj::{PBytes, PPtr, Persistent, Pool, Tx};
 
 use crate::error::{Error, Result};
-use crate::leaf::{KvRoot, KV_VERSION_ORDERED, SLOT_MASK};
+use crate::leaf::{KvRoot, COMPARATOR_OFFSET, KV_VERSION_ORDERED, SLOT_MASK};
 use crate::optimistic;
 use crate::order::{Comparator, KeyOrder, BINARY_COMPARATOR, MAX_COMPARATOR_NAME};
 
-const COMPARATOR_OFFSET: usize = core::mem::offset_of!(KvRoot, comparator);
 const VERSION_OFFSET: usize = core::mem::offset_of!(KvRoot, version);
 
 fn check_name(name: &str) -> Result<()> {
@@ -42,10 +41,10 @@ pub(crate) fn recorded<R: Persistent>(
     root: &KvRoot,
     at: u64,
 ) -> Result<Option<Vec<u8>>> {
-    if root.comparator == 0 {
+    if root.comparator() == 0 {
         return Ok(None);
     }
-    let b = PBytes::from_offset(root.comparator);
+    let b = PBytes::from_offset(root.comparator());
     let len = optimistic::buffer_len(pool, b)?;
     if len == 0 || len > MAX_COMPARATOR_NAME as u64 {
         return Err(Error::Corrupted {
@@ -97,8 +96,8 @@ pub(crate) fn resolve<R: Persistent>(
 
 /// Records `order`'s name in a header that records none, if the map is empty: one transaction
 /// writes the name and version 3, after reading the header again inside it. The caller holds
-/// the registry of open maps and no handle of this map is alive, so no write of this process
-/// can race the check (and no other process has the pool open).
+/// the registry of open maps, read the header under it, and no handle of this map is alive, so
+/// no write of this process can race the check (and no other process has the pool open).
 pub(crate) fn adopt<R: Persistent>(
     pool: &Pool<R>,
     header: PPtr<KvRoot>,
@@ -114,8 +113,9 @@ pub(crate) fn adopt<R: Persistent>(
     };
     pool.transaction(|tx| {
         let root = tx.load(header)?;
-        if root.comparator != 0 {
-            // Recorded meanwhile (not by this process: the registry is held).
+        if root.comparator() != 0 {
+            // The caller read the header under the registry, in which every write of a name
+            // happens, and no other process has the pool open.
             return Err(Error::Internal {
                 what: "map header (a name recorded during the open)",
             });

@@ -59,8 +59,7 @@ impl MapHandle {
             version: version_for(name),
             head: PPtr::null(),
             slots_per_leaf: SLOTS as u64,
-            comparator: name,
-            reserved: [0; 3],
+            reserved: [name, 0, 0, 0],
         };
         let header = tx.alloc(root)?;
         root.head = tx.alloc_shared(Leaf::empty(PPtr::null(), header.offset()))?;

@@ -50,7 +50,7 @@ pub(crate) use comparator::record as record_comparator;
 pub use cursor::Cursor;
 pub use handle::MapHandle;
 pub use report::{CheckProblem, CheckReport};
-pub(crate) use scan::progress;
+pub(crate) use scan::{not_an_order, progress};
 pub use txops::MapTx;
 
 const SLOTS_OFFSET: usize = core::mem::offset_of!(Leaf, slots);
@@ -250,7 +250,7 @@ fn check_header(root: &KvRoot, at: u64) -> Result<()> {
             offset: at,
         });
     }
-    if root.version != crate::leaf::version_for(root.comparator) {
+    if root.version != crate::leaf::version_for(root.comparator()) {
         // Version 3 and a recorded name go together (a version 2 header's field is zero).
         return Err(Error::Corrupted {
             what: "map header (version and comparator name disagree)",
@@ -304,11 +304,7 @@ impl<R: Persistent> Map<R> {
         handle: MapHandle,
         comparator: Option<Arc<dyn Comparator>>,
     ) -> Result<Map<R>> {
-        let header = handle.header();
-        let root = pool.get(header)?;
-        check_header(&root, header.offset())?;
-        let plan = comparator::resolve(pool, header, &root, comparator)?;
-        Self::with_header(Arc::clone(pool), header, root.head, plan)
+        Self::with_header(Arc::clone(pool), handle.header(), comparator)
     }
 
     /// The name of the comparator the map's keys are ordered by.
@@ -316,16 +312,17 @@ impl<R: Persistent> Map<R> {
         self.core.order.name()
     }
 
-    /// The map over a checked header: the DRAM state of the map if it is already open (a
+    /// The map whose header is `header`: the DRAM state of the map if it is already open (a
     /// second index over one leaf list would miss the first's changes: its fingerprints and
-    /// splits, and the leaves it unlinks and frees), else its index rebuilt from the leaves.
+    /// splits, and the leaves it unlinks and frees), else the header checked, the comparator
+    /// resolved against the recorded name (and adopted, see `comparator.rs`) and the index
+    /// rebuilt from the leaves — all under the registry of open maps, so that two opens in the
+    /// process never decide on the header apart.
     pub(crate) fn with_header(
         pool: Arc<Pool<R>>,
         header: PPtr<KvRoot>,
-        head: PPtr<Leaf>,
-        plan: comparator::Plan,
+        comparator: Option<Arc<dyn Comparator>>,
     ) -> Result<Map<R>> {
-        let order = plan.order;
         let key = (Arc::as_ptr(&pool).cast::<()>() as usize, header.offset());
         let mut open = OPEN
             .lock()
@@ -336,19 +333,28 @@ impl<R: Persistent> Map<R> {
             .find(|(p, h, _)| (*p, *h) == key)
             .and_then(|(_, _, w)| w.upgrade())
         {
-            if core.order.name() != order.name() {
+            let want = comparator
+                .as_ref()
+                .map_or(crate::BINARY_COMPARATOR, |c| c.name());
+            if core.order.name() != want {
                 return Err(Error::ComparatorMismatch {
                     expected: core.order.name().to_owned(),
-                    found: order.name().to_owned(),
+                    found: want.to_owned(),
                 });
             }
             return Ok(Map { pool, core });
         }
-        // Not open in this process: a comparator to adopt is recorded now, under the registry.
+        // Not open in this process (and no other process has the pool open): the header is
+        // read, checked and its comparator resolved (a name to adopt recorded) here.
+        let root = pool.get(header)?;
+        check_header(&root, header.offset())?;
+        let plan = comparator::resolve(&pool, header, &root, comparator)?;
         if plan.adopt {
-            comparator::adopt(&pool, header, &order)?;
+            comparator::adopt(&pool, header, &plan.order)?;
         }
-        let name_buffer = pool.get(header)?.comparator;
+        let order = plan.order;
+        let head = root.head;
+        let name_buffer = pool.get(header)?.comparator();
         let map = Map {
             pool,
             core: Arc::new(Core {

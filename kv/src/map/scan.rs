@@ -5,7 +5,7 @@ use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 
 use super::read::{Entries, Probe};
-use super::{backoff, Map, OPTIMISTIC_ATTEMPTS};
+use super::{backoff, Map, MAX_REROUTES, OPTIMISTIC_ATTEMPTS};
 use crate::error::Result;
 use crate::find::leaf_entries;
 use crate::inner::LeafState;
@@ -33,6 +33,13 @@ pub(crate) fn progress(last: Option<&[u8]>, entries: &mut Entries) -> Result<()>
 }
 
 impl<R: Persistent> Map<R> {
+    /// The most leaves a scan may read: each leaf of the index once, a few times over for the
+    /// leaves that concurrent splits add, and the re-route slack. Only an order under which a
+    /// scan cycles through keys (a comparator that is no order) reaches it.
+    pub(crate) fn batch_limit(&self) -> usize {
+        MAX_REROUTES as usize + 4 * self.core.index.len()
+    }
+
     /// One validated read of the entries of `st` within `range` (and within the leaf's own
     /// range), sorted; `None` if it must be retried (a concurrent write or a dead state).
     pub(super) fn try_leaf_entries<B: RangeBounds<[u8]>>(
@@ -155,7 +162,12 @@ impl<R: Persistent> Map<R> {
         mut f: impl FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
         let mut last: Option<Vec<u8>> = None;
+        let mut batches = 0usize;
         loop {
+            batches += 1;
+            if batches > self.batch_limit() {
+                return Err(not_an_order());
+            }
             let from = match &last {
                 Some(k) => Bound::Excluded(k.as_slice()),
                 None => range.start_bound(),

@@ -297,7 +297,7 @@ impl<R: Persistent> MapTx<'_, '_, '_, R> {
         // transaction that then commits with the map still open.
         self.tx.transaction(|tx| {
             // The header first: it is what fails for a `Db`'s map (the pool's root).
-            let name = tx.load(map.core.header)?.comparator;
+            let name = tx.load(map.core.header)?.comparator();
             tx.free(map.core.header)?;
             if name != 0 {
                 super::ops::free_buffer(tx, pobj::PBytes::from_offset(name))?;
