@@ -3,6 +3,8 @@
 //!
 //! `cargo run --release -p pobj-capi --example c_vs_rust -- [KEYS] [ROUNDS]`
 //!
+//! Rounds alternate which interface goes first.
+//!
 //! The C side calls the exported `pmemkv_*` functions (the code `libpmemkv.so.1` exports;
 //! only the PLT indirection of a dynamic call is left out).
 
@@ -42,71 +44,81 @@ fn main() {
     let size = (n * 400).max(64 << 20);
     let (mut rust_put, mut rust_get, mut c_put, mut c_get) = (vec![], vec![], vec![], vec![]);
     for r in 0..rounds {
-        // Rust API.
-        let p = dir.path().join(format!("rust-{r}.pool"));
-        let db = pobj_kv::Db::create(&p, size).expect("create");
-        let t = Instant::now();
-        for i in 0..n {
-            db.put(key(i), value).expect("put");
-        }
-        rust_put.push(n as f64 / t.elapsed().as_secs_f64());
-        let t = Instant::now();
-        let mut total = 0u64;
-        for i in 0..n {
-            total += db
-                .get_with(key(i), |v| v.len() as u64)
-                .expect("get")
-                .expect("found");
-        }
-        rust_get.push(n as f64 / t.elapsed().as_secs_f64());
-        assert_eq!(total, n * 100);
-        drop(db);
-        std::fs::remove_file(&p).expect("remove");
-
-        // C interface.
-        let p = dir.path().join(format!("c-{r}.pool"));
-        let path = CString::new(p.to_str().expect("utf-8")).expect("path");
-        let mut db: *mut c::pmemkv_db = std::ptr::null_mut();
-        let cfg = c::pmemkv_config_new();
-        // SAFETY: a live config and a C string.
-        assert_eq!(unsafe { c::pmemkv_config_put_path(cfg, path.as_ptr()) }, 0);
-        // SAFETY: a live config.
-        assert_eq!(unsafe { c::pmemkv_config_put_size(cfg, size) }, 0);
-        // SAFETY: a live config.
-        let s = unsafe { c::pmemkv_config_put_create_if_missing(cfg, true) };
-        assert_eq!(s, 0);
-        // SAFETY: a C string, the config (consumed), an out-pointer to a local.
-        let s = unsafe { c::pmemkv_open(c"cmap".as_ptr(), cfg, &raw mut db) };
-        assert_eq!(s, 0);
-        let t = Instant::now();
-        for i in 0..n {
-            let k = key(i);
-            // SAFETY: a live db and live buffers of the given lengths.
-            let s = unsafe { c::pmemkv_put(db, k.as_ptr().cast(), 16, value.as_ptr().cast(), 100) };
+        let rust_round = |rust_put: &mut Vec<f64>, rust_get: &mut Vec<f64>| {
+            let p = dir.path().join(format!("rust-{r}.pool"));
+            let db = pobj_kv::Db::create(&p, size).expect("create");
+            let t = Instant::now();
+            for i in 0..n {
+                db.put(key(i), value).expect("put");
+            }
+            rust_put.push(n as f64 / t.elapsed().as_secs_f64());
+            let t = Instant::now();
+            let mut total = 0u64;
+            for i in 0..n {
+                total += db
+                    .get_with(key(i), |v| v.len() as u64)
+                    .expect("get")
+                    .expect("found");
+            }
+            rust_get.push(n as f64 / t.elapsed().as_secs_f64());
+            assert_eq!(total, n * 100);
+            drop(db);
+            std::fs::remove_file(&p).expect("remove");
+        };
+        let c_round = |c_put: &mut Vec<f64>, c_get: &mut Vec<f64>| {
+            let p = dir.path().join(format!("c-{r}.pool"));
+            let path = CString::new(p.to_str().expect("utf-8")).expect("path");
+            let mut db: *mut c::pmemkv_db = std::ptr::null_mut();
+            let cfg = c::pmemkv_config_new();
+            // SAFETY: a live config and a C string.
+            assert_eq!(unsafe { c::pmemkv_config_put_path(cfg, path.as_ptr()) }, 0);
+            // SAFETY: a live config.
+            assert_eq!(unsafe { c::pmemkv_config_put_size(cfg, size) }, 0);
+            // SAFETY: a live config.
+            let s = unsafe { c::pmemkv_config_put_create_if_missing(cfg, true) };
             assert_eq!(s, 0);
-        }
-        c_put.push(n as f64 / t.elapsed().as_secs_f64());
-        let t = Instant::now();
-        let mut total = 0u64;
-        for i in 0..n {
-            let k = key(i);
-            // SAFETY: a live db, a live key, and a callback adding into `total`.
-            let s = unsafe {
-                c::pmemkv_get(
-                    db,
-                    k.as_ptr().cast(),
-                    16,
-                    Some(count_value),
-                    (&raw mut total).cast(),
-                )
-            };
+            // SAFETY: a C string, the config (consumed), an out-pointer to a local.
+            let s = unsafe { c::pmemkv_open(c"cmap".as_ptr(), cfg, &raw mut db) };
             assert_eq!(s, 0);
+            let t = Instant::now();
+            for i in 0..n {
+                let k = key(i);
+                // SAFETY: a live db and live buffers of the given lengths.
+                let s =
+                    unsafe { c::pmemkv_put(db, k.as_ptr().cast(), 16, value.as_ptr().cast(), 100) };
+                assert_eq!(s, 0);
+            }
+            c_put.push(n as f64 / t.elapsed().as_secs_f64());
+            let t = Instant::now();
+            let mut total = 0u64;
+            for i in 0..n {
+                let k = key(i);
+                // SAFETY: a live db, a live key, and a callback adding into `total`.
+                let s = unsafe {
+                    c::pmemkv_get(
+                        db,
+                        k.as_ptr().cast(),
+                        16,
+                        Some(count_value),
+                        (&raw mut total).cast(),
+                    )
+                };
+                assert_eq!(s, 0);
+            }
+            c_get.push(n as f64 / t.elapsed().as_secs_f64());
+            assert_eq!(total, n * 100);
+            // SAFETY: the db opened above, closed once.
+            unsafe { c::pmemkv_close(db) };
+            std::fs::remove_file(&p).expect("remove");
+        };
+        // Alternate which goes first, so that neither always runs on a warmer machine.
+        if r % 2 == 0 {
+            rust_round(&mut rust_put, &mut rust_get);
+            c_round(&mut c_put, &mut c_get);
+        } else {
+            c_round(&mut c_put, &mut c_get);
+            rust_round(&mut rust_put, &mut rust_get);
         }
-        c_get.push(n as f64 / t.elapsed().as_secs_f64());
-        assert_eq!(total, n * 100);
-        // SAFETY: the db opened above, closed once.
-        unsafe { c::pmemkv_close(db) };
-        std::fs::remove_file(&p).expect("remove");
     }
     let (rp, rg, cp, cg) = (
         median(rust_put),
@@ -114,7 +126,7 @@ fn main() {
         median(c_put),
         median(c_get),
     );
-    println!("{n} keys of 16 bytes, 100-byte values, {rounds} alternating rounds, medians:");
+    println!("{n} keys of 16 bytes, 100-byte values, {rounds} rounds (alternating which goes first), medians:");
     println!(
         "put: Rust {:.0}/s, C {:.0}/s, C/Rust {:.3}",
         rp,
