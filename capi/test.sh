@@ -282,10 +282,35 @@ for p in "${PROGRAMS[@]}"; do
 	step "run $p" run_program "$p"
 done
 
+# valgrind_one NAME: one program under memcheck; its output in a log, its status in a file.
+valgrind_one() {
+	local p=$1 rc=0
+	run_program "$p" valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect \
+		--error-exitcode=99 -q >"$LOGS/valgrind_$p.log" 2>&1 || rc=$?
+	echo "$rc" >"$LOGS/valgrind_$p.rc"
+}
+
 if command -v valgrind >/dev/null; then
+	# Two at a time: valgrind runs a program on one core, and the machine has two.
+	running=()
 	for p in "${PROGRAMS[@]}"; do
-		step "valgrind $p" run_program "$p" valgrind --leak-check=full \
-			--errors-for-leak-kinds=definite,indirect --error-exitcode=99 -q
+		rm -f "$LOGS/valgrind_$p.rc"
+		valgrind_one "$p" &
+		running+=($!)
+		if [ "${#running[@]}" -ge 2 ]; then
+			wait "${running[0]}" || true
+			running=("${running[@]:1}")
+		fi
+	done
+	wait || true
+	for p in "${PROGRAMS[@]}"; do
+		rc=$(cat "$LOGS/valgrind_$p.rc" 2>/dev/null || echo missing)
+		if [ "$rc" = 0 ]; then
+			pass "valgrind $p"
+		else
+			fail "valgrind $p (exit $rc; log $LOGS/valgrind_$p.log)"
+			sed 's/^/    /' "$LOGS/valgrind_$p.log" | tail -n 60
+		fi
 	done
 else
 	skip "valgrind runs (valgrind is not installed)"
