@@ -90,7 +90,9 @@ typedef int pmemkv_compare_function(const char *key1, size_t keybytes1, const ch
 /*
  * Makes a comparator ordering keys by fn, with arg handed to each call. The name
  * is recorded in the store created with it, and must match at every later open
- * (a store made without a comparator has the name "__pmemkv_binary_comparator").
+ * (a store created here without a comparator records "__pmemkv_binary_comparator";
+ * one made by `pkv create` records none, and takes the first comparator it is opened
+ * with while it is empty).
  * Returns NULL if fn or name is NULL, or name is empty or longer than 4096 bytes.
  */
 pmemkv_comparator *pmemkv_comparator_new(pmemkv_compare_function *fn, const char *name, void *arg);
@@ -343,7 +345,8 @@ int pmemkv_iterator_key(pmemkv_iterator *it, const char **k, size_t *kb);
 /*
  * Hands out bytes [pos, pos + n) of the current value, n cut at the value's end;
  * *rb receives the length handed out. pos beyond the value's length gives
- * PMEMKV_STATUS_INVALID_ARGUMENT.
+ * PMEMKV_STATUS_INVALID_ARGUMENT. The pointer is valid until the iterator moves or
+ * a write iterator commits (the key's pointer survives a commit).
  */
 int pmemkv_iterator_read_range(pmemkv_iterator *it, size_t pos, size_t n, const char **data, size_t *rb);
 
